@@ -1,0 +1,49 @@
+namespace Baton.Channel;
+
+/// <summary>Channel message types. Values are on the wire: never renumber.</summary>
+internal enum MessageType : ushort
+{
+    /// <summary>Front → worker, once after spawn: <see cref="WorkerSettings"/> body, no fd, connection id 0.</summary>
+    Configure = 1,
+
+    /// <summary>Front → worker: <see cref="ConnectionFacts"/> body and exactly one fd (the client socket).</summary>
+    Connection = 2,
+
+    /// <summary>Worker → front: configured and accepting connections. Empty body, connection id 0.</summary>
+    Ready = 3,
+
+    /// <summary>Worker → front: took the connection; the front may close its copy of the fd. Empty body.</summary>
+    Ack = 4,
+
+    /// <summary>Worker → front: the connection ended (outstanding count for balancing). Empty body.</summary>
+    Closed = 5,
+
+    /// <summary>Worker → front: will not serve this connection (draining, at its limit, state it cannot import);
+    /// the front still holds the fd and hands it to another worker instead of waiting for this one to die.</summary>
+    Rejected = 6,
+}
+
+/// <summary>Which end of the channel a <see cref="ChannelSocket"/> is; decides which types it may send and receive.</summary>
+internal enum ChannelRole
+{
+    Front,
+    Worker,
+}
+
+internal static class MessageTypeRules
+{
+    public static bool IsKnown(MessageType type) => type is >= MessageType.Configure and <= MessageType.Rejected;
+
+    public static bool IsFrontToWorker(MessageType type) => type is MessageType.Configure or MessageType.Connection;
+
+    /// <summary>True when a socket playing <paramref name="receiver"/> may receive <paramref name="type"/>.</summary>
+    public static bool MayReceive(ChannelRole receiver, MessageType type) =>
+        IsFrontToWorker(type) == (receiver == ChannelRole.Worker);
+
+    public static bool CarriesFd(MessageType type) => type == MessageType.Connection;
+
+    public static bool HasBody(MessageType type) => type is MessageType.Configure or MessageType.Connection;
+
+    /// <summary>Configure and Ready are about the channel, every other type about one connection (ids start at 1).</summary>
+    public static bool HasConnectionId(MessageType type) => type is not (MessageType.Configure or MessageType.Ready);
+}
