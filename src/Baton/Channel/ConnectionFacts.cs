@@ -1,0 +1,130 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Baton.Channel;
+
+/// <summary>
+/// What the front knows about a connection, sent with its fd (Connection body).
+/// Secrets: <see cref="TlsState"/> holds traffic keys; <see cref="InitialData"/> holds client plaintext.
+/// Call <see cref="Wipe"/> once they have been used.
+/// </summary>
+public sealed class ConnectionFacts
+{
+    public const int MaxTlsStateLength = 4 * 1024;
+    public const int MaxInitialDataLength = 64 * 1024;
+
+    private const byte ModeTag = 1, PoolTag = 2, RemoteTag = 3, LocalTag = 4, ServerNameTag = 5,
+        OfferedAlpnTag = 6, NegotiatedAlpnTag = 7, TlsStateTag = 8, InitialDataTag = 9;
+
+    public required HandoffMode Mode { get; init; }
+
+    /// <summary>The pool the route picked.</summary>
+    public required string Pool { get; init; }
+
+    /// <summary>The client, from the PROXY header when there was one, else the socket's peer.</summary>
+    public IPEndPoint? RemoteEndPoint { get; init; }
+
+    public IPEndPoint? LocalEndPoint { get; init; }
+
+    /// <summary>SNI host name, when the client sent one.</summary>
+    public string? ServerName { get; init; }
+
+    /// <summary>The client's ALPN offer (passthrough: the worker negotiates).</summary>
+    public IReadOnlyList<string> OfferedAlpn { get; init; } = [];
+
+    /// <summary>The protocol the front negotiated (handoff only).</summary>
+    public string? NegotiatedAlpn { get; init; }
+
+    /// <summary>Exported record-layer state (handoff only, required there). SECRET: traffic keys.</summary>
+    public ReadOnlyMemory<byte> TlsState { get; init; }
+
+    /// <summary>Plaintext the front already read from the client (handoff: the first request head). Sensitive.</summary>
+    public ReadOnlyMemory<byte> InitialData { get; init; }
+
+    /// <summary>Zeroes <see cref="TlsState"/> and <see cref="InitialData"/> in place (whatever memory backs them).</summary>
+    public void Wipe()
+    {
+        CryptographicOperations.ZeroMemory(MemoryMarshal.AsMemory(TlsState).Span);
+        CryptographicOperations.ZeroMemory(MemoryMarshal.AsMemory(InitialData).Span);
+    }
+
+    /// <summary>Encodes the facts into <paramref name="destination"/>; returns the body length.</summary>
+    internal int WriteTo(Span<byte> destination)
+    {
+        if (Problem() is string problem)
+        {
+            throw new ArgumentException(problem);
+        }
+        var writer = new ChannelBodyWriter(destination);
+        writer.WriteByte(ModeTag, (byte)Mode);
+        writer.WriteString(PoolTag, Pool, Encoding.UTF8);
+        if (RemoteEndPoint is not null) ChannelCodec.WriteEndPoint(ref writer, RemoteTag, RemoteEndPoint);
+        if (LocalEndPoint is not null) ChannelCodec.WriteEndPoint(ref writer, LocalTag, LocalEndPoint);
+        if (ServerName is not null) writer.WriteString(ServerNameTag, ServerName, Encoding.UTF8);
+        if (OfferedAlpn.Count > 0) ChannelCodec.WriteAlpnList(ref writer, OfferedAlpnTag, OfferedAlpn);
+        if (NegotiatedAlpn is not null) writer.WriteString(NegotiatedAlpnTag, NegotiatedAlpn, ChannelCodec.AlpnEncoding);
+        if (!TlsState.IsEmpty) writer.WriteField(TlsStateTag, TlsState.Span);
+        if (!InitialData.IsEmpty) writer.WriteField(InitialDataTag, InitialData.Span);
+        return writer.Written;
+    }
+
+    /// <summary>Decodes a Connection body; the arrays behind <see cref="TlsState"/> and <see cref="InitialData"/> are new copies.</summary>
+    internal static ConnectionFacts ReadFrom(ReadOnlySpan<byte> body) => new(body);
+
+    [SetsRequiredMembers]
+    private ConnectionFacts(ReadOnlySpan<byte> body)
+    {
+        Pool = "";
+        var reader = new ChannelBodyReader(body);
+        try
+        {
+            while (reader.TryReadField(out byte tag, out ReadOnlySpan<byte> value))
+            {
+                switch (tag)
+                {
+                    case ModeTag: Mode = ChannelCodec.ReadMode(value, nameof(Mode)); break;
+                    case PoolTag: Pool = ChannelBodyReader.ReadString(value, ChannelCodec.MaxNameBytes, nameof(Pool)); break;
+                    case RemoteTag: RemoteEndPoint = ChannelCodec.ReadEndPoint(value, nameof(RemoteEndPoint)); break;
+                    case LocalTag: LocalEndPoint = ChannelCodec.ReadEndPoint(value, nameof(LocalEndPoint)); break;
+                    case ServerNameTag: ServerName = ChannelBodyReader.ReadString(value, ChannelCodec.MaxNameBytes, nameof(ServerName)); break;
+                    case OfferedAlpnTag: OfferedAlpn = ChannelCodec.ReadAlpnList(value, nameof(OfferedAlpn)); break;
+                    case NegotiatedAlpnTag: NegotiatedAlpn = ChannelCodec.ReadAlpn(value, nameof(NegotiatedAlpn)); break;
+                    case TlsStateTag: TlsState = ChannelBodyReader.ReadBytes(value, 1, MaxTlsStateLength, nameof(TlsState)); break;
+                    case InitialDataTag: InitialData = ChannelBodyReader.ReadBytes(value, 1, MaxInitialDataLength, nameof(InitialData)); break;
+                    default: throw ChannelBodyReader.UnknownField(tag);
+                }
+            }
+            reader.Require(ModeTag, nameof(Mode));
+            reader.Require(PoolTag, nameof(Pool));
+            if (Problem() is string problem)
+            {
+                throw ChannelBodyReader.Invalid(problem);
+            }
+        }
+        catch (ChannelProtocolException)
+        {
+            // Secrets copied before a later field failed must not outlive the refused message.
+            Wipe();
+            throw;
+        }
+    }
+
+    /// <summary>The rules both ends enforce; null when the facts are consistent.</summary>
+    private string? Problem()
+    {
+        if (Mode is not (HandoffMode.Passthrough or HandoffMode.Handoff)) return $"unknown mode {Mode}";
+        if (ChannelCodec.NameProblem(Pool, nameof(Pool)) is string poolProblem) return poolProblem;
+        if (ChannelCodec.NameProblem(ServerName, nameof(ServerName)) is string sniProblem) return sniProblem;
+        if (ChannelCodec.AlpnProblem(OfferedAlpn, nameof(OfferedAlpn)) is string offerProblem) return offerProblem;
+        if (NegotiatedAlpn is not null && ChannelCodec.AlpnProblem(NegotiatedAlpn) is string alpnProblem) return alpnProblem;
+        if (TlsState.Length > MaxTlsStateLength) return $"{nameof(TlsState)} exceeds {MaxTlsStateLength} bytes";
+        if (InitialData.Length > MaxInitialDataLength) return $"{nameof(InitialData)} exceeds {MaxInitialDataLength} bytes";
+        bool handoff = Mode == HandoffMode.Handoff;
+        if (handoff == TlsState.IsEmpty) return handoff ? "handoff needs TlsState" : "passthrough cannot carry TlsState";
+        if (!handoff && NegotiatedAlpn is not null) return "passthrough cannot carry NegotiatedAlpn";
+        return null;
+    }
+}

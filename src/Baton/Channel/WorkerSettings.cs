@@ -1,0 +1,129 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
+
+namespace Baton.Channel;
+
+/// <summary>
+/// The Configure body, sent once to a freshly spawned worker. Secrets: every
+/// <see cref="CertificateMaterial.PrivateKeyPem"/>; call <see cref="Wipe"/> once the keys are loaded.
+/// </summary>
+internal sealed class WorkerSettings
+{
+    public const int MaxCertificates = 256;
+
+    private const byte PoolTag = 1, ModeTag = 2, AlpnTag = 3, CertificatesTag = 4, TimeoutTag = 5, DieOnConnectionTag = 6;
+
+    public required string Pool { get; init; }
+
+    public required HandoffMode Mode { get; init; }
+
+    /// <summary>ALPN protocols the pool accepts, in preference order.</summary>
+    public IReadOnlyList<string> AcceptedAlpn { get; init; } = [];
+
+    /// <summary>Passthrough only: the worker runs the handshake and needs the keys. Empty in handoff mode.</summary>
+    public IReadOnlyList<CertificateMaterial> Certificates { get; init; } = [];
+
+    public required TimeSpan HandshakeTimeout { get; init; }
+
+    /// <summary>Test-only: the worker exits as soon as it receives a Connection (exercises the front's re-handoff).</summary>
+    public bool DieOnConnection { get; init; }
+
+    public void Wipe()
+    {
+        foreach (var certificate in Certificates)
+        {
+            certificate.Wipe();
+        }
+    }
+
+    internal int WriteTo(Span<byte> destination)
+    {
+        if (Problem() is string problem)
+        {
+            throw new ArgumentException(problem);
+        }
+        var writer = new ChannelBodyWriter(destination);
+        writer.WriteString(PoolTag, Pool, Encoding.UTF8);
+        writer.WriteByte(ModeTag, (byte)Mode);
+        if (AcceptedAlpn.Count > 0) ChannelCodec.WriteAlpnList(ref writer, AlpnTag, AcceptedAlpn);
+        if (Certificates.Count > 0)
+        {
+            int lengthOffset = writer.BeginField(CertificatesTag);
+            foreach (var certificate in Certificates)
+            {
+                certificate.WriteItem(ref writer);
+            }
+            writer.EndField(lengthOffset);
+        }
+        writer.WriteUInt32(TimeoutTag, (uint)HandshakeTimeout.TotalMilliseconds);
+        if (DieOnConnection) writer.WriteByte(DieOnConnectionTag, 1);
+        return writer.Written;
+    }
+
+    internal static WorkerSettings ReadFrom(ReadOnlySpan<byte> body) => new(body);
+
+    [SetsRequiredMembers]
+    private WorkerSettings(ReadOnlySpan<byte> body)
+    {
+        Pool = "";
+        var reader = new ChannelBodyReader(body);
+        try
+        {
+            while (reader.TryReadField(out byte tag, out ReadOnlySpan<byte> value))
+            {
+                switch (tag)
+                {
+                    case PoolTag: Pool = ChannelBodyReader.ReadString(value, ChannelCodec.MaxNameBytes, nameof(Pool)); break;
+                    case ModeTag: Mode = ChannelCodec.ReadMode(value, nameof(Mode)); break;
+                    case AlpnTag: AcceptedAlpn = ChannelCodec.ReadAlpnList(value, nameof(AcceptedAlpn)); break;
+                    case CertificatesTag: Certificates = ReadCertificates(value); break;
+                    case TimeoutTag: HandshakeTimeout = TimeSpan.FromMilliseconds(ChannelBodyReader.ReadUInt32(value, nameof(HandshakeTimeout))); break;
+                    case DieOnConnectionTag: DieOnConnection = ChannelBodyReader.ReadBoolean(value, nameof(DieOnConnection)); break;
+                    default: throw ChannelBodyReader.UnknownField(tag);
+                }
+            }
+            reader.Require(PoolTag, nameof(Pool));
+            reader.Require(ModeTag, nameof(Mode));
+            reader.Require(TimeoutTag, nameof(HandshakeTimeout));
+            if (Problem() is string problem)
+            {
+                throw ChannelBodyReader.Invalid(problem);
+            }
+        }
+        catch (ChannelProtocolException)
+        {
+            Wipe();
+            throw;
+        }
+    }
+
+    private static List<CertificateMaterial> ReadCertificates(ReadOnlySpan<byte> value)
+    {
+        var certificates = new List<CertificateMaterial>();
+        var items = new ChannelListReader(value, MaxCertificates, nameof(Certificates));
+        try
+        {
+            while (items.TryReadItem(out ReadOnlySpan<byte> item))
+            {
+                certificates.Add(CertificateMaterial.ReadItem(item));
+            }
+        }
+        catch (ChannelProtocolException)
+        {
+            certificates.ForEach(c => c.Wipe());
+            throw;
+        }
+        return certificates;
+    }
+
+    private string? Problem()
+    {
+        if (Mode is not (HandoffMode.Passthrough or HandoffMode.Handoff)) return $"unknown mode {Mode}";
+        if (ChannelCodec.NameProblem(Pool, nameof(Pool)) is string poolProblem) return poolProblem;
+        if (ChannelCodec.AlpnProblem(AcceptedAlpn, nameof(AcceptedAlpn)) is string alpnProblem) return alpnProblem;
+        if (Certificates.Count > MaxCertificates) return $"more than {MaxCertificates} certificates";
+        if (Mode == HandoffMode.Handoff && Certificates.Count > 0) return "handoff workers never hold private keys";
+        if (HandshakeTimeout <= TimeSpan.Zero || HandshakeTimeout.TotalMilliseconds > uint.MaxValue) return "HandshakeTimeout must be 1 ms..49 days";
+        return Certificates.Select(c => c.Problem()).FirstOrDefault(p => p is not null);
+    }
+}
