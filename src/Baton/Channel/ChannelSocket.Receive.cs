@@ -42,7 +42,8 @@ internal sealed partial class ChannelSocket
 
         Span<int> fds = stackalloc int[ControlCapacityFds];
         ChannelError controlError = CollectFds(new ReadOnlySpan<byte>(control, (int)message.ControlLength), fds, out int fdCount);
-        if (received == 0 && fdCount == 0 && controlError == ChannelError.None && message.Flags == 0)
+        if (received == 0 && fdCount == 0 && controlError == ChannelError.None
+            && (message.Flags & (Interop.Libc.MSG_TRUNC | Interop.Libc.MSG_CTRUNC)) == 0)
         {
             // A SEQPACKET read of 0 bytes is end-of-stream (the protocol never sends empty messages).
             return ReceivedMessage.EndOfStream;
