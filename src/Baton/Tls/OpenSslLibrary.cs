@@ -9,13 +9,19 @@ public static class OpenSslLibrary
         try
         {
             nuint version = Interop.Crypto.OpenSslVersionNumber();
-            return (version >> 28) == 3
-                ? null
-                : $"baton needs OpenSSL 3.x (libssl.so.3/libcrypto.so.3); found version 0x{version:x}";
+            if ((version >> 28) != 3) return $"baton needs OpenSSL 3.x (libssl.so.3/libcrypto.so.3); found version 0x{version:x}";
         }
         catch (DllNotFoundException)
         {
             return "baton needs OpenSSL 3.x: libcrypto.so.3/libssl.so.3 not found (Debian/Ubuntu: apt-get install libssl3)";
+        }
+        try
+        {
+            return Interop.Ssl.TlsServerMethod() != 0 ? null : "baton needs OpenSSL 3.x: libssl.so.3 did not initialize";
+        }
+        catch (DllNotFoundException)
+        {
+            return "baton needs OpenSSL 3.x: libssl.so.3 not found (Debian/Ubuntu: apt-get install libssl3)";
         }
     }
 }

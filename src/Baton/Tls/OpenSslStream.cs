@@ -1,0 +1,253 @@
+using System.Buffers;
+using System.Net.Security;
+using System.Security.Authentication;
+
+namespace Baton.Tls;
+
+/// <summary>
+/// A server-side TLS connection run by libssl over an inner stream, through two memory BIOs: bytes from the peer
+/// are written into the read BIO, records OpenSSL produces are drained from the write BIO to the inner stream.
+/// Async only, no thread per connection. One reader and one writer may run at the same time: SSL_* calls are
+/// serialized by a lock that is never held across an await, and everything sent to the inner stream goes
+/// through one async gate so records leave in the order OpenSSL produced them.
+/// </summary>
+public sealed partial class OpenSslStream : Stream
+{
+    // One record's plaintext; larger writes are split so the write BIO never holds more than one record.
+    private const int MaxPlaintextPerWrite = 16 * 1024;
+    private const int ReadBufferSize = 16 * 1024;
+    // A full record: 5-byte header + 2^14 + the largest expansion (TLS 1.2 allows 2048).
+    private const int WriteBufferSize = 5 + 16 * 1024 + 2048;
+
+    private readonly Stream _inner;
+    private readonly bool _leaveInnerStreamOpen;
+    private readonly SafeSslHandle _ssl;
+    private readonly Lock _sslLock = new();
+    private readonly SemaphoreSlim _sendGate = new(1, 1);
+    private byte[] _readBuffer;
+    private byte[] _writeBuffer;
+    private bool _authenticated;
+    private int _disposed;
+
+    public OpenSslStream(Stream innerStream, TlsServerContext context, bool leaveInnerStreamOpen = false)
+    {
+        ArgumentNullException.ThrowIfNull(innerStream);
+        ArgumentNullException.ThrowIfNull(context);
+        _inner = innerStream;
+        _leaveInnerStreamOpen = leaveInnerStreamOpen;
+        _ssl = SafeSslHandle.Create(context.Handle);
+        _readBuffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
+        _writeBuffer = ArrayPool<byte>.Shared.Rent(WriteBufferSize);
+    }
+
+    /// <summary>"TLSv1.2" or "TLSv1.3" (SSL_get_version).</summary>
+    public string ProtocolVersion { get; private set; } = "";
+
+    /// <summary>The wire version: 0x0303 for TLS 1.2, 0x0304 for TLS 1.3 (SSL_version).</summary>
+    public int ProtocolVersionNumber { get; private set; }
+
+    public SslProtocols SslProtocol => ProtocolVersionNumber switch
+    {
+        Interop.Ssl.TLS1_3_VERSION => SslProtocols.Tls13,
+        Interop.Ssl.TLS1_2_VERSION => SslProtocols.Tls12,
+        _ => SslProtocols.None,
+    };
+
+    /// <summary>OpenSSL's name of the suite, e.g. "TLS_AES_128_GCM_SHA256" or "ECDHE-ECDSA-AES128-GCM-SHA256".</summary>
+    public string CipherSuiteName { get; private set; } = "";
+
+    /// <summary>The IANA suite number, e.g. 0x1301.</summary>
+    public ushort CipherSuiteId { get; private set; }
+
+    public TlsCipherSuite CipherSuite => (TlsCipherSuite)CipherSuiteId;
+
+    /// <summary>The SNI host name the client sent, or null.</summary>
+    public string? ServerName { get; private set; }
+
+    /// <summary>The negotiated ALPN protocol, or null when none was agreed.</summary>
+    public string? NegotiatedApplicationProtocol { get; private set; }
+
+    public bool IsResumed { get; private set; }
+
+    public bool IsAuthenticated => _authenticated;
+
+    public override bool CanRead => _disposed == 0;
+    public override bool CanWrite => _disposed == 0;
+    public override bool CanSeek => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    /// <summary>
+    /// Runs the server handshake. A failure throws <see cref="AuthenticationException"/> naming OpenSSL's reason,
+    /// after the alert OpenSSL produced was sent to the peer. Cancel the token to enforce a handshake timeout.
+    /// </summary>
+    public async Task AuthenticateAsServerAsync(CancellationToken cancellationToken = default)
+    {
+        if (_authenticated) throw new InvalidOperationException("The handshake has already completed.");
+        while (true)
+        {
+            HandshakeStep step = StepHandshake(out OpenSslException? failure);
+            if (failure is not null)
+            {
+                await TrySendAlertAsync(cancellationToken).ConfigureAwait(false);
+                throw new AuthenticationException($"TLS handshake failed: {failure.Message}", failure);
+            }
+            await SendPendingAsync(cancellationToken).ConfigureAwait(false);
+            if (step == HandshakeStep.Done) break;
+            if (!await ReceiveAsync(cancellationToken).ConfigureAwait(false))
+            {
+                throw new AuthenticationException("TLS handshake failed: the peer closed the connection.");
+            }
+        }
+        CaptureConnectionFacts();
+        _authenticated = true;
+    }
+
+    /// <summary>Reads plaintext. Returns 0 once the peer sent close_notify or closed the connection.</summary>
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotAuthenticated();
+        if (buffer.IsEmpty) return await WaitForInputAsync(cancellationToken).ConfigureAwait(false);
+        while (true)
+        {
+            ReadStep step = ReadPlaintext(buffer.Span, out int read, out bool mustSend, out OpenSslException? failure);
+            // Reading can make OpenSSL write: a KeyUpdate answer, or an alert on failure.
+            if (mustSend) await SendPendingAsync(cancellationToken).ConfigureAwait(false);
+            switch (step)
+            {
+                case ReadStep.Data: return read;
+                case ReadStep.Closed: return 0;
+                case ReadStep.Failed: throw new IOException($"TLS read failed: {failure!.Message}", failure);
+            }
+            if (!await ReceiveAsync(cancellationToken).ConfigureAwait(false)) return 0;
+        }
+    }
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotAuthenticated();
+        await _sendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            while (!buffer.IsEmpty)
+            {
+                int chunk = Math.Min(buffer.Length, MaxPlaintextPerWrite);
+                Encrypt(buffer.Span[..chunk]);
+                await DrainWriteBioAsync(cancellationToken).ConfigureAwait(false);
+                buffer = buffer[chunk..];
+            }
+        }
+        finally
+        {
+            _sendGate.Release();
+        }
+    }
+
+    /// <summary>Sends close_notify. Does not wait for the peer's; the connection can still be read until it arrives.</summary>
+    public async Task ShutdownAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotAuthenticated();
+        SendCloseNotify();
+        await SendPendingAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => _inner.FlushAsync(cancellationToken);
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count) => throw SyncNotSupported();
+    public override void Write(byte[] buffer, int offset, int count) => throw SyncNotSupported();
+    public override void Flush() => throw SyncNotSupported();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    /// <summary>Frees the SSL and its BIOs without sending anything (call ShutdownAsync first for close_notify).</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            lock (_sslLock)
+            {
+                _ssl.Dispose();
+            }
+            if (!_leaveInnerStreamOpen) _inner.Dispose();
+            ArrayPool<byte>.Shared.Return(_readBuffer);
+            ArrayPool<byte>.Shared.Return(_writeBuffer);
+            _readBuffer = [];
+            _writeBuffer = [];
+        }
+        base.Dispose(disposing);
+    }
+
+    /// <summary>Sends whatever OpenSSL queued in the write BIO, in order with concurrent writers.</summary>
+    private async ValueTask SendPendingAsync(CancellationToken cancellationToken)
+    {
+        await _sendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await DrainWriteBioAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _sendGate.Release();
+        }
+    }
+
+    /// <summary>Caller holds the send gate.</summary>
+    private async ValueTask DrainWriteBioAsync(CancellationToken cancellationToken)
+    {
+        bool sent = false;
+        int count;
+        while ((count = TakeFromWriteBio(_writeBuffer)) > 0)
+        {
+            await _inner.WriteAsync(_writeBuffer.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
+            sent = true;
+        }
+        if (sent) await _inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Best effort: the handshake already failed, the alert is a courtesy to the peer.</summary>
+    private async ValueTask TrySendAlertAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SendPendingAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Reads once from the inner stream into the read BIO. False at end of stream.</summary>
+    private async ValueTask<bool> ReceiveAsync(CancellationToken cancellationToken)
+    {
+        int count = await _inner.ReadAsync(_readBuffer.AsMemory(0, ReadBufferSize), cancellationToken).ConfigureAwait(false);
+        if (count == 0) return false;
+        PutIntoReadBio(_readBuffer.AsSpan(0, count));
+        return true;
+    }
+
+    /// <summary>Zero-byte read: completes when input is available, without consuming plaintext.</summary>
+    private async ValueTask<int> WaitForInputAsync(CancellationToken cancellationToken)
+    {
+        if (!HasBufferedInput()) await ReceiveAsync(cancellationToken).ConfigureAwait(false);
+        return 0;
+    }
+
+    private void ThrowIfNotAuthenticated()
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (!_authenticated) throw new InvalidOperationException("Call AuthenticateAsServerAsync first.");
+    }
+
+    private static NotSupportedException SyncNotSupported() =>
+        new("OpenSslStream is asynchronous only: use ReadAsync/WriteAsync/FlushAsync.");
+
+    private enum HandshakeStep { NeedInput, Done }
+
+    private enum ReadStep { Data, NeedInput, Closed, Failed }
+}

@@ -1,0 +1,55 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Baton.Tls;
+
+/// <summary>The SSL_CTX callbacks. They run inside SSL_do_handshake and must never let an exception escape.</summary>
+internal static unsafe class TlsContextCallbacks
+{
+    /// <summary>
+    /// Servername callback: installs the certificate matching SNI on this SSL (SSL_use_cert_and_key) rather than
+    /// switching to a per-certificate SSL_CTX. One SSL_CTX then holds every setting and every callback the handoff
+    /// code installs (keylog, msg, tickets, ALPN): after SSL_set_SSL_CTX OpenSSL reads some of them from the new
+    /// context and some from the old one. Cipher selection runs after this callback, so an RSA certificate gets
+    /// ECDHE-RSA suites in TLS 1.2.
+    /// </summary>
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    internal static int SelectCertificate(nint ssl, int* alert, nint arg)
+    {
+        try
+        {
+            var state = (TlsContextState)GCHandle.FromIntPtr(arg).Target!;
+            byte* name = (byte*)Interop.Ssl.SslGetServerName(ssl, Interop.Ssl.TLSEXT_NAMETYPE_host_name);
+            if (name == null) return Interop.Ssl.SSL_TLSEXT_ERR_OK;
+            LoadedCertificate? match = state.Selector.Find(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(name));
+            if (match is null || match == state.DefaultCertificate) return Interop.Ssl.SSL_TLSEXT_ERR_OK;
+            int installed = Interop.Ssl.SslUseCertAndKey(
+                ssl, match.Certificate.DangerousGetHandle(), match.Key.DangerousGetHandle(), match.Chain.DangerousGetHandle(), 1);
+            if (installed == 1) return Interop.Ssl.SSL_TLSEXT_ERR_OK;
+            // The error stays queued so the handshake failure names it.
+            *alert = Interop.Ssl.SSL_AD_INTERNAL_ERROR;
+            return Interop.Ssl.SSL_TLSEXT_ERR_ALERT_FATAL;
+        }
+        catch
+        {
+            *alert = Interop.Ssl.SSL_AD_INTERNAL_ERROR;
+            return Interop.Ssl.SSL_TLSEXT_ERR_ALERT_FATAL;
+        }
+    }
+
+    /// <summary>ALPN select callback: first server protocol the client also offers; no overlap is not an error.</summary>
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    internal static int SelectApplicationProtocol(nint ssl, byte** output, byte* outputLength, byte* input, uint inputLength, nint arg)
+    {
+        try
+        {
+            var state = (TlsContextState)GCHandle.FromIntPtr(arg).Target!;
+            int result = Interop.Ssl.SslSelectNextProto(output, outputLength, state.AlpnWire, state.AlpnWireLength, input, inputLength);
+            return result == Interop.Ssl.OPENSSL_NPN_NEGOTIATED ? Interop.Ssl.SSL_TLSEXT_ERR_OK : Interop.Ssl.SSL_TLSEXT_ERR_NOACK;
+        }
+        catch
+        {
+            return Interop.Ssl.SSL_TLSEXT_ERR_NOACK;
+        }
+    }
+}

@@ -1,0 +1,17 @@
+namespace Baton.Tls;
+
+/// <summary>
+/// What a <see cref="TlsServerContext"/> is built from. Everything else is fixed by Baton: TLS 1.2 and 1.3 only,
+/// ECDHE with AEAD suites only, no renegotiation, no compression, no early data, read-ahead off.
+/// </summary>
+public sealed class TlsServerOptions
+{
+    /// <summary>The first certificate is the default (no SNI, or no name matched); later ones are picked by SNI.</summary>
+    public IList<TlsCertificate> Certificates { get; } = new List<TlsCertificate>();
+
+    /// <summary>ALPN protocols in server preference order, e.g. "h2", "http/1.1". Empty: ALPN is not answered.</summary>
+    public IList<string> ApplicationProtocols { get; } = new List<string>();
+
+    /// <summary>TLS 1.3 session tickets sent after each full handshake (OpenSSL's default is 2; 0 turns them off).</summary>
+    public int SessionTicketCount { get; set; } = 2;
+}
