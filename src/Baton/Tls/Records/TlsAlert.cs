@@ -22,6 +22,7 @@ public enum TlsAlertDescription : byte
     UnexpectedMessage = 10,
     BadRecordMac = 20,
     RecordOverflow = 22,
+    IllegalParameter = 47,
     DecodeError = 50,
     ProtocolVersion = 70,
     InternalError = 80,
