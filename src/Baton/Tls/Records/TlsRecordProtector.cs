@@ -1,0 +1,222 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
+
+namespace Baton.Tls.Records;
+
+/// <summary>
+/// Seals or opens the records of one direction with one EVP_CIPHER_CTX. The key is installed once per
+/// epoch; each record only sets its nonce, and nothing is allocated per record.
+/// </summary>
+internal sealed unsafe class TlsRecordProtector : IDisposable
+{
+    internal const int HeaderLength = 5;
+    internal const int MaxPlaintext = 1 << 14;
+    internal const int MaxTls13Ciphertext = MaxPlaintext + 256;
+    internal const int MaxTls12Ciphertext = MaxPlaintext + 2048;
+
+    /// <summary>Largest record we ever write: header, explicit nonce, 2^14 bytes, inner type, tag.</summary>
+    internal const int MaxSealedRecord = HeaderLength + 8 + MaxPlaintext + 1 + TlsCipherSuiteInfo.TagLength;
+
+    private readonly TlsCipherSuiteInfo _suite;
+    private readonly bool _encrypt;
+    private readonly SafeEvpCipherCtxHandle _ctx;
+    private readonly byte[] _iv = new byte[TlsCipherSuiteInfo.NonceLength];
+
+    public TlsRecordProtector(in TlsCipherSuiteInfo suite, bool encrypt, ReadOnlySpan<byte> key, ReadOnlySpan<byte> iv, ulong sequence)
+    {
+        _suite = suite;
+        _encrypt = encrypt;
+        Interop.Crypto.ErrClearError();
+        _ctx = Interop.Crypto.EvpCipherCtxNew();
+        if (_ctx.IsInvalid)
+        {
+            _ctx.Dispose();
+            throw Interop.Crypto.CreateOpenSslException("EVP_CIPHER_CTX_new");
+        }
+        nint cipher = suite.Aead switch
+        {
+            TlsAead.Aes128Gcm => Interop.Crypto.EvpAes128Gcm(),
+            TlsAead.Aes256Gcm => Interop.Crypto.EvpAes256Gcm(),
+            _ => Interop.Crypto.EvpChaCha20Poly1305(),
+        };
+        Check(Interop.Crypto.EvpCipherInitEx(_ctx, cipher, 0, null, null, Direction), "EVP_CipherInit_ex");
+        Check(Interop.Crypto.EvpCipherCtxCtrl(_ctx, Interop.Crypto.EVP_CTRL_AEAD_SET_IVLEN, TlsCipherSuiteInfo.NonceLength, null), "EVP_CIPHER_CTX_ctrl");
+        Rekey(key, iv);
+        Sequence = sequence;
+    }
+
+    /// <summary>Sequence number of the next record.</summary>
+    public ulong Sequence { get; private set; }
+
+    /// <summary>Ciphertext bytes a record adds to its content (header, explicit nonce, inner type, tag).</summary>
+    public int Overhead => HeaderLength + _suite.ExplicitNonceLength + (_suite.IsTls13 ? 1 : 0) + TlsCipherSuiteInfo.TagLength;
+
+    private int Direction => _encrypt ? Interop.Crypto.EVP_ENCRYPT : Interop.Crypto.EVP_DECRYPT;
+
+    /// <summary>Installs a new key/IV (a new epoch: TLS 1.3 KeyUpdate) and restarts the sequence at 0.</summary>
+    public void Rekey(ReadOnlySpan<byte> key, ReadOnlySpan<byte> iv)
+    {
+        if (key.Length != _suite.KeyLength || iv.Length != _suite.IvLength) throw new ArgumentException("key/iv length does not match the suite");
+        iv.CopyTo(_iv);
+        fixed (byte* k = key)
+        {
+            Interop.Crypto.ErrClearError();
+            Check(Interop.Crypto.EvpCipherInitEx(_ctx, 0, 0, k, null, Direction), "EVP_CipherInit_ex");
+        }
+        Sequence = 0;
+    }
+
+    /// <summary>
+    /// Writes one complete record (header included) carrying content of the given type into destination,
+    /// which must hold content.Length + Overhead bytes and must not overlap content. Returns the record length.
+    /// </summary>
+    public int Seal(TlsContentType type, ReadOnlySpan<byte> content, Span<byte> destination)
+    {
+        if (content.Length > MaxPlaintext) throw new ArgumentOutOfRangeException(nameof(content));
+        if (Sequence == ulong.MaxValue) throw new InvalidOperationException("record sequence number exhausted");
+        bool tls13 = _suite.IsTls13;
+        int explicitNonce = _suite.ExplicitNonceLength;
+        int sealedLength = explicitNonce + content.Length + (tls13 ? 1 : 0) + TlsCipherSuiteInfo.TagLength;
+        Span<byte> record = destination[..(HeaderLength + sealedLength)];
+        record[0] = (byte)(tls13 ? TlsContentType.ApplicationData : type);
+        BinaryPrimitives.WriteUInt16BigEndian(record[1..], TlsCipherSuiteInfo.Tls12);
+        BinaryPrimitives.WriteUInt16BigEndian(record[3..], (ushort)sealedLength);
+
+        Span<byte> nonce = stackalloc byte[TlsCipherSuiteInfo.NonceLength];
+        Span<byte> aad = stackalloc byte[13];
+        int aadLength = BuildNonceAndAad(record, (byte)type, content.Length, nonce, aad);
+        if (explicitNonce != 0) nonce[4..].CopyTo(record[HeaderLength..]);
+
+        Span<byte> body = record[(HeaderLength + explicitNonce)..];
+        fixed (byte* n = nonce)
+        fixed (byte* a = aad)
+        fixed (byte* input = content)
+        fixed (byte* output = body)
+        {
+            Interop.Crypto.ErrClearError();
+            Check(Interop.Crypto.EvpCipherInitEx(_ctx, 0, 0, null, n, Interop.Crypto.EVP_ENCRYPT), "EVP_CipherInit_ex");
+            Check(Interop.Crypto.EvpCipherUpdate(_ctx, null, out _, a, aadLength), "EVP_CipherUpdate");
+            int length = content.Length;
+            if (length > 0) Check(Interop.Crypto.EvpCipherUpdate(_ctx, output, out _, input, length), "EVP_CipherUpdate");
+            if (tls13)
+            {
+                // TLSInnerPlaintext = content ‖ type, no padding.
+                byte innerType = (byte)type;
+                Check(Interop.Crypto.EvpCipherUpdate(_ctx, output + length, out _, &innerType, 1), "EVP_CipherUpdate");
+                length++;
+            }
+            Check(Interop.Crypto.EvpEncryptFinalEx(_ctx, output + length, out _), "EVP_EncryptFinal_ex");
+            Check(Interop.Crypto.EvpCipherCtxCtrl(_ctx, Interop.Crypto.EVP_CTRL_AEAD_GET_TAG, TlsCipherSuiteInfo.TagLength, output + length), "EVP_CIPHER_CTX_ctrl");
+        }
+        Sequence++;
+        return record.Length;
+    }
+
+    /// <summary>
+    /// Decrypts one complete record (header included) in place. On success the content is
+    /// record[contentOffset..(contentOffset + contentLength)] and type is the (inner, for TLS 1.3) content type.
+    /// On failure returns the alert to send. The caller has already checked the header's length bound.
+    /// </summary>
+    public bool TryOpen(Span<byte> record, out TlsContentType type, out int contentOffset, out int contentLength, out TlsAlertDescription alert)
+    {
+        type = default;
+        contentOffset = HeaderLength + _suite.ExplicitNonceLength;
+        contentLength = 0;
+        alert = TlsAlertDescription.BadRecordMac;
+        int cipherLength = record.Length - contentOffset - TlsCipherSuiteInfo.TagLength;
+        if (cipherLength < (_suite.IsTls13 ? 1 : 0)) return false;
+        if (Sequence == ulong.MaxValue) return Fail(TlsAlertDescription.UnexpectedMessage, out alert);
+
+        Span<byte> nonce = stackalloc byte[TlsCipherSuiteInfo.NonceLength];
+        Span<byte> aad = stackalloc byte[13];
+        int aadLength = BuildNonceAndAad(record, record[0], cipherLength, nonce, aad);
+        if (_suite.ExplicitNonceLength != 0) record.Slice(HeaderLength, 8).CopyTo(nonce[4..]);
+
+        Span<byte> body = record[contentOffset..];
+        fixed (byte* n = nonce)
+        fixed (byte* a = aad)
+        fixed (byte* data = body)
+        {
+            Interop.Crypto.ErrClearError();
+            Check(Interop.Crypto.EvpCipherInitEx(_ctx, 0, 0, null, n, Interop.Crypto.EVP_DECRYPT), "EVP_CipherInit_ex");
+            Check(Interop.Crypto.EvpCipherUpdate(_ctx, null, out _, a, aadLength), "EVP_CipherUpdate");
+            if (cipherLength > 0) Check(Interop.Crypto.EvpCipherUpdate(_ctx, data, out _, data, cipherLength), "EVP_CipherUpdate");
+            Check(Interop.Crypto.EvpCipherCtxCtrl(_ctx, Interop.Crypto.EVP_CTRL_AEAD_SET_TAG, TlsCipherSuiteInfo.TagLength, data + cipherLength), "EVP_CIPHER_CTX_ctrl");
+            int ok = Interop.Crypto.EvpDecryptFinalEx(_ctx, data + cipherLength, out _);
+            Interop.Crypto.ErrClearError(); // a failed tag check queues an error nobody reads
+            if (ok != 1) return false;
+        }
+        Sequence++;
+        return _suite.IsTls13
+            ? TryStripInnerPlaintext(body[..cipherLength], out type, out contentLength, out alert)
+            : CheckTls12Plaintext(record[0], cipherLength, out type, out contentLength, out alert);
+    }
+
+    public void Dispose()
+    {
+        _ctx.Dispose();
+        CryptographicOperations.ZeroMemory(_iv);
+    }
+
+    /// <summary>Nonce and AAD of the record at Sequence; returns the AAD length.</summary>
+    private int BuildNonceAndAad(ReadOnlySpan<byte> header, byte type, int plaintextLength, Span<byte> nonce, Span<byte> aad)
+    {
+        if (_suite.ExplicitNonceLength != 0)
+        {
+            // TLS 1.2 GCM: salt ‖ explicit nonce; we send the sequence number as the explicit part.
+            _iv.AsSpan(0, 4).CopyTo(nonce);
+            BinaryPrimitives.WriteUInt64BigEndian(nonce[4..], Sequence);
+        }
+        else
+        {
+            _iv.CopyTo(nonce);
+            ulong iv = BinaryPrimitives.ReadUInt64BigEndian(nonce[4..]);
+            BinaryPrimitives.WriteUInt64BigEndian(nonce[4..], iv ^ Sequence);
+        }
+        if (_suite.IsTls13)
+        {
+            header[..HeaderLength].CopyTo(aad);
+            return HeaderLength;
+        }
+        // TLS 1.2: seq_num ‖ type ‖ version ‖ plaintext length.
+        BinaryPrimitives.WriteUInt64BigEndian(aad, Sequence);
+        aad[8] = type;
+        BinaryPrimitives.WriteUInt16BigEndian(aad[9..], TlsCipherSuiteInfo.Tls12);
+        BinaryPrimitives.WriteUInt16BigEndian(aad[11..], (ushort)plaintextLength);
+        return 13;
+    }
+
+    private static bool TryStripInnerPlaintext(ReadOnlySpan<byte> inner, out TlsContentType type, out int length, out TlsAlertDescription alert)
+    {
+        int last = inner.LastIndexOfAnyExcept((byte)0);
+        type = default;
+        length = 0;
+        // RFC 8446 §5.4: an inner plaintext of only zeros has no content type.
+        if (last < 0) return Fail(TlsAlertDescription.UnexpectedMessage, out alert);
+        if (last > MaxPlaintext || inner.Length > MaxPlaintext + 1) return Fail(TlsAlertDescription.RecordOverflow, out alert);
+        type = (TlsContentType)inner[last];
+        length = last;
+        alert = default;
+        return true;
+    }
+
+    private static bool CheckTls12Plaintext(byte outerType, int length, out TlsContentType type, out int contentLength, out TlsAlertDescription alert)
+    {
+        type = (TlsContentType)outerType;
+        contentLength = length;
+        alert = default;
+        return length <= MaxPlaintext || Fail(TlsAlertDescription.RecordOverflow, out alert);
+    }
+
+    private static bool Fail(TlsAlertDescription description, out TlsAlertDescription alert)
+    {
+        alert = description;
+        return false;
+    }
+
+    private static void Check(int result, string call)
+    {
+        if (result != 1) throw Interop.Crypto.CreateOpenSslException(call);
+    }
+}

@@ -1,0 +1,147 @@
+namespace Baton.Tls.Records;
+
+internal sealed partial class TlsRecordStream
+{
+    private const int KeyUpdateRecordReserve = 64;
+
+    private bool _keyUpdateOwed;
+    private bool _writeClosed;
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfWriteClosed();
+            int used = SealOwedKeyUpdate(0);
+            int maxRecord = _state.MaxPlaintext + _writer.Overhead + KeyUpdateRecordReserve;
+            while (!buffer.IsEmpty)
+            {
+                if (used + maxRecord > _writeBuffer.Length)
+                {
+                    await WriteInnerAsync(used, cancellationToken).ConfigureAwait(false);
+                    used = 0;
+                }
+                int chunk = Math.Min(buffer.Length, _state.MaxPlaintext);
+                used += SealApplicationData(buffer.Span[..chunk], used);
+                buffer = buffer[chunk..];
+            }
+            if (used > 0) await WriteInnerAsync(used, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Sends a TLS 1.3 KeyUpdate now and switches to the next write keys.</summary>
+    internal async Task SendKeyUpdateAsync(bool requestPeerUpdate, CancellationToken cancellationToken)
+    {
+        if (!_suite.IsTls13) throw new InvalidOperationException("KeyUpdate exists only in TLS 1.3");
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfWriteClosed();
+            // An owed update_not_requested answer is covered by this KeyUpdate too (RFC 8446 §4.6.3).
+            int used = SealKeyUpdate(requestPeerUpdate, 0);
+            await WriteInnerAsync(used, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Answers a KeyUpdate(update_requested) from the peer, unless we already closed the write side.</summary>
+    private async Task AnswerKeyUpdateAsync(CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_writeClosed || _writeBuffer.Length == 0) return;
+            _keyUpdateOwed = true;
+            await WriteInnerAsync(SealOwedKeyUpdate(0), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>Sends an alert unless the write side is already closed; close_notify and fatal alerts close it.</summary>
+    internal async Task SendAlertAsync(TlsAlertLevel level, TlsAlertDescription description, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_writeClosed || _writeBuffer.Length == 0) return;
+            int used = SealAlert(level, description);
+            if (level == TlsAlertLevel.Fatal || description == TlsAlertDescription.CloseNotify) _writeClosed = true;
+            await WriteInnerAsync(used, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private int SealAlert(TlsAlertLevel level, TlsAlertDescription description)
+    {
+        int used = SealOwedKeyUpdate(0);
+        ReadOnlySpan<byte> alert = [(byte)level, (byte)description];
+        return used + _writer.Seal(TlsContentType.Alert, alert, _writeBuffer.AsSpan(used));
+    }
+
+    private int SealApplicationData(ReadOnlySpan<byte> data, int offset)
+    {
+        int used = 0;
+        if (_suite.IsTls13 && _writer.Sequence >= Tls13KeyUpdateThreshold)
+        {
+            used = SealKeyUpdate(requestPeerUpdate: false, offset);
+        }
+        else if (!_suite.IsTls13 && _writer.Sequence >= Tls12RecordLimit)
+        {
+            throw new IOException("TLS 1.2 AEAD record limit reached: this connection cannot be rekeyed and must be closed");
+        }
+        used += _writer.Seal(TlsContentType.ApplicationData, data, _writeBuffer.AsSpan(offset + used));
+        _state.WriteSequence = _writer.Sequence;
+        return used;
+    }
+
+    private ulong Tls12RecordLimit => _suite.Aead == TlsAead.ChaCha20Poly1305 ? ulong.MaxValue - 1 : Tls12GcmRecordLimit;
+
+    private int SealOwedKeyUpdate(int offset) => _keyUpdateOwed ? SealKeyUpdate(requestPeerUpdate: false, offset) : 0;
+
+    private int SealKeyUpdate(bool requestPeerUpdate, int offset)
+    {
+        ReadOnlySpan<byte> message = [KeyUpdateType, 0, 0, 1, requestPeerUpdate ? (byte)1 : (byte)0];
+        int length = _writer.Seal(TlsContentType.Handshake, message, _writeBuffer.AsSpan(offset));
+        TlsKeySchedule.UpdateTrafficSecret(_suite, _state.WriteSecret);
+        TlsKeySchedule.DeriveTls13Keys(_suite, _state.WriteSecret, _state.WriteKey, _state.WriteIv);
+        _writer.Rekey(_state.WriteKey, _state.WriteIv);
+        _state.WriteSequence = 0;
+        _keyUpdateOwed = false;
+        _state.KeyUpdatePending = false;
+        return length;
+    }
+
+    private async ValueTask WriteInnerAsync(int length, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _inner.WriteAsync(_writeBuffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Sealed records were counted but maybe not sent: the peer's sequence is lost, never write again.
+            _writeClosed = true;
+            throw;
+        }
+    }
+
+    private void ThrowIfWriteClosed()
+    {
+        if (_writeClosed) throw new IOException("the TLS connection is closed for writing");
+    }
+}
