@@ -39,6 +39,10 @@ internal sealed class CertificateMaterial
 
     internal static CertificateMaterial ReadItem(ReadOnlySpan<byte> item) => new(item);
 
+    public CertificateMaterial()
+    {
+    }
+
     [SetsRequiredMembers]
     private CertificateMaterial(ReadOnlySpan<byte> item)
     {

@@ -74,6 +74,10 @@ public sealed class ConnectionFacts
     /// <summary>Decodes a Connection body; the arrays behind <see cref="TlsState"/> and <see cref="InitialData"/> are new copies.</summary>
     internal static ConnectionFacts ReadFrom(ReadOnlySpan<byte> body) => new(body);
 
+    public ConnectionFacts()
+    {
+    }
+
     [SetsRequiredMembers]
     private ConnectionFacts(ReadOnlySpan<byte> body)
     {

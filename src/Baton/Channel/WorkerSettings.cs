@@ -62,6 +62,10 @@ internal sealed class WorkerSettings
 
     internal static WorkerSettings ReadFrom(ReadOnlySpan<byte> body) => new(body);
 
+    public WorkerSettings()
+    {
+    }
+
     [SetsRequiredMembers]
     private WorkerSettings(ReadOnlySpan<byte> body)
     {

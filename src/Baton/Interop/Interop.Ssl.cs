@@ -75,6 +75,10 @@ internal static partial class Interop
         [LibraryImport(Libraries.Ssl, EntryPoint = "SSL_get_ex_data")]
         internal static partial nint SslGetExData(nint ssl, int index);
 
+        /// <summary>Empties every certificate slot (RSA, ECDSA, ...) of this SSL; it keeps its own copy of the context's.</summary>
+        [LibraryImport(Libraries.Ssl, EntryPoint = "SSL_certs_clear")]
+        internal static partial void SslCertsClear(nint ssl);
+
         /// <summary>Called from the servername callback with the raw SSL*: no SafeHandle exists on that path.</summary>
         [LibraryImport(Libraries.Ssl, EntryPoint = "SSL_use_cert_and_key")]
         internal static partial int SslUseCertAndKey(nint ssl, nint certificate, nint key, nint chain, int replace);

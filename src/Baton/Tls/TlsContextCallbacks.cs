@@ -23,6 +23,9 @@ internal static unsafe class TlsContextCallbacks
             if (name == null) return Interop.Ssl.SSL_TLSEXT_ERR_OK;
             LoadedCertificate? match = state.Selector.Find(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(name));
             if (match is null || match == state.DefaultCertificate) return Interop.Ssl.SSL_TLSEXT_ERR_OK;
+            // The SSL starts with the default certificate in its slot for that key type; a certificate of another key type
+            // would go into another slot and OpenSSL could still pick the default's, so empty all slots first.
+            Interop.Ssl.SslCertsClear(ssl);
             int installed = Interop.Ssl.SslUseCertAndKey(
                 ssl, match.Certificate.DangerousGetHandle(), match.Key.DangerousGetHandle(), match.Chain.DangerousGetHandle(), 1);
             if (installed == 1) return Interop.Ssl.SSL_TLSEXT_ERR_OK;

@@ -1,0 +1,219 @@
+using System.Net;
+using System.Text;
+using Baton.Channel;
+
+namespace Baton.Tests.Channel;
+
+public class ChannelBodyTests
+{
+    private static ConnectionFacts HandoffFacts() => new()
+    {
+        Mode = HandoffMode.Handoff,
+        Pool = "app",
+        RemoteEndPoint = new IPEndPoint(IPAddress.Parse("fe80::1%3"), 51234),
+        LocalEndPoint = new IPEndPoint(IPAddress.Parse("192.0.2.10"), 443),
+        ServerName = "www.example.com",
+        OfferedAlpn = ["h2", "http/1.1"],
+        NegotiatedAlpn = "http/1.1",
+        TlsState = Enumerable.Range(0, 824).Select(i => (byte)i).ToArray(),
+        InitialData = "GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n"u8.ToArray(),
+    };
+
+    private static WorkerSettings PassthroughSettings() => new()
+    {
+        Pool = "tls-pool",
+        Mode = HandoffMode.Passthrough,
+        AcceptedAlpn = ["h2", "http/1.1"],
+        HandshakeTimeout = TimeSpan.FromSeconds(7),
+        DieOnConnection = true,
+        Certificates =
+        [
+            new CertificateMaterial { ServerNames = ["example.com", "*.example.com"], CertificateChainPem = "chain"u8.ToArray(), PrivateKeyPem = "key-one"u8.ToArray() },
+            new CertificateMaterial { ServerNames = ["other.test"], CertificateChainPem = "chain2"u8.ToArray(), PrivateKeyPem = "key-two"u8.ToArray() },
+        ],
+    };
+
+    private static byte[] Encode(ConnectionFacts facts)
+    {
+        var buffer = new byte[ChannelSocket.MaxBodyLength];
+        return buffer.AsSpan(0, facts.WriteTo(buffer)).ToArray();
+    }
+
+    private static byte[] Encode(WorkerSettings settings)
+    {
+        var buffer = new byte[ChannelSocket.MaxBodyLength];
+        return buffer.AsSpan(0, settings.WriteTo(buffer)).ToArray();
+    }
+
+    private static byte[] Field(byte tag, params byte[] value) => [tag, .. BitConverter.GetBytes((uint)value.Length), .. value];
+
+    private static byte[] Item(params byte[] value) => [.. BitConverter.GetBytes((uint)value.Length), .. value];
+
+    private static readonly byte[] ValidPassthroughCore = [.. Field(1, 1), .. Field(2, "app"u8.ToArray())];
+
+    [Fact]
+    public void HandoffFactsRoundTrip()
+    {
+        var sent = HandoffFacts();
+        var received = ConnectionFacts.ReadFrom(Encode(sent));
+
+        Assert.Equal(sent.Mode, received.Mode);
+        Assert.Equal(sent.Pool, received.Pool);
+        Assert.Equal(sent.RemoteEndPoint, received.RemoteEndPoint);
+        Assert.Equal(3, received.RemoteEndPoint!.Address.ScopeId);
+        Assert.Equal(sent.LocalEndPoint, received.LocalEndPoint);
+        Assert.Equal(sent.ServerName, received.ServerName);
+        Assert.Equal(sent.OfferedAlpn, received.OfferedAlpn);
+        Assert.Equal(sent.NegotiatedAlpn, received.NegotiatedAlpn);
+        Assert.Equal(sent.TlsState.ToArray(), received.TlsState.ToArray());
+        Assert.Equal(sent.InitialData.ToArray(), received.InitialData.ToArray());
+    }
+
+    [Fact]
+    public void MinimalPassthroughFactsRoundTripWithOpaqueAlpnBytes()
+    {
+        var sent = new ConnectionFacts { Mode = HandoffMode.Passthrough, Pool = "p", OfferedAlpn = ["\u00ff\u0001", "h2"] };
+        var received = ConnectionFacts.ReadFrom(Encode(sent));
+
+        Assert.Equal(HandoffMode.Passthrough, received.Mode);
+        Assert.Equal(sent.OfferedAlpn, received.OfferedAlpn);
+        Assert.Null(received.RemoteEndPoint);
+        Assert.Null(received.ServerName);
+        Assert.True(received.TlsState.IsEmpty);
+    }
+
+    [Fact]
+    public void WipeZeroesTlsStateAndInitialData()
+    {
+        var received = ConnectionFacts.ReadFrom(Encode(HandoffFacts()));
+        received.Wipe();
+        Assert.All(received.TlsState.ToArray(), b => Assert.Equal(0, b));
+        Assert.All(received.InitialData.ToArray(), b => Assert.Equal(0, b));
+    }
+
+    [Fact]
+    public void WorkerSettingsRoundTripAndWipeZeroesPrivateKeys()
+    {
+        var sent = PassthroughSettings();
+        var received = WorkerSettings.ReadFrom(Encode(sent));
+
+        Assert.Equal(sent.Pool, received.Pool);
+        Assert.Equal(sent.Mode, received.Mode);
+        Assert.Equal(sent.AcceptedAlpn, received.AcceptedAlpn);
+        Assert.Equal(sent.HandshakeTimeout, received.HandshakeTimeout);
+        Assert.True(received.DieOnConnection);
+        Assert.Equal(2, received.Certificates.Count);
+        Assert.Equal(sent.Certificates[0].ServerNames, received.Certificates[0].ServerNames);
+        Assert.Equal(sent.Certificates[1].CertificateChainPem, received.Certificates[1].CertificateChainPem);
+        Assert.Equal("key-two"u8.ToArray(), received.Certificates[1].PrivateKeyPem);
+
+        received.Wipe();
+        Assert.All(received.Certificates, c => Assert.All(c.PrivateKeyPem, b => Assert.Equal(0, b)));
+    }
+
+    [Fact]
+    public void SenderRefusesInconsistentValues()
+    {
+        var buffer = new byte[ChannelSocket.MaxBodyLength];
+        Assert.Throws<ArgumentException>(() => new ConnectionFacts { Mode = HandoffMode.Handoff, Pool = "p" }.WriteTo(buffer));
+        Assert.Throws<ArgumentException>(() => new ConnectionFacts { Mode = HandoffMode.Passthrough, Pool = "p", TlsState = new byte[1] }.WriteTo(buffer));
+        Assert.Throws<ArgumentException>(() => new ConnectionFacts { Mode = HandoffMode.Passthrough, Pool = "" }.WriteTo(buffer));
+        Assert.Throws<ArgumentException>(() => new ConnectionFacts { Mode = HandoffMode.Handoff, Pool = "p", TlsState = new byte[4097] }.WriteTo(buffer));
+        Assert.Throws<ArgumentException>(() => HandoffFacts().WriteTo(new byte[100]));
+        Assert.Throws<ArgumentException>(() => new WorkerSettings
+        {
+            Pool = "p", Mode = HandoffMode.Handoff, HandshakeTimeout = TimeSpan.FromSeconds(1), Certificates = PassthroughSettings().Certificates,
+        }.WriteTo(buffer));
+    }
+
+    public static TheoryData<string, byte[], int> MalformedFacts() => new()
+    {
+        { "field header cut", [1, 1, 0], (int)ChannelError.FieldHeaderTruncated },
+        { "length past the end", [.. Field(1, 1), 2, 9, 0, 0, 0, (byte)'a'], (int)ChannelError.FieldLengthOverrun },
+        { "huge length", [2, 0xFF, 0xFF, 0xFF, 0xFF, (byte)'a'], (int)ChannelError.FieldLengthOverrun },
+        { "duplicate tag", [.. ValidPassthroughCore, .. Field(1, 1)], (int)ChannelError.DuplicateField },
+        { "unknown tag", [.. ValidPassthroughCore, .. Field(40, 1)], (int)ChannelError.UnknownField },
+        { "tag zero", [.. ValidPassthroughCore, .. Field(0)], (int)ChannelError.UnknownField },
+        { "tag 200", [.. ValidPassthroughCore, .. Field(200)], (int)ChannelError.UnknownField },
+        { "no pool", Field(1, 1), (int)ChannelError.MissingField },
+        { "empty body", [], (int)ChannelError.MissingField },
+        { "mode 3", [.. Field(1, 3), .. Field(2, (byte)'p')], (int)ChannelError.InvalidFieldValue },
+        { "mode two bytes", [.. Field(1, 1, 0), .. Field(2, (byte)'p')], (int)ChannelError.InvalidFieldValue },
+        { "pool not UTF-8", [.. Field(1, 1), .. Field(2, 0xC3, 0x28)], (int)ChannelError.InvalidFieldValue },
+        { "pool too long", [.. Field(1, 1), .. Field(2, new byte[256])], (int)ChannelError.FieldTooLarge },
+        { "endpoint 5 bytes", [.. ValidPassthroughCore, .. Field(3, 1, 2, 3, 4, 5)], (int)ChannelError.InvalidFieldValue },
+        { "alpn item overrun", [.. ValidPassthroughCore, .. Field(6, 5, 0, 0, 0, (byte)'h')], (int)ChannelError.FieldLengthOverrun },
+        { "alpn item header cut", [.. ValidPassthroughCore, .. Field(6, 1, 0)], (int)ChannelError.FieldHeaderTruncated },
+        { "alpn empty item", [.. ValidPassthroughCore, .. Field(6, Item())], (int)ChannelError.InvalidFieldValue },
+        { "alpn 65 items", [.. ValidPassthroughCore, .. Field(6, Enumerable.Repeat(Item((byte)'x'), 65).SelectMany(b => b).ToArray())], (int)ChannelError.FieldTooLarge },
+        { "tls state in passthrough", [.. ValidPassthroughCore, .. Field(8, 1)], (int)ChannelError.InvalidFieldValue },
+        { "tls state too large", [.. Field(1, 2), .. Field(2, (byte)'p'), .. Field(8, new byte[4097])], (int)ChannelError.FieldTooLarge },
+        { "initial data too large", [.. ValidPassthroughCore, .. Field(9, new byte[65537])], (int)ChannelError.FieldTooLarge },
+        { "handoff without state", [.. Field(1, 2), .. Field(2, (byte)'p')], (int)ChannelError.InvalidFieldValue },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedFacts))]
+    public void MalformedConnectionFactsAreRefused(string name, byte[] body, int expectedValue)
+    {
+        var expected = (ChannelError)expectedValue;
+        var error = Assert.Throws<ChannelProtocolException>(() => ConnectionFacts.ReadFrom(body));
+        Assert.True(expected == error.Error, $"{name}: expected {expected}, got {error.Error}");
+    }
+
+    public static TheoryData<string, byte[], int> MalformedSettings() => new()
+    {
+        { "no timeout", [.. Field(1, (byte)'p'), .. Field(2, 1)], (int)ChannelError.MissingField },
+        { "zero timeout", [.. Field(1, (byte)'p'), .. Field(2, 1), .. Field(5, 0, 0, 0, 0)], (int)ChannelError.InvalidFieldValue },
+        { "flag value 2", [.. Field(1, (byte)'p'), .. Field(2, 1), .. Field(5, 1, 0, 0, 0), .. Field(6, 2)], (int)ChannelError.InvalidFieldValue },
+        { "certificate without key", [.. Field(1, (byte)'p'), .. Field(2, 1), .. Field(5, 1, 0, 0, 0),
+            .. Field(4, Item([.. Field(1, Item((byte)'a')), .. Field(2, (byte)'c')]))], (int)ChannelError.MissingField },
+        { "certificate duplicate tag", [.. Field(1, (byte)'p'), .. Field(2, 1), .. Field(5, 1, 0, 0, 0),
+            .. Field(4, Item([.. Field(2, (byte)'c'), .. Field(2, (byte)'c')]))], (int)ChannelError.DuplicateField },
+        { "certificates in handoff", [.. Field(1, (byte)'p'), .. Field(2, 2), .. Field(5, 1, 0, 0, 0),
+            .. Field(4, Item([.. Field(1, Item((byte)'a')), .. Field(2, (byte)'c'), .. Field(3, (byte)'k')]))], (int)ChannelError.InvalidFieldValue },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedSettings))]
+    public void MalformedWorkerSettingsAreRefused(string name, byte[] body, int expectedValue)
+    {
+        var expected = (ChannelError)expectedValue;
+        var error = Assert.Throws<ChannelProtocolException>(() => WorkerSettings.ReadFrom(body));
+        Assert.True(expected == error.Error, $"{name}: expected {expected}, got {error.Error}");
+    }
+
+    [Fact]
+    public void EveryTruncationAndByteFlipEitherDecodesOrFailsAsAProtocolError()
+    {
+        byte[][] bodies = [Encode(HandoffFacts()), Encode(PassthroughSettings())];
+        var random = new Random(1234);
+        foreach (byte[] body in bodies)
+        {
+            for (int length = 0; length < body.Length; length++)
+            {
+                AssertOnlyProtocolErrors(body.AsSpan(0, length).ToArray());
+            }
+            for (int i = 0; i < 2000; i++)
+            {
+                byte[] mutated = (byte[])body.Clone();
+                mutated[random.Next(mutated.Length)] = (byte)random.Next(256);
+                AssertOnlyProtocolErrors(mutated);
+            }
+        }
+    }
+
+    private static void AssertOnlyProtocolErrors(byte[] body)
+    {
+        foreach (Action decode in new Action[] { () => ConnectionFacts.ReadFrom(body), () => WorkerSettings.ReadFrom(body) })
+        {
+            try
+            {
+                decode();
+            }
+            catch (ChannelProtocolException)
+            {
+            }
+        }
+    }
+}

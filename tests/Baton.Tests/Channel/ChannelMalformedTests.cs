@@ -1,0 +1,154 @@
+using Baton.Channel;
+using static Baton.Tests.Channel.ChannelTestKit;
+
+namespace Baton.Tests.Channel;
+
+/// <summary>A misbehaving peer: each case must fail with its own reason and leave no received fd open.</summary>
+public class ChannelMalformedTests : IDisposable
+{
+    private const ushort ConnectionType = (ushort)MessageType.Connection;
+    private const ushort AckType = (ushort)MessageType.Ack;
+
+    private readonly ChannelSocket _front;
+    private readonly ChannelSocket _worker;
+    private readonly byte[] _buffer = new byte[ChannelSocket.MaxBodyLength];
+
+    public ChannelMalformedTests() => (_front, _worker) = CreateConnectedPair();
+
+    public void Dispose()
+    {
+        _front.Dispose();
+        _worker.Dispose();
+    }
+
+    [Fact]
+    public void ShortMessage() => AssertWorkerRefuses(ChannelError.ShortMessage, new byte[10], fdCount: 1);
+
+    [Fact]
+    public void BadMagic() => AssertWorkerRefuses(ChannelError.BadMagic, [.. Header(ConnectionType, 1, 1, magic: 0x4E544143), 1], fdCount: 1);
+
+    [Fact]
+    public void BadVersion() => AssertWorkerRefuses(ChannelError.BadVersion, [.. Header(ConnectionType, 1, 1, version: 2), 1], fdCount: 1);
+
+    [Fact]
+    public void ReservedNotZero() => AssertWorkerRefuses(ChannelError.ReservedNotZero, [.. Header(ConnectionType, 1, 1, reserved: 1), 1], fdCount: 1);
+
+    [Fact]
+    public void UnknownType() => AssertWorkerRefuses(ChannelError.UnknownType, [.. Header(99, 1, 1), 1], fdCount: 1);
+
+    [Fact]
+    public void FrontRefusesAConnectionMessage() =>
+        AssertRefused(_worker, _front, ChannelError.WrongDirection, [.. Header(ConnectionType, 1, 1), 1], fdCount: 1);
+
+    [Fact]
+    public void WorkerRefusesAnAck() => AssertWorkerRefuses(ChannelError.WrongDirection, Header(AckType, 1, 0), fdCount: 0);
+
+    [Fact]
+    public void ConnectionWithoutFd() => AssertWorkerRefuses(ChannelError.MissingFd, [.. Header(ConnectionType, 1, 1), 1], fdCount: 0);
+
+    [Fact]
+    public void ConnectionWithTwoFds() => AssertWorkerRefuses(ChannelError.TooManyFds, [.. Header(ConnectionType, 1, 1), 1], fdCount: 2);
+
+    [Fact]
+    public void MoreFdsThanTheControlBufferHolds() =>
+        AssertWorkerRefuses(ChannelError.ControlTruncated, [.. Header(ConnectionType, 1, 1), 1], fdCount: 5);
+
+    [Fact]
+    public void AckWithFd() => AssertRefused(_worker, _front, ChannelError.UnexpectedFd, Header(AckType, 1, 0), fdCount: 1);
+
+    [Fact]
+    public void ConfigureWithFd() =>
+        AssertWorkerRefuses(ChannelError.UnexpectedFd, [.. Header((ushort)MessageType.Configure, 0, 1), 1], fdCount: 1);
+
+    [Fact]
+    public void BodyShorterThanHeaderSays() => AssertWorkerRefuses(ChannelError.BodyLengthMismatch, [.. Header(ConnectionType, 1, 10), 1, 2, 3, 4, 5], fdCount: 1);
+
+    [Fact]
+    public void BodyLongerThanHeaderSays() => AssertWorkerRefuses(ChannelError.BodyLengthMismatch, [.. Header(ConnectionType, 1, 1), 1, 2], fdCount: 1);
+
+    [Fact]
+    public void OversizedBody()
+    {
+        const int length = ChannelSocket.MaxBodyLength + 1;
+        AssertWorkerRefuses(ChannelError.BodyTooLarge, [.. Header(ConnectionType, 1, length), .. new byte[length]], fdCount: 1);
+    }
+
+    [Fact]
+    public void MessageLargerThanTheReceiveBuffer()
+    {
+        SendRaw(_front, Message(MessageType.Configure, 0, new byte[100]));
+        var error = Assert.Throws<ChannelProtocolException>(() => _worker.Receive(new byte[50]));
+        Assert.Equal(ChannelError.MessageTruncated, error.Error);
+    }
+
+    [Fact]
+    public void EmptyConnectionBody() => AssertWorkerRefuses(ChannelError.MissingBody, Header(ConnectionType, 1, 0), fdCount: 1);
+
+    [Fact]
+    public void AckWithBody() => AssertRefused(_worker, _front, ChannelError.UnexpectedBody, [.. Header(AckType, 1, 1), 1], fdCount: 0);
+
+    [Fact]
+    public void ReadyWithConnectionId() =>
+        AssertRefused(_worker, _front, ChannelError.BadConnectionId, Header((ushort)MessageType.Ready, 5, 0), fdCount: 0);
+
+    [Fact]
+    public void ConnectionWithIdZero() => AssertWorkerRefuses(ChannelError.BadConnectionId, [.. Header(ConnectionType, 0, 1), 1], fdCount: 1);
+
+    [Fact]
+    public void CredentialsControlMessage()
+    {
+        // With SO_PASSCRED the kernel attaches SCM_CREDENTIALS to every message: not part of the protocol.
+        Interop.Libc.SetSocketOptionInt32(_front.Handle, Interop.Libc.SOL_SOCKET, Interop.Libc.SO_PASSCRED, 1);
+        AssertRefused(_worker, _front, ChannelError.UnexpectedControlMessage, Header((ushort)MessageType.Ready, 0, 0), fdCount: 0);
+    }
+
+    [Fact]
+    public void ChannelStillWorksAfterARefusedMessage()
+    {
+        AssertWorkerRefuses(ChannelError.BadMagic, Header(ConnectionType, 1, 0, magic: 0), fdCount: 1);
+
+        Assert.True(_front.TrySend(MessageType.Configure, 0, [7], null));
+        Assert.Equal(MessageType.Configure, _worker.Receive(_buffer).Type);
+    }
+
+    [Fact]
+    public void GarbageConnectionBodyIsRefusedByTheDecoderAndTheCallerClosesTheFd()
+    {
+        using var pipe = new TestPipe();
+        int baseline = CountReferences(pipe.Target);
+        Assert.True(_front.TrySend(MessageType.Connection, 3, [2, 9, 0, 0, 0], pipe.WriteEnd));
+
+        var message = _worker.Receive(_buffer);
+        using (message.Fd)
+        {
+            Assert.Equal(baseline + 1, CountReferences(pipe.Target));
+            var error = Assert.Throws<ChannelProtocolException>(() => ConnectionFacts.ReadFrom(_buffer.AsSpan(0, message.BodyLength)));
+            Assert.Equal(ChannelError.FieldLengthOverrun, error.Error);
+        }
+        Assert.Equal(baseline, CountReferences(pipe.Target));
+    }
+
+    private void AssertWorkerRefuses(ChannelError expected, byte[] bytes, int fdCount) =>
+        AssertRefused(_front, _worker, expected, bytes, fdCount);
+
+    /// <summary>Sends with <paramref name="fdCount"/> fds (each the write end of its own pipe) and checks that the receiver
+    /// refuses the message for <paramref name="expected"/> and that every pipe is referenced exactly as often as before.</summary>
+    private void AssertRefused(ChannelSocket sender, ChannelSocket receiver, ChannelError expected, byte[] bytes, int fdCount)
+    {
+        var pipes = Enumerable.Range(0, fdCount).Select(_ => new TestPipe()).ToArray();
+        try
+        {
+            int[] baselines = pipes.Select(p => CountReferences(p.Target)).ToArray();
+            SendRaw(sender, bytes, pipes.Select(p => p.WriteFd).ToArray());
+
+            var error = Assert.Throws<ChannelProtocolException>(() => receiver.Receive(_buffer));
+
+            Assert.Equal(expected, error.Error);
+            Assert.Equal(baselines, pipes.Select(p => CountReferences(p.Target)).ToArray());
+        }
+        finally
+        {
+            foreach (var pipe in pipes) pipe.Dispose();
+        }
+    }
+}
