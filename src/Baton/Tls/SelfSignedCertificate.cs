@@ -50,7 +50,7 @@ public sealed class SelfSignedCertificate
 
         DateTimeOffset now = DateTimeOffset.UtcNow;
         using X509Certificate2 certificate = request.CreateSelfSigned(now.AddDays(-1), now.AddYears(1));
-        byte[] certificatePem = Encoding.ASCII.GetBytes(certificate.ExportCertificatePem());
+        byte[] certificatePem = Encoding.ASCII.GetBytes(certificate.ExportCertificatePem() + "\n");
         string fingerprint = Convert.ToHexString(certificate.GetCertHash(HashAlgorithmName.SHA256));
         return new SelfSignedCertificate(certificatePem, ExportKeyPem(key), FormatFingerprint(fingerprint), certificate.Subject);
     }
@@ -79,10 +79,12 @@ public sealed class SelfSignedCertificate
         char[] chars = new char[8192];
         try
         {
-            if (!key.TryExportPkcs8PrivateKeyPem(chars, out int written))
+            if (!key.TryExportPkcs8PrivateKeyPem(chars.AsSpan(0, chars.Length - 1), out int written))
             {
                 throw new CryptographicException("The private key PEM did not fit the export buffer.");
             }
+            // A final newline, as in PEM files, so the bytes can be concatenated or written out as they are.
+            chars[written++] = '\n';
             return Encoding.ASCII.GetBytes(chars, 0, written);
         }
         finally
