@@ -19,8 +19,8 @@ internal sealed class TlsTestServer : IAsyncDisposable
     private readonly Func<OpenSslStream, Task> _handler;
     private readonly TimeSpan _handshakeTimeout;
     private readonly CancellationTokenSource _stop = new();
-    private readonly Channel<HandshakeInfo> _handshakes = Channel.CreateUnbounded<HandshakeInfo>();
-    private readonly Channel<Exception> _failures = Channel.CreateUnbounded<Exception>();
+    private readonly Channel<HandshakeInfo> _handshakes = System.Threading.Channels.Channel.CreateUnbounded<HandshakeInfo>();
+    private readonly Channel<Exception> _failures = System.Threading.Channels.Channel.CreateUnbounded<Exception>();
     private readonly List<Task> _connections = [];
     private readonly Task _acceptLoop;
 

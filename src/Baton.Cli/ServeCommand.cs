@@ -1,0 +1,46 @@
+using Baton.Channel;
+using System.CommandLine;
+using Baton.Hosting;
+
+namespace Baton.Cli;
+
+/// <summary><c>baton serve</c>: the front. With no arguments it runs the embedded default.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var listen = new Option<string[]>("--listen")
+        {
+            Description = $"Address:port to accept TLS on, repeatable (default {BatonOptionsValidator.DefaultAddress}; port 0 picks a free port)",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var workers = new Option<int?>("--workers") { Description = "Workers per pool (default 2)" };
+        var cert = new Option<FileInfo?>("--cert") { Description = "PEM certificate chain (default: a self-signed localhost certificate made at start)" };
+        var key = new Option<FileInfo?>("--key") { Description = "PEM private key for --cert" };
+        var mode = new Option<HandoffMode?>("--mode") { Description = "passthrough: workers run the TLS handshake; handoff: the front does and hands the session over" };
+        var config = new Option<FileInfo?>("--config") { Description = "JSON configuration file (section \"Baton\"); flags override it" };
+
+        var command = new Command("serve", "Run the front: accept TLS connections and hand them to pre-spawned workers.")
+        {
+            listen, workers, cert, key, mode, config,
+        };
+        command.Validators.Add(result =>
+        {
+            if ((result.GetValue(cert) is null) != (result.GetValue(key) is null))
+                result.AddError("--cert and --key go together");
+        });
+        command.SetAction((result, cancellationToken) =>
+        {
+            var overrides = new FrontOverrides
+            {
+                Listen = result.GetValue(listen) ?? [],
+                Workers = result.GetValue(workers),
+                CertificateFile = result.GetValue(cert)?.FullName,
+                KeyFile = result.GetValue(key)?.FullName,
+                Mode = result.GetValue(mode),
+            };
+            return FrontProgram.RunAsync(result.GetValue(config)?.FullName, overrides, cancellationToken);
+        });
+        return command;
+    }
+}

@@ -1,0 +1,15 @@
+using System.CommandLine;
+using Baton.Workers;
+
+namespace Baton.Cli;
+
+/// <summary><c>baton worker</c>: the built-in worker the front spawns; it serves the demo facts page.</summary>
+internal static class WorkerCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("worker", "Run a worker (the front starts these; not meant to be run by hand).") { Hidden = true };
+        command.SetAction((_, cancellationToken) => WorkerProgram.RunAsync(DemoApplication.HandleAsync, cancellationToken));
+        return command;
+    }
+}

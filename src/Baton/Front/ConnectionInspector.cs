@@ -1,0 +1,114 @@
+using System.Buffers;
+using Baton.Inspection;
+
+namespace Baton.Front;
+
+/// <summary>
+/// Reads what the front needs before routing, each step bounded in bytes and time: an optional
+/// PROXY header (consumed: the worker must not see it) and the ClientHello (only peeked: the TLS
+/// stack that runs the handshake must see it whole).
+/// </summary>
+internal static class ConnectionInspector
+{
+    /// <summary>Peeks until a complete PROXY header is queued, then consumes exactly its bytes.</summary>
+    public static async Task<ProxyHeader> ReadProxyHeaderAsync(FrontSocket socket, TimeSpan timeout, CancellationToken stopping)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ProxyProtocolParser.DefaultMaxV2Bytes);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            Memory<byte> window = buffer.AsMemory(0, ProxyProtocolParser.DefaultMaxV2Bytes);
+            int seen = 0;
+            while (true)
+            {
+                seen = await PeekMoreAsync(socket, window, seen, RejectReason.ProxyHeaderTimeout, deadline.Token, stopping).ConfigureAwait(false);
+                switch (ProxyProtocolParser.Parse(window.Span[..seen], out ProxyHeader? header, out ProxyHeaderError error))
+                {
+                    case ParseStatus.Complete:
+                        await ConsumeAsync(socket, header!.Length, deadline.Token).ConfigureAwait(false);
+                        return header;
+                    case ParseStatus.Invalid:
+                        throw new ConnectionRejectedException(RejectReason.ProxyHeaderInvalid, $"PROXY header: {error}");
+                    case ParseStatus.NeedMoreData when seen == window.Length:
+                        throw new ConnectionRejectedException(RejectReason.ProxyHeaderInvalid, $"PROXY header longer than {window.Length} bytes");
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Peeks until the whole ClientHello (possibly several records and segments) is queued.</summary>
+    public static async Task<ClientHelloInfo> PeekClientHelloAsync(FrontSocket socket, int maxBytes, TimeSpan timeout, CancellationToken stopping)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(maxBytes);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            Memory<byte> window = buffer.AsMemory(0, maxBytes);
+            int seen = 0;
+            while (true)
+            {
+                seen = await PeekMoreAsync(socket, window, seen, RejectReason.ClientHelloTimeout, deadline.Token, stopping).ConfigureAwait(false);
+                switch (ClientHelloParser.Parse(window.Span[..seen], out ClientHelloInfo? hello, out ClientHelloError error, maxBytes))
+                {
+                    case ParseStatus.Complete:
+                        return hello!;
+                    case ParseStatus.Invalid when error == ClientHelloError.HelloTooLarge:
+                        throw new ConnectionRejectedException(RejectReason.ClientHelloTooLarge, $"ClientHello larger than {maxBytes} bytes");
+                    case ParseStatus.Invalid when PlainHttp.LooksLikeRequest(window.Span[..seen]):
+                        throw new ConnectionRejectedException(RejectReason.PlainHttp, "plain HTTP sent to the TLS port");
+                    case ParseStatus.Invalid:
+                        throw new ConnectionRejectedException(RejectReason.ClientHelloInvalid, $"ClientHello: {error}");
+                    case ParseStatus.NeedMoreData when seen == window.Length:
+                        throw new ConnectionRejectedException(RejectReason.ClientHelloTooLarge, $"ClientHello larger than {maxBytes} bytes");
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static async Task<int> PeekMoreAsync(
+        FrontSocket socket, Memory<byte> window, int seen, string timeoutReason, CancellationToken deadline, CancellationToken stopping)
+    {
+        int queued;
+        try
+        {
+            queued = await socket.PeekAsync(window, seen, deadline).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+        {
+            throw new ConnectionRejectedException(timeoutReason, $"no complete header after {seen} bytes");
+        }
+        if (queued == 0)
+            throw new ConnectionRejectedException(RejectReason.PeerClosed, $"peer closed after {seen} bytes");
+        return queued;
+    }
+
+    private static async Task ConsumeAsync(FrontSocket socket, int count, CancellationToken cancellationToken)
+    {
+        byte[] discard = ArrayPool<byte>.Shared.Rent(count);
+        try
+        {
+            int consumed = 0;
+            while (consumed < count)
+            {
+                int received = await socket.ReceiveAsync(discard.AsMemory(consumed, count - consumed), cancellationToken).ConfigureAwait(false);
+                if (received == 0)
+                    throw new ConnectionRejectedException(RejectReason.PeerClosed, "peer closed inside the PROXY header");
+                consumed += received;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(discard);
+        }
+    }
+}

@@ -1,0 +1,133 @@
+using System.Net.Sockets;
+using Baton.Channel;
+using Baton.Hosting;
+using Baton.Inspection;
+using Baton.Workers;
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Front;
+
+/// <summary>
+/// Takes one accepted connection from the listener to a worker: PROXY header, ClientHello, route,
+/// then dispatch. Every failure closes only this connection, with one log line and one counter.
+/// </summary>
+internal sealed class FrontConnectionHandler
+{
+    private readonly LimitOptions _limits;
+    private readonly Router _router;
+    private readonly IReadOnlyDictionary<string, WorkerPool> _pools;
+    private readonly SocketPoller _poller;
+    private readonly BatonMetrics _metrics;
+    private readonly ILogger _logger;
+
+    public FrontConnectionHandler(
+        BatonOptions options, IReadOnlyDictionary<string, WorkerPool> pools, SocketPoller poller, BatonMetrics metrics, ILogger logger)
+    {
+        _limits = options.Limits;
+        _router = new Router(options);
+        _pools = pools;
+        _poller = poller;
+        _metrics = metrics;
+        _logger = logger;
+    }
+
+    public async Task HandleAsync(Socket accepted, ListenerOptions listener, ulong id, CancellationToken stopping)
+    {
+        var socket = new FrontSocket(accepted, _poller);
+        PendingHandoff? handoff = null;
+        string remote = socket.RemoteEndPoint?.ToString() ?? "?";
+        try
+        {
+            ConnectionFacts facts = await InspectAsync(socket, listener, stopping).ConfigureAwait(false);
+            remote = facts.RemoteEndPoint?.ToString() ?? remote;
+            WorkerPool pool = _pools[facts.Pool];
+            handoff = CreateHandoff(id, socket, facts);
+            if (!await pool.DispatchAsync(handoff, stopping).ConfigureAwait(false))
+                throw new ConnectionRejectedException(RejectReason.NoWorker, $"no worker of pool {pool.Name} took it within {_limits.DispatchTimeout}");
+            _metrics.HandedOff(pool.Name);
+            _logger.ConnectionHandedOff(id, remote, pool.Name);
+        }
+        catch (ConnectionRejectedException ex)
+        {
+            Fail(id, remote, ex.Reason, ex.Message);
+            await AnswerRejectionAsync(socket, ex.Reason).ConfigureAwait(false);
+        }
+        catch (SocketException ex)
+        {
+            Fail(id, remote, RejectReason.SocketError, ex.Message);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            if (handoff is not null)
+                handoff.Dispose();
+            else
+                socket.Dispose();
+        }
+    }
+
+    private async Task<ConnectionFacts> InspectAsync(FrontSocket socket, ListenerOptions listener, CancellationToken stopping)
+    {
+        var remote = socket.RemoteEndPoint;
+        var local = socket.LocalEndPoint;
+        if (listener.ProxyProtocol)
+        {
+            ProxyHeader header = await ConnectionInspector.ReadProxyHeaderAsync(socket, _limits.ProxyHeaderTimeout, stopping).ConfigureAwait(false);
+            if (!header.IsLocal && header.Source is not null)
+            {
+                remote = header.Source;
+                local = header.Destination;
+            }
+        }
+        ClientHelloInfo hello = await ConnectionInspector.PeekClientHelloAsync(
+            socket, _limits.ClientHelloMaxBytes, _limits.ClientHelloTimeout, stopping).ConfigureAwait(false);
+        string pool = _router.SelectPool(listener.Name, hello.ServerName);
+        return new ConnectionFacts
+        {
+            Mode = HandoffMode.Passthrough,
+            Pool = pool,
+            RemoteEndPoint = remote,
+            LocalEndPoint = local,
+            ServerName = hello.ServerName,
+            OfferedAlpn = hello.ApplicationProtocols,
+        };
+    }
+
+    private static PendingHandoff CreateHandoff(ulong id, FrontSocket socket, ConnectionFacts facts)
+    {
+        byte[] body = new byte[ChannelHeader.MaxBodyLength];
+        int length = facts.WriteTo(body);
+        socket.PrepareForHandoff();
+        return new PendingHandoff(id, facts.Pool, socket, body, length);
+    }
+
+    /// <summary>A plain-HTTP client gets a readable 400; a broken TLS client gets a fatal alert.</summary>
+    private static async Task AnswerRejectionAsync(FrontSocket socket, string reason)
+    {
+        ReadOnlyMemory<byte> answer = reason switch
+        {
+            RejectReason.PlainHttp => PlainHttp.BadRequestResponse,
+            RejectReason.ClientHelloInvalid or RejectReason.ClientHelloTooLarge => TlsAlerts.DecodeError,
+            _ => ReadOnlyMemory<byte>.Empty,
+        };
+        if (answer.IsEmpty)
+            return;
+        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        try
+        {
+            await socket.SendAsync(answer, bounded.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+        {
+            // The answer is a courtesy to a client that already broke the protocol.
+        }
+    }
+
+    private void Fail(ulong id, string remote, string reason, string detail)
+    {
+        _metrics.Failed(reason);
+        _logger.ConnectionFailed(id, remote, reason, detail);
+    }
+}

@@ -1,0 +1,93 @@
+using Baton.Channel;
+
+namespace Baton.Hosting;
+
+/// <summary>
+/// The whole configuration of a Baton front, bound from the "Baton" section
+/// (JSON file, then BATON__ environment variables, then command-line flags).
+/// </summary>
+public sealed class BatonOptions
+{
+    public const string SectionName = "Baton";
+
+    public List<ListenerOptions> Listeners { get; set; } = [];
+    public Dictionary<string, PoolOptions> Pools { get; set; } = new(StringComparer.Ordinal);
+    public List<RouteOptions> Routes { get; set; } = [];
+
+    /// <summary>Pool for connections that no route matches.</summary>
+    public string DefaultPool { get; set; } = "default";
+
+    /// <summary>Certificates by server name; the first one is served when SNI matches none.</summary>
+    public List<CertificateOptions> Certificates { get; set; } = [];
+
+    public LimitOptions Limits { get; set; } = new();
+}
+
+public sealed class ListenerOptions
+{
+    public string Name { get; set; } = "";
+
+    /// <summary>"host:port", e.g. "127.0.0.1:8443" or "[::1]:8443".</summary>
+    public string Address { get; set; } = "";
+
+    /// <summary>Require a PROXY protocol v1 or v2 header before the TLS ClientHello.</summary>
+    public bool ProxyProtocol { get; set; }
+}
+
+public sealed class PoolOptions
+{
+    public int Workers { get; set; } = 2;
+    public HandoffMode Mode { get; set; } = HandoffMode.Passthrough;
+
+    /// <summary>Executable of a custom worker; null runs the built-in `baton worker`.</summary>
+    public string? Command { get; set; }
+
+    public List<string> Arguments { get; set; } = [];
+
+    /// <summary>ALPN protocols the pool's workers speak, in server preference order.</summary>
+    public List<string> Alpn { get; set; } = ["http/1.1"];
+
+    public int MaxConnectionsPerWorker { get; set; } = 10_000;
+
+    /// <summary>User the workers run as (they drop to it at start); null keeps the front's user.</summary>
+    public string? User { get; set; }
+}
+
+public sealed class RouteOptions
+{
+    /// <summary>Listener name this route applies to; null applies to every listener.</summary>
+    public string? Listener { get; set; }
+
+    /// <summary>SNI names, exact or "*.example.com"; empty matches any.</summary>
+    public List<string> ServerNames { get; set; } = [];
+
+    public string Pool { get; set; } = "";
+}
+
+public sealed class CertificateOptions
+{
+    /// <summary>Names this certificate serves (exact or "*.example.com"); empty uses the certificate's own default role.</summary>
+    public List<string> ServerNames { get; set; } = [];
+
+    public string CertificateFile { get; set; } = "";
+    public string KeyFile { get; set; } = "";
+}
+
+public sealed class LimitOptions
+{
+    public TimeSpan ProxyHeaderTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    public int ClientHelloMaxBytes { get; set; } = 16 * 1024;
+    public TimeSpan ClientHelloTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a connection may wait for a worker below its limit before it is closed.</summary>
+    public TimeSpan DispatchTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long workers get to finish their connections on SIGTERM before they are killed.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>First restart delay of a worker that exited; doubles per consecutive failure.</summary>
+    public TimeSpan RestartBackoff { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    public TimeSpan MaxRestartBackoff { get; set; } = TimeSpan.FromSeconds(10);
+}

@@ -1,0 +1,115 @@
+using System.Net;
+using System.Net.Sockets;
+using Baton.Front;
+using Baton.Workers;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Hosting;
+
+/// <summary>
+/// The front process: spawns every pool's workers, waits until they are ready, then accepts on
+/// every listener. On stop it closes the listeners first, then drains the workers.
+/// </summary>
+internal sealed class FrontService : IHostedService, IDisposable
+{
+    private readonly BatonOptions _options;
+    private readonly BatonMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<(Socket Socket, ListenerOptions Options)> _listeners = [];
+    private readonly List<Task> _acceptLoops = [];
+    private readonly SocketPoller _poller = new();
+    private CertificateStore? _certificates;
+    private Dictionary<string, WorkerPool> _pools = [];
+    private long _nextConnectionId;
+
+    public FrontService(BatonOptions options, BatonMetrics metrics, ILoggerFactory loggerFactory)
+    {
+        _options = options;
+        _metrics = metrics;
+        _logger = loggerFactory.CreateLogger("Baton.Front");
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _certificates = CertificateStore.Load(_options.Certificates, _logger);
+        var launcher = new WorkerLauncher(_options, _certificates);
+        _pools = _options.Pools.ToDictionary(
+            pool => pool.Key,
+            pool => new WorkerPool(pool.Key, pool.Value, _options.Limits, launcher, _metrics, _logger),
+            StringComparer.Ordinal);
+        foreach (WorkerPool pool in _pools.Values)
+            pool.Start();
+        foreach (WorkerPool pool in _pools.Values)
+            await pool.WaitReadyAsync(cancellationToken).ConfigureAwait(false);
+
+        var handler = new FrontConnectionHandler(_options, _pools, _poller, _metrics, _logger);
+        foreach (ListenerOptions listener in _options.Listeners)
+        {
+            Socket socket = Bind(listener);
+            _listeners.Add((socket, listener));
+            _acceptLoops.Add(AcceptLoopAsync(socket, listener, handler));
+        }
+        _logger.Ready(
+            string.Join(", ", _listeners.Select(l => $"https://{l.Socket.LocalEndPoint} ({l.Options.Name})")),
+            string.Join(", ", _pools.Values.Select(p => $"{p.Name}=[{string.Join(",", p.Workers.Select(w => w.Pid))}]")));
+    }
+
+    private Socket Bind(ListenerOptions listener)
+    {
+        IPEndPoint endPoint = IPEndPoint.Parse(listener.Address);
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        socket.NoDelay = true;
+        socket.Bind(endPoint);
+        socket.Listen(511);
+        _logger.Listening(socket.LocalEndPoint!.ToString()!, listener.Name, listener.ProxyProtocol);
+        return socket;
+    }
+
+    private async Task AcceptLoopAsync(Socket listenerSocket, ListenerOptions listener, FrontConnectionHandler handler)
+    {
+        CancellationToken stopping = _stopping.Token;
+        while (!stopping.IsCancellationRequested)
+        {
+            Socket accepted;
+            try
+            {
+                accepted = await listenerSocket.AcceptAsync(stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (SocketException ex)
+            {
+                // EMFILE and friends: back off briefly instead of spinning on the same error.
+                _logger.AcceptFailed(listener.Name, ex.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None).ConfigureAwait(false);
+                continue;
+            }
+            accepted.NoDelay = true;
+            _metrics.Accepted(listener.Name);
+            ulong id = (ulong)Interlocked.Increment(ref _nextConnectionId);
+            _ = handler.HandleAsync(accepted, listener, id, stopping);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stopping.Cancel();
+        foreach ((Socket socket, _) in _listeners)
+            socket.Dispose();
+        await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
+        _logger.ShuttingDown(_options.Limits.ShutdownTimeout);
+        await Task.WhenAll(_pools.Values.Select(pool => pool.StopAsync(_options.Limits.ShutdownTimeout))).ConfigureAwait(false);
+    }
+
+    public void Dispose()
+    {
+        _stopping.Dispose();
+        _poller.Dispose();
+        _certificates?.Dispose();
+    }
+}

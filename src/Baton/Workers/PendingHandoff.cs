@@ -1,0 +1,55 @@
+using System.Security.Cryptography;
+using Baton.Front;
+
+namespace Baton.Workers;
+
+/// <summary>
+/// A connection on its way to a worker. The front keeps the socket and the serialized facts until a
+/// worker acknowledges it, so that a worker dying before its Ack loses nothing: the same descriptor
+/// and state go to another worker.
+/// </summary>
+internal sealed class PendingHandoff : IDisposable
+{
+    private byte[]? _body;
+
+    public PendingHandoff(ulong id, string pool, FrontSocket socket, byte[] body, int bodyLength)
+    {
+        Id = id;
+        Pool = pool;
+        Socket = socket;
+        _body = body;
+        BodyLength = bodyLength;
+    }
+
+    public ulong Id { get; }
+    public string Pool { get; }
+    public FrontSocket Socket { get; }
+    public int BodyLength { get; }
+
+    /// <summary>The Connection message body; it may hold TLS secrets (handoff mode).</summary>
+    public ReadOnlySpan<byte> Body => _body.AsSpan(0, BodyLength);
+
+    private TaskCompletionSource<bool> _acknowledged = NewAcknowledgement();
+
+    /// <summary>
+    /// True once a worker's Ack arrived (the connection then belongs to that worker); false when the
+    /// worker refused it or died first, and the front still owns it.
+    /// </summary>
+    public Task<bool> Acknowledgement => _acknowledged.Task;
+
+    public void SetAcknowledged(bool taken) => _acknowledged.TrySetResult(taken);
+
+    /// <summary>Prepares for another attempt after a worker refused the connection or died.</summary>
+    public void ResetAcknowledgement() => _acknowledged = NewAcknowledgement();
+
+    private static TaskCompletionSource<bool> NewAcknowledgement() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Wipes the body (secrets) and closes the front's copy of the descriptor.</summary>
+    public void Dispose()
+    {
+        byte[]? body = Interlocked.Exchange(ref _body, null);
+        if (body is not null)
+            CryptographicOperations.ZeroMemory(body);
+        Socket.Dispose();
+    }
+}

@@ -1,0 +1,170 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Baton.Channel;
+using Baton.Hosting;
+using Baton.Tls;
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Workers;
+
+/// <summary>
+/// A worker's end of the channel: takes its settings from the front, says Ready, then yields the
+/// connections the front hands over, each already acknowledged (the front has let go of it).
+/// </summary>
+public sealed class WorkerListener : IAsyncDisposable
+{
+    private readonly ChannelSocket _channel;
+    private readonly ILogger _logger;
+    private readonly Channel<WorkerConnection> _accepted = System.Threading.Channels.Channel.CreateUnbounded<WorkerConnection>(
+        new UnboundedChannelOptions { SingleWriter = true });
+    private WorkerSettings? _settings;
+    private TlsServerContext? _tls;
+    private Thread? _receiveThread;
+
+    private WorkerListener(ChannelSocket channel, ILogger logger)
+    {
+        _channel = channel;
+        _logger = logger;
+    }
+
+    /// <summary>The pool settings the front sent; available after <see cref="StartAsync"/>.</summary>
+    internal WorkerSettings Settings => _settings ?? throw new InvalidOperationException("the listener has not started");
+
+    /// <summary>True when this process was started by a Baton front (it passed a channel).</summary>
+    public static bool IsStartedByFront => Environment.GetEnvironmentVariable(WorkerSpawner.ChannelFdVariable) is not null;
+
+    /// <summary>Opens the channel the front passed at spawn; throws with one clear line when there is none.</summary>
+    public static WorkerListener FromEnvironment(ILogger logger)
+    {
+        string? value = Environment.GetEnvironmentVariable(WorkerSpawner.ChannelFdVariable);
+        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int fd))
+            throw new InvalidOperationException(
+                $"this process is a Baton worker but was not started by a Baton front ({WorkerSpawner.ChannelFdVariable} is not set)");
+        ChannelSocket channel = ChannelSocket.FromInheritedFd(fd);
+        int peer = channel.GetPeerCredentials().Pid;
+        int parent = Interop.Libc.GetParentPid();
+        if (peer != parent)
+        {
+            channel.Dispose();
+            throw new InvalidOperationException($"channel fd {fd} belongs to pid {peer}, not to the parent front {parent}");
+        }
+        return new WorkerListener(channel, logger);
+    }
+
+    /// <summary>Receives the settings, prepares TLS, reports Ready and starts taking connections.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _settings = await Task.Run(ReceiveSettings, cancellationToken).ConfigureAwait(false);
+        if (_settings.Mode == HandoffMode.Passthrough)
+            _tls = CreateTlsContext(_settings);
+        _settings.Wipe();
+        _channel.Send(MessageType.Ready, 0, []);
+        _logger.WorkerServing(Environment.ProcessId, _settings.Pool, _settings.Mode.ToString().ToLowerInvariant());
+        _receiveThread = new Thread(ReceiveLoop) { IsBackground = true, Name = "baton-worker-channel" };
+        _receiveThread.Start();
+    }
+
+    private static TlsServerContext CreateTlsContext(WorkerSettings settings)
+    {
+        var options = new TlsServerOptions();
+        foreach (CertificateMaterial certificate in settings.Certificates)
+            options.Certificates.Add(new TlsCertificate(certificate.ServerNames, certificate.CertificateChainPem, certificate.PrivateKeyPem));
+        foreach (string protocol in settings.AcceptedAlpn)
+            options.ApplicationProtocols.Add(protocol);
+        return TlsServerContext.Create(options);
+    }
+
+    private WorkerSettings ReceiveSettings()
+    {
+        byte[] body = new byte[ChannelHeader.MaxBodyLength];
+        try
+        {
+            ReceivedMessage message = _channel.Receive(body);
+            if (message.IsEndOfStream || message.Type != MessageType.Configure)
+                throw new InvalidOperationException("the front did not send the worker settings first");
+            return WorkerSettings.ReadFrom(body.AsSpan(0, message.BodyLength));
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(body);
+        }
+    }
+
+    /// <summary>The next connection, or null once the front closed the channel (the worker should drain and exit).</summary>
+    public async ValueTask<WorkerConnection?> AcceptAsync(CancellationToken cancellationToken)
+    {
+        while (await _accepted.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (_accepted.Reader.TryRead(out WorkerConnection? connection))
+                return connection;
+        }
+        return null;
+    }
+
+    private void ReceiveLoop()
+    {
+        byte[] body = new byte[ChannelHeader.MaxBodyLength];
+        try
+        {
+            while (true)
+            {
+                ReceivedMessage message = _channel.Receive(body);
+                if (message.IsEndOfStream)
+                    break;
+                Accept(message, body.AsSpan(0, message.BodyLength));
+                // Handoff bodies carry TLS secrets: never leave them in the buffer.
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(body.AsSpan(0, message.BodyLength));
+            }
+        }
+        catch (Exception ex) when (ex is ChannelProtocolException or IOException)
+        {
+            _logger.WorkerConnectionFailed(0, $"channel: {ex.Message}");
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(body);
+            _accepted.Writer.TryComplete();
+        }
+    }
+
+    private void Accept(ReceivedMessage message, ReadOnlySpan<byte> body)
+    {
+        SafeFdHandle fd = message.Fd!;
+        if (Settings.DieOnConnection)
+            Environment.Exit(70);
+        ConnectionFacts facts;
+        try
+        {
+            facts = ConnectionFacts.ReadFrom(body);
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+        var socket = new Socket(new SafeSocketHandle(fd.DetachFd(), ownsHandle: true));
+        _channel.Send(MessageType.Ack, message.ConnectionId, []);
+        var connection = new WorkerConnection(message.ConnectionId, facts, socket, _tls, Settings.HandshakeTimeout, OnClosed);
+        _accepted.Writer.TryWrite(connection);
+    }
+
+    private void OnClosed(ulong connectionId)
+    {
+        try
+        {
+            _channel.Send(MessageType.Closed, connectionId, []);
+        }
+        catch (Baton.Channel.ChannelClosedException)
+        {
+            // The front is gone; the worker is draining and nobody counts any more.
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _channel.Dispose();
+        _tls?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,173 @@
+using System.Collections.Concurrent;
+using Baton.Channel;
+using Baton.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Baton.Workers;
+
+/// <summary>
+/// The front's view of one running worker: its pid, its channel, the connections sent but not yet
+/// acknowledged, and how many it is serving. One dedicated thread reads the worker's messages.
+/// </summary>
+internal sealed class WorkerProcess
+{
+    private readonly ChannelSocket _channel;
+    private readonly ConcurrentDictionary<ulong, PendingHandoff> _unacknowledged = new();
+    private readonly ILogger _logger;
+    private readonly Action<WorkerProcess> _changed;
+    private readonly TaskCompletionSource<WorkerExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _outstanding;
+    private volatile bool _ready;
+
+    private WorkerProcess(string pool, int pid, ChannelSocket channel, ILogger logger, Action<WorkerProcess> changed)
+    {
+        Pool = pool;
+        Pid = pid;
+        _channel = channel;
+        _logger = logger;
+        _changed = changed;
+        StartedAt = DateTime.UtcNow;
+    }
+
+    public string Pool { get; }
+    public int Pid { get; }
+    public DateTime StartedAt { get; }
+    public bool IsReady => _ready;
+    public int Outstanding => Volatile.Read(ref _outstanding);
+
+    /// <summary>Completes once the process has exited and been reaped.</summary>
+    public Task<WorkerExit> Exited => _exited.Task;
+
+    /// <summary>Spawns the worker, sends it its settings and starts reading its channel.</summary>
+    public static WorkerProcess Start(
+        string pool, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment,
+        ReadOnlySpan<byte> settings, ILogger logger, Action<WorkerProcess> changed)
+    {
+        (ChannelSocket channel, SafeFdHandle workerEnd) = ChannelSocket.CreatePair();
+        int pid;
+        using (workerEnd)
+        {
+            pid = WorkerSpawner.Spawn(argv, environment, workerEnd);
+        }
+        var worker = new WorkerProcess(pool, pid, channel, logger, changed);
+        if (!channel.TrySend(MessageType.Configure, 0, settings, null))
+            throw new IOException("the new worker's channel is full before its first message");
+        new Thread(worker.ReceiveLoop) { IsBackground = true, Name = $"baton-worker-{pid}" }.Start();
+        return worker;
+    }
+
+    /// <summary>Sends a connection; false when the worker's queue is full or it is gone.</summary>
+    public bool TrySend(PendingHandoff handoff)
+    {
+        if (!_ready) return false;
+        _unacknowledged[handoff.Id] = handoff;
+        Interlocked.Increment(ref _outstanding);
+        bool sent;
+        try
+        {
+            sent = _channel.TrySend(MessageType.Connection, handoff.Id, handoff.Body, handoff.Socket.Handle);
+        }
+        catch (ChannelClosedException)
+        {
+            sent = false;
+        }
+        if (!sent)
+        {
+            _unacknowledged.TryRemove(handoff.Id, out _);
+            Interlocked.Decrement(ref _outstanding);
+        }
+        return sent;
+    }
+
+    public void Signal(int signal) => Interop.Libc.Kill(Pid, signal);
+
+    private void ReceiveLoop()
+    {
+        byte[] body = new byte[ChannelHeader.MaxBodyLength];
+        try
+        {
+            while (true)
+            {
+                ReceivedMessage message = _channel.Receive(body);
+                if (message.IsEndOfStream)
+                    break;
+                message.Fd?.Dispose();
+                Handle(message);
+            }
+        }
+        catch (Exception ex) when (ex is ChannelProtocolException or IOException)
+        {
+            _logger.WorkerChannelFailed(Pool, Pid, ex.Message);
+            Signal(Interop.Libc.SIGKILL);
+        }
+        _ready = false;
+        _channel.Dispose();
+        _exited.TrySetResult(Reap());
+    }
+
+    private void Handle(ReceivedMessage message)
+    {
+        switch (message.Type)
+        {
+            case MessageType.Ready:
+                _ready = true;
+                _logger.WorkerReady(Pool, Pid);
+                break;
+            case MessageType.Ack when _unacknowledged.TryRemove(message.ConnectionId, out PendingHandoff? handoff):
+                handoff.SetAcknowledged(true);
+                break;
+            case MessageType.Rejected when _unacknowledged.TryRemove(message.ConnectionId, out PendingHandoff? handoff):
+                Interlocked.Decrement(ref _outstanding);
+                handoff.SetAcknowledged(false);
+                break;
+            case MessageType.Closed:
+                Interlocked.Decrement(ref _outstanding);
+                break;
+            default:
+                throw new ChannelProtocolException(ChannelError.BadConnectionId, $"{message.Type} for unknown connection {message.ConnectionId}");
+        }
+        _changed(this);
+    }
+
+    /// <summary>Connections the worker never acknowledged; the pool re-dispatches them after the worker died.</summary>
+    public IReadOnlyCollection<PendingHandoff> TakeUnacknowledged()
+    {
+        var orphans = new List<PendingHandoff>();
+        foreach (ulong id in _unacknowledged.Keys)
+        {
+            if (_unacknowledged.TryRemove(id, out PendingHandoff? handoff))
+                orphans.Add(handoff);
+        }
+        return orphans;
+    }
+
+    /// <summary>
+    /// The channel closes when the worker exits (the kernel closes its descriptors), so reaping
+    /// normally returns at once; a worker that closed its channel but lingers is killed.
+    /// </summary>
+    private WorkerExit Reap()
+    {
+        DateTime killAt = DateTime.UtcNow.AddSeconds(2);
+        int status;
+        while (Interop.Libc.WaitPid(Pid, out status, Interop.Libc.WNOHANG) == 0)
+        {
+            if (DateTime.UtcNow > killAt)
+            {
+                Signal(Interop.Libc.SIGKILL);
+                Interop.Libc.WaitPid(Pid, out status, 0);
+                break;
+            }
+            Thread.Sleep(10);
+        }
+        return WorkerExit.FromWaitStatus(status);
+    }
+}
+
+/// <summary>How a worker ended: an exit code or the signal that killed it.</summary>
+internal readonly record struct WorkerExit(int? ExitCode, int? Signal)
+{
+    public static WorkerExit FromWaitStatus(int status) =>
+        (status & 0x7f) == 0 ? new WorkerExit((status >> 8) & 0xff, null) : new WorkerExit(null, status & 0x7f);
+
+    public override string ToString() => ExitCode is int code ? $"exit code {code}" : $"signal {Signal}";
+}
