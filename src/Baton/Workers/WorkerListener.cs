@@ -21,6 +21,7 @@ public sealed class WorkerListener : IAsyncDisposable
     private WorkerSettings? _settings;
     private TlsServerContext? _tls;
     private Thread? _receiveThread;
+    private volatile bool _stopAccepting;
 
     private WorkerListener(ChannelSocket channel, ILogger logger)
     {
@@ -102,6 +103,12 @@ public sealed class WorkerListener : IAsyncDisposable
         return null;
     }
 
+    /// <summary>
+    /// Draining: connections the front sends from now on are answered Rejected (the front still holds
+    /// them and hands them to another worker) instead of being acknowledged and left unserved.
+    /// </summary>
+    public void StopAccepting() => _stopAccepting = true;
+
     private void ReceiveLoop()
     {
         byte[] body = new byte[ChannelHeader.MaxBodyLength];
@@ -133,6 +140,12 @@ public sealed class WorkerListener : IAsyncDisposable
         SafeFdHandle fd = message.Fd!;
         if (Settings.DieOnConnection)
             Environment.Exit(70);
+        if (_stopAccepting)
+        {
+            fd.Dispose();
+            _channel.Send(MessageType.Rejected, message.ConnectionId, []);
+            return;
+        }
         ConnectionFacts facts;
         try
         {
