@@ -45,7 +45,7 @@ public sealed class PoolOptions
     public List<string> Arguments { get; set; } = [];
 
     /// <summary>ALPN protocols the pool's workers speak, in server preference order.</summary>
-    public List<string> Alpn { get; set; } = ["http/1.1"];
+    public List<string> Alpn { get; set; } = ["h2", "http/1.1"];
 
     public int MaxConnectionsPerWorker { get; set; } = 10_000;
 
