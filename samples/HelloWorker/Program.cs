@@ -23,7 +23,12 @@ app.MapGet("/slow", async (int ms, HttpContext context) =>
     return Results.Text(await FactsAsync(context));
 });
 
-app.Map("/{**path}", async (HttpContext context) => Results.Text(await FactsAsync(context)));
+app.Map("/{**path}", async (HttpContext context) =>
+{
+    string facts = await FactsAsync(context);
+    context.Response.ContentType = "text/plain; charset=utf-8";
+    await context.Response.WriteAsync(facts);
+});
 
 app.Run();
 
