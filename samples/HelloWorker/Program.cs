@@ -25,9 +25,10 @@ app.MapGet("/slow", async (int ms, HttpContext context) =>
 
 app.Map("/{**path}", async (HttpContext context) =>
 {
-    string facts = await FactsAsync(context);
+    byte[] facts = System.Text.Encoding.UTF8.GetBytes(await FactsAsync(context));
     context.Response.ContentType = "text/plain; charset=utf-8";
-    await context.Response.WriteAsync(facts);
+    context.Response.ContentLength = facts.Length;
+    await context.Response.Body.WriteAsync(facts);
 });
 
 app.Run();

@@ -46,8 +46,11 @@ internal static class DemoApplication
     private static async Task HandleAsync(HttpContext context)
     {
         (long length, string digest) = await HashBodyAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
+        byte[] page = System.Text.Encoding.UTF8.GetBytes(FactsPage(context, length, digest));
         context.Response.ContentType = "text/plain; charset=utf-8";
-        await context.Response.WriteAsync(FactsPage(context, length, digest), context.RequestAborted).ConfigureAwait(false);
+        // A Content-Length rather than chunking: simple clients read exactly the page.
+        context.Response.ContentLength = page.Length;
+        await context.Response.Body.WriteAsync(page, context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>Reads the whole request body (Content-Length or chunked or HTTP/2 DATA) and hashes it.</summary>
