@@ -42,7 +42,9 @@ internal sealed partial class TlsRecordStream
             while (true)
             {
                 int copied = CopyBufferedPlaintext(buffer.Span);
-                if (copied > 0 || buffer.IsEmpty || _peerClosed) return copied;
+                if (copied > 0 || _peerClosed) return copied;
+                // A zero-byte read (Kestrel's way to wait for data without a buffer) completes once plaintext is ready.
+                if (buffer.IsEmpty && (_plainCount > 0 || !_initialPlaintext.IsEmpty)) return 0;
                 if (_readFailure is not null) throw _readFailure;
                 int recordLength = await ReadRecordAsync(cancellationToken).ConfigureAwait(false);
                 if (recordLength == 0) return 0;
