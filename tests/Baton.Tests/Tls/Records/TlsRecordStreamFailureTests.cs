@@ -199,6 +199,18 @@ public class TlsRecordStreamFailureTests
         await t.Peer.ExpectEndOfStreamAsync();
     }
 
+    [Theory]
+    [InlineData(0x1301, new byte[] { 23, 3, 3, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, TlsAlertDescription.BadRecordMac)] // tag only
+    [InlineData(0xC02B, new byte[] { 23, 3, 3, 0, 3, 1, 2, 3 }, TlsAlertDescription.BadRecordMac)]                                    // shorter than nonce + tag
+    [InlineData(0xC02B, new byte[] { 23, 3, 1, 0, 0 }, TlsAlertDescription.ProtocolVersion)]                                          // TLS 1.0 record version
+    public async Task MalformedRecordsAreRefused(ushort suite, byte[] raw, TlsAlertDescription expected)
+    {
+        await using var t = await StartAsync(suite);
+        await t.Peer.SendRawAsync(raw);
+        await ExpectFailureAsync(t.Server, expected);
+        await t.Peer.ExpectAlertAsync(Fatal, expected);
+    }
+
     [Fact]
     public async Task EndOfStreamInsideARecordIsAnError()
     {
