@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Baton.Tls.Records;
 
 internal sealed partial class TlsRecordStream
@@ -7,6 +9,7 @@ internal sealed partial class TlsRecordStream
     private bool _keyUpdateOwed;
     private bool _writeClosed;
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
@@ -143,6 +146,7 @@ internal sealed partial class TlsRecordStream
         return length;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteInnerAsync(int length, CancellationToken cancellationToken)
     {
         try
