@@ -46,8 +46,8 @@ internal sealed unsafe class TlsRecordProtector : IDisposable
         Sequence = sequence;
     }
 
-    /// <summary>Sequence number of the next record.</summary>
-    public ulong Sequence { get; private set; }
+    /// <summary>Sequence number of the next record. Only benchmarks set it, to open the same record again.</summary>
+    public ulong Sequence { get; set; }
 
     /// <summary>Ciphertext bytes a record adds to its content (header, explicit nonce, inner type, tag).</summary>
     public int Overhead => HeaderLength + _suite.ExplicitNonceLength + (_suite.IsTls13 ? 1 : 0) + TlsCipherSuiteInfo.TagLength;
