@@ -47,6 +47,7 @@ public sealed class TlsServerContext : IDisposable
         try
         {
             ApplyDefaults(handle, options.SessionTicketCount);
+            if (options.EnableHandoffCapture) Handoff.HandoffCapture.InstallCallbacks(handle);
             InstallCertificates(handle, state, stateArg, multiple: options.Certificates.Count > 1);
             if (alpnWire.Length > 0) InstallAlpn(handle, stateArg);
         }

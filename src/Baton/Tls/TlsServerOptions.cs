@@ -14,4 +14,10 @@ public sealed class TlsServerOptions
 
     /// <summary>TLS 1.3 session tickets sent after each full handshake (OpenSSL's default is 2; 0 turns them off).</summary>
     public int SessionTicketCount { get; set; } = 2;
+
+    /// <summary>
+    /// Installs the keylog and msg callbacks that a per-connection <see cref="Handoff.HandoffCapture"/> needs to export
+    /// the session to a worker (handoff mode). Costs one lookup per record on connections without a capture.
+    /// </summary>
+    public bool EnableHandoffCapture { get; set; }
 }
