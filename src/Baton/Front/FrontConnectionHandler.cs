@@ -17,12 +17,15 @@ internal sealed class FrontConnectionHandler
     private readonly Router _router;
     private readonly IReadOnlyDictionary<string, WorkerPool> _pools;
     private readonly SocketPoller _poller;
+    private readonly HandoffTermination _handoff;
     private readonly BatonMetrics _metrics;
     private readonly ILogger _logger;
 
     public FrontConnectionHandler(
-        BatonOptions options, IReadOnlyDictionary<string, WorkerPool> pools, SocketPoller poller, BatonMetrics metrics, ILogger logger)
+        BatonOptions options, IReadOnlyDictionary<string, WorkerPool> pools, SocketPoller poller, HandoffTermination handoff,
+        BatonMetrics metrics, ILogger logger)
     {
+        _handoff = handoff;
         _limits = options.Limits;
         _router = new Router(options);
         _pools = pools;
@@ -83,11 +86,13 @@ internal sealed class FrontConnectionHandler
         }
         ClientHelloInfo hello = await ConnectionInspector.PeekClientHelloAsync(
             socket, _limits.ClientHelloMaxBytes, _limits.ClientHelloTimeout, stopping).ConfigureAwait(false);
-        string pool = _router.SelectPool(listener.Name, hello.ServerName);
+        WorkerPool? pool = _router.SelectBeforeRequest(listener.Name, hello.ServerName) is string name ? _pools[name] : null;
+        if (pool is null || pool.Mode == HandoffMode.Handoff)
+            return await _handoff.TerminateAsync(socket, listener.Name, remote, local, hello.ServerName, pool, stopping).ConfigureAwait(false);
         return new ConnectionFacts
         {
             Mode = HandoffMode.Passthrough,
-            Pool = pool,
+            Pool = pool.Name,
             RemoteEndPoint = remote,
             LocalEndPoint = local,
             ServerName = hello.ServerName,
@@ -99,6 +104,7 @@ internal sealed class FrontConnectionHandler
     {
         byte[] body = new byte[ChannelHeader.MaxBodyLength];
         int length = facts.WriteTo(body);
+        facts.Wipe();
         socket.PrepareForHandoff();
         return new PendingHandoff(id, facts.Pool, socket, body, length);
     }
