@@ -64,6 +64,18 @@ public sealed class SClientSession : IAsyncDisposable
         Assert.True(Output.Contains(text, StringComparison.Ordinal), $"s_client exited before {what}:\n{Output}");
     }
 
+    public Task WaitForCountAsync(string text, int count, string what) =>
+        Wait.UntilAsync(() => Occurrences(text) >= count, $"{what}; s_client printed:\n{Output}");
+
+    private int Occurrences(string text)
+    {
+        string output = Output;
+        int found = 0;
+        for (int at = output.IndexOf(text, StringComparison.Ordinal); at >= 0; at = output.IndexOf(text, at + text.Length, StringComparison.Ordinal))
+            found++;
+        return found;
+    }
+
     private void Append(string? line)
     {
         if (line is null) return;
