@@ -11,7 +11,7 @@ namespace Baton.Tests.Tls.Handoff;
 /// <summary>What the front exported for one connection.</summary>
 internal sealed record HandoffInfo(
     ushort Version, ushort Suite, ulong ReadSequence, ulong WriteSequence, bool KeyUpdatePending,
-    int UnprocessedBytes, int InitialPlaintextBytes, int MaxPlaintext, bool Resumed);
+    int UnprocessedBytes, int InitialPlaintextBytes, int MaxPlaintext, bool Resumed, int ReadKeyUpdates, int WriteKeyUpdates);
 
 /// <summary>A failure on one side: the front refused or failed, or the worker's record layer failed.</summary>
 internal sealed record HandoffFailure(bool InWorker, Exception Error);
@@ -147,7 +147,8 @@ internal sealed class HandoffTestServer : IAsyncDisposable
         HandoffExport export = capture.Export(ReadSkew, WriteSkew);
         TlsSessionState s = export.State;
         _handoffs.Writer.TryWrite(new HandoffInfo(s.ProtocolVersion, s.CipherSuite, s.ReadSequence, s.WriteSequence, s.KeyUpdatePending,
-            export.UnprocessedCiphertext.Length, length, s.MaxPlaintext, tls.IsResumed));
+            export.UnprocessedCiphertext.Length, length, s.MaxPlaintext, tls.IsResumed,
+            capture.Read.KeyUpdates, capture.Written.KeyUpdates));
         return (export, plaintext, length);
     }
 
