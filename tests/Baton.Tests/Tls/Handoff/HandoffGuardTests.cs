@@ -28,6 +28,23 @@ public sealed class HandoffGuardTests
     }
 
     [Fact]
+    public async Task ContextWithoutCaptureCallbacksRefusesByteCountMismatch()
+    {
+        // The capture attaches, but no callback feeds it: libssl consumed records nobody counted.
+        using TlsServerContext context = TestCertificates.Context(TestCertificates.Localhost);
+        var (server, client) = await RecordTestSupport.ConnectAsync();
+        using var tls = new OpenSslStream(server, context);
+        using var sslClient = new SslStream(client, leaveInnerStreamOpen: false, (_, _, _, _) => true);
+        using HandoffCapture capture = HandoffCapture.Attach(tls);
+        await Handshake(tls, sslClient, SslProtocols.Tls12);
+        await sslClient.WriteAsync(TwoRequests);
+        await ReadHeadsAsync(tls, new StringBuilder(), bufferSize: 16 * 1024, heads: 2);
+
+        var refused = Assert.Throws<HandoffRefusedException>(() => capture.Export());
+        Assert.Equal(HandoffRefusalReason.ByteCountMismatch, refused.Reason);
+    }
+
+    [Fact]
     public async Task PlaintextLeftInLibsslRefusesAndTheFrontCanStillServe()
     {
         using TlsServerContext context = HandoffTestServer.CreateContext(TestCertificates.Localhost);

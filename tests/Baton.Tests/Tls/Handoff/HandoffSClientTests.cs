@@ -103,6 +103,17 @@ public sealed class HandoffSClientTests
     }
 
     [Fact]
+    public async Task HelloRetryRequestBeforeTheHandoff()
+    {
+        await using var server = new HandoffTestServer(HandoffTestServer.CreateContext(TestCertificates.Localhost));
+        // s_client sends a key share for its first group only; the server has no X448, so it asks again for X25519.
+        string output = await RunRequestsAsync(server.Port, "-tls1_3", "-groups", "X448:X25519", "-msg");
+        Assert.Contains("path=/b n=2", output);
+        Assert.True(output.Split("ServerHello").Length > 2, output);
+        Assert.False(server.HasFailures);
+    }
+
+    [Fact]
     public async Task PaddedRecords()
     {
         await using var server = new HandoffTestServer(HandoffTestServer.CreateContext(TestCertificates.Localhost));
