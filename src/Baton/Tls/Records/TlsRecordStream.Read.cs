@@ -110,6 +110,8 @@ internal sealed partial class TlsRecordStream
                 _rawEnd = available;
             }
             int read = await FillAsync(cancellationToken).ConfigureAwait(false);
+            // Disposed while waiting (a connection abort): the buffers and keys are gone.
+            ObjectDisposedException.ThrowIf(_disposed != 0, this);
             if (read == 0)
             {
                 if (available == 0) return 0;

@@ -262,6 +262,21 @@ public class TlsRecordStreamTests
         Assert.Equal(down, await clientReads);
     }
 
+    [Fact]
+    public async Task DisposeDuringAPendingReadFailsThatRead()
+    {
+        var (serverNet, clientNet) = await ConnectAsync();
+        using var _ = clientNet;
+        TlsSessionState serverState = NewServerState(0x1301);
+        var server = new TlsRecordStream(serverNet, serverState);
+        Task<int> read = server.ReadAsync(new byte[100]).AsTask();
+        Assert.False(read.IsCompleted);
+        await server.DisposeAsync();
+        Exception e = await Assert.ThrowsAnyAsync<Exception>(() => read.WaitAsync(Deadline));
+        Assert.True(e is ObjectDisposedException or IOException, e.ToString());
+        Assert.All(serverState.ReadKey, b => Assert.Equal(0, b));
+    }
+
     /// <summary>The records a client stream writes for the given chunks (one record each), without close_notify.</summary>
     internal static async Task<byte[]> SealWithStreamAsync(TlsSessionState clientState, params byte[][] chunks)
     {
