@@ -30,12 +30,18 @@ internal sealed class HandoffTermination : IDisposable
     private readonly Dictionary<string, TlsServerContext> _contexts = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TlsServerContext> _poolContexts = new(StringComparer.Ordinal);
     private readonly TlsServerContext _requestRoutedContext;
+    private readonly TicketKeyRing _ticketKeys;
     private readonly HttpHeadLimits _headLimits;
     private readonly int _writeSkew = SkewFromEnvironment(WriteSkewVariable);
     private readonly int _readSkew = SkewFromEnvironment(ReadSkewVariable);
 
     public HandoffTermination(BatonOptions options, IReadOnlyDictionary<string, Workers.WorkerPool> pools, CertificateStore certificates)
     {
+        SessionTicketOptions tickets = options.SessionTickets;
+        // One ring for every context, so a ticket resumes whichever context the connection lands on.
+        _ticketKeys = tickets.KeyFile is not null
+            ? TicketKeyRing.FromKeyFile(tickets.KeyFile)
+            : TicketKeyRing.CreateRotating(tickets.RotationInterval, tickets.DecryptionWindow);
         _limits = options.Limits;
         _router = new Router(options);
         _pools = pools;
@@ -52,8 +58,7 @@ internal sealed class HandoffTermination : IDisposable
         string key = string.Join(',', alpn);
         if (!_contexts.TryGetValue(key, out TlsServerContext? context))
         {
-            context = TlsContextFactory.Create(certificates.Certificates, alpn);
-            HandoffCapture.InstallCallbacks(context.Handle);
+            context = TlsContextFactory.Create(certificates.Certificates, alpn, handoffCapture: true, _ticketKeys);
             _contexts[key] = context;
         }
         return context;
