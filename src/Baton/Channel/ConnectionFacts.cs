@@ -16,8 +16,11 @@ public sealed class ConnectionFacts
     public const int MaxTlsStateLength = 4 * 1024;
     public const int MaxInitialDataLength = 64 * 1024;
 
+    /// <summary>Room for a few whole records the front received but libssl had not processed.</summary>
+    public const int MaxInitialCiphertextLength = 64 * 1024;
+
     private const byte ModeTag = 1, PoolTag = 2, RemoteTag = 3, LocalTag = 4, ServerNameTag = 5,
-        OfferedAlpnTag = 6, NegotiatedAlpnTag = 7, TlsStateTag = 8, InitialDataTag = 9;
+        OfferedAlpnTag = 6, NegotiatedAlpnTag = 7, TlsStateTag = 8, InitialDataTag = 9, InitialCiphertextTag = 10;
 
     public required HandoffMode Mode { get; init; }
 
@@ -44,6 +47,12 @@ public sealed class ConnectionFacts
     /// <summary>Plaintext the front already read from the client (handoff: the first request head). Sensitive.</summary>
     public ReadOnlyMemory<byte> InitialData { get; init; }
 
+    /// <summary>
+    /// TLS records the front read off the socket but did not decrypt (handoff only): the worker's
+    /// record layer consumes them before reading the socket.
+    /// </summary>
+    public ReadOnlyMemory<byte> InitialCiphertext { get; init; }
+
     /// <summary>Zeroes <see cref="TlsState"/> and <see cref="InitialData"/> in place (whatever memory backs them).</summary>
     public void Wipe()
     {
@@ -68,6 +77,7 @@ public sealed class ConnectionFacts
         if (NegotiatedAlpn is not null) writer.WriteString(NegotiatedAlpnTag, NegotiatedAlpn, ChannelCodec.AlpnEncoding);
         if (!TlsState.IsEmpty) writer.WriteField(TlsStateTag, TlsState.Span);
         if (!InitialData.IsEmpty) writer.WriteField(InitialDataTag, InitialData.Span);
+        if (!InitialCiphertext.IsEmpty) writer.WriteField(InitialCiphertextTag, InitialCiphertext.Span);
         return writer.Written;
     }
 
@@ -98,6 +108,9 @@ public sealed class ConnectionFacts
                     case NegotiatedAlpnTag: NegotiatedAlpn = ChannelCodec.ReadAlpn(value, nameof(NegotiatedAlpn)); break;
                     case TlsStateTag: TlsState = ChannelBodyReader.ReadBytes(value, 1, MaxTlsStateLength, nameof(TlsState)); break;
                     case InitialDataTag: InitialData = ChannelBodyReader.ReadBytes(value, 1, MaxInitialDataLength, nameof(InitialData)); break;
+                    case InitialCiphertextTag:
+                        InitialCiphertext = ChannelBodyReader.ReadBytes(value, 1, MaxInitialCiphertextLength, nameof(InitialCiphertext));
+                        break;
                     default: throw ChannelBodyReader.UnknownField(tag);
                 }
             }
@@ -126,6 +139,8 @@ public sealed class ConnectionFacts
         if (NegotiatedAlpn is not null && ChannelCodec.AlpnProblem(NegotiatedAlpn) is string alpnProblem) return alpnProblem;
         if (TlsState.Length > MaxTlsStateLength) return $"{nameof(TlsState)} exceeds {MaxTlsStateLength} bytes";
         if (InitialData.Length > MaxInitialDataLength) return $"{nameof(InitialData)} exceeds {MaxInitialDataLength} bytes";
+        if (InitialCiphertext.Length > MaxInitialCiphertextLength) return $"{nameof(InitialCiphertext)} exceeds {MaxInitialCiphertextLength} bytes";
+        if (Mode != HandoffMode.Handoff && !InitialCiphertext.IsEmpty) return "passthrough cannot carry InitialCiphertext";
         bool handoff = Mode == HandoffMode.Handoff;
         if (handoff == TlsState.IsEmpty) return handoff ? "handoff needs TlsState" : "passthrough cannot carry TlsState";
         if (!handoff && NegotiatedAlpn is not null) return "passthrough cannot carry NegotiatedAlpn";

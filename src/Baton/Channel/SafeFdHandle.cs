@@ -5,11 +5,6 @@ namespace Baton.Channel;
 /// <summary>Owns one file descriptor. Unlike the Windows-shaped SafeHandle helpers, fd 0 is valid: only -1 is invalid.</summary>
 internal sealed class SafeFdHandle : SafeHandle
 {
-    public SafeFdHandle()
-        : base(invalidHandleValue: -1, ownsHandle: true)
-    {
-    }
-
     public SafeFdHandle(int fd)
         : base(invalidHandleValue: -1, ownsHandle: true)
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Sockets;
 using Baton.Channel;
 using Baton.Hosting;
@@ -17,12 +18,15 @@ internal sealed class FrontConnectionHandler
     private readonly Router _router;
     private readonly IReadOnlyDictionary<string, WorkerPool> _pools;
     private readonly SocketPoller _poller;
+    private readonly HandoffTermination _handoff;
     private readonly BatonMetrics _metrics;
     private readonly ILogger _logger;
 
     public FrontConnectionHandler(
-        BatonOptions options, IReadOnlyDictionary<string, WorkerPool> pools, SocketPoller poller, BatonMetrics metrics, ILogger logger)
+        BatonOptions options, IReadOnlyDictionary<string, WorkerPool> pools, SocketPoller poller, HandoffTermination handoff,
+        BatonMetrics metrics, ILogger logger)
     {
+        _handoff = handoff;
         _limits = options.Limits;
         _router = new Router(options);
         _pools = pools;
@@ -59,6 +63,11 @@ internal sealed class FrontConnectionHandler
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
         }
+        catch (Exception ex)
+        {
+            // A bug must cost one connection, never the front: log it loudly with its type.
+            Fail(id, remote, RejectReason.InternalError, ex.ToString());
+        }
         finally
         {
             if (handoff is not null)
@@ -83,11 +92,13 @@ internal sealed class FrontConnectionHandler
         }
         ClientHelloInfo hello = await ConnectionInspector.PeekClientHelloAsync(
             socket, _limits.ClientHelloMaxBytes, _limits.ClientHelloTimeout, stopping).ConfigureAwait(false);
-        string pool = _router.SelectPool(listener.Name, hello.ServerName);
+        WorkerPool? pool = _router.SelectBeforeRequest(listener.Name, hello.ServerName) is string name ? _pools[name] : null;
+        if (pool is null || pool.Mode == HandoffMode.Handoff)
+            return await _handoff.TerminateAsync(socket, listener.Name, remote, local, hello.ServerName, pool, stopping).ConfigureAwait(false);
         return new ConnectionFacts
         {
             Mode = HandoffMode.Passthrough,
-            Pool = pool,
+            Pool = pool.Name,
             RemoteEndPoint = remote,
             LocalEndPoint = local,
             ServerName = hello.ServerName,
@@ -97,8 +108,9 @@ internal sealed class FrontConnectionHandler
 
     private static PendingHandoff CreateHandoff(ulong id, FrontSocket socket, ConnectionFacts facts)
     {
-        byte[] body = new byte[ChannelHeader.MaxBodyLength];
+        byte[] body = ArrayPool<byte>.Shared.Rent(ChannelHeader.MaxBodyLength);
         int length = facts.WriteTo(body);
+        facts.Wipe();
         socket.PrepareForHandoff();
         return new PendingHandoff(id, facts.Pool, socket, body, length);
     }

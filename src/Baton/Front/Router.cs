@@ -3,8 +3,10 @@ using Baton.Hosting;
 namespace Baton.Front;
 
 /// <summary>
-/// Picks a pool for a connection from its listener and SNI: the first route whose listener and
-/// server-name patterns match wins; otherwise the default pool.
+/// Picks a pool for a connection. Routes are tried in order; a route matches when its listener,
+/// server-name patterns, Host patterns and path prefix all match (an empty criterion matches
+/// anything). Before the first request is known, a route that needs it stops the search: the front
+/// must terminate TLS and read the request before deciding.
 /// </summary>
 internal sealed class Router
 {
@@ -17,17 +19,36 @@ internal sealed class Router
         _defaultPool = options.DefaultPool;
     }
 
-    public string SelectPool(string listener, string? serverName)
+    /// <summary>The pool for a connection whose request is not read yet; null when a Host/path route may apply.</summary>
+    public string? SelectBeforeRequest(string listener, string? serverName)
     {
         foreach (RouteOptions route in _routes)
         {
-            if (route.Listener is not null && route.Listener != listener)
+            if (!MatchesConnection(route, listener, serverName))
                 continue;
-            if (route.ServerNames.Count == 0)
-                return route.Pool;
-            if (serverName is not null && route.ServerNames.Any(pattern => HostPattern.Matches(pattern, serverName)))
-                return route.Pool;
+            return route.NeedsRequest ? null : route.Pool;
         }
         return _defaultPool;
     }
+
+    /// <summary>The pool once the first request's Host and path are known.</summary>
+    public string SelectWithRequest(string listener, string? serverName, string? host, string? path)
+    {
+        foreach (RouteOptions route in _routes)
+        {
+            if (!MatchesConnection(route, listener, serverName))
+                continue;
+            if (route.Hosts.Count > 0 && (host is null || !route.Hosts.Any(pattern => HostPattern.Matches(pattern, host))))
+                continue;
+            if (route.PathPrefix is not null && (path is null || !path.StartsWith(route.PathPrefix, StringComparison.Ordinal)))
+                continue;
+            return route.Pool;
+        }
+        return _defaultPool;
+    }
+
+    private static bool MatchesConnection(RouteOptions route, string listener, string? serverName) =>
+        (route.Listener is null || route.Listener == listener)
+        && (route.ServerNames.Count == 0
+            || (serverName is not null && route.ServerNames.Any(pattern => HostPattern.Matches(pattern, serverName))));
 }

@@ -21,6 +21,25 @@ public sealed class BatonOptions
     public List<CertificateOptions> Certificates { get; set; } = [];
 
     public LimitOptions Limits { get; set; } = new();
+
+    /// <summary>Session-ticket keys of the front's TLS (handoff mode).</summary>
+    public SessionTicketOptions SessionTickets { get; set; } = new();
+}
+
+public sealed class SessionTicketOptions
+{
+    /// <summary>
+    /// File of 80-byte keys (nginx's ssl_session_ticket_key format: 16 name, 32 HMAC, 32 AES bytes);
+    /// the first key encrypts, all decrypt. Share it between fronts so they resume each other's
+    /// sessions. Null: random keys made in memory and rotated.
+    /// </summary>
+    public string? KeyFile { get; set; }
+
+    /// <summary>How often in-memory keys are replaced.</summary>
+    public TimeSpan RotationInterval { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>How long a replaced in-memory key still decrypts tickets.</summary>
+    public TimeSpan DecryptionWindow { get; set; } = TimeSpan.FromHours(12);
 }
 
 public sealed class ListenerOptions
@@ -61,6 +80,15 @@ public sealed class RouteOptions
     /// <summary>SNI names, exact or "*.example.com"; empty matches any.</summary>
     public List<string> ServerNames { get; set; } = [];
 
+    /// <summary>Host header values (without port), exact or "*.example.com"; empty matches any. Handoff pools only.</summary>
+    public List<string> Hosts { get; set; } = [];
+
+    /// <summary>Request path prefix, e.g. "/api/"; null matches any. Handoff pools only.</summary>
+    public string? PathPrefix { get; set; }
+
+    /// <summary>True when the route needs the first request (Host or path) to decide.</summary>
+    internal bool NeedsRequest => Hosts.Count > 0 || PathPrefix is not null;
+
     public string Pool { get; set; } = "";
 }
 
@@ -79,6 +107,12 @@ public sealed class LimitOptions
     public int ClientHelloMaxBytes { get; set; } = 16 * 1024;
     public TimeSpan ClientHelloTimeout { get; set; } = TimeSpan.FromSeconds(5);
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Handoff mode: how long the front waits for the first request head after the handshake.</summary>
+    public TimeSpan RequestHeadTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Handoff mode: the largest first request head the front reads (431 past it).</summary>
+    public int MaxRequestHeadBytes { get; set; } = 32 * 1024;
 
     /// <summary>How long a connection may wait for a worker below its limit before it is closed.</summary>
     public TimeSpan DispatchTimeout { get; set; } = TimeSpan.FromSeconds(2);

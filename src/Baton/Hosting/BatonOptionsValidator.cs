@@ -1,4 +1,5 @@
 using System.Net;
+using Baton.Channel;
 
 namespace Baton.Hosting;
 
@@ -38,6 +39,15 @@ public static class BatonOptionsValidator
             RouteOptions route = options.Routes[i];
             if (!options.Pools.ContainsKey(route.Pool))
                 Fail($"Routes:{i}:Pool", $"names pool '{route.Pool}', which is not configured");
+            else if (route.NeedsRequest && options.Pools[route.Pool].Mode != HandoffMode.Handoff)
+                Fail($"Routes:{i}:Pool", $"routes by Host or path, so pool '{route.Pool}' must be in handoff mode (only the front reads requests)");
+            if (route.PathPrefix is { } prefix && !prefix.StartsWith('/'))
+                Fail($"Routes:{i}:PathPrefix", $"'{prefix}' must start with '/'");
+            for (int h = 0; h < route.Hosts.Count; h++)
+            {
+                if (!HostPattern.IsValid(route.Hosts[h]))
+                    Fail($"Routes:{i}:Hosts:{h}", $"'{route.Hosts[h]}' is not a host name or *.domain pattern");
+            }
             if (route.Listener is not null && options.Listeners.All(l => l.Name != route.Listener))
                 Fail($"Routes:{i}:Listener", $"names listener '{route.Listener}', which is not configured");
             for (int n = 0; n < route.ServerNames.Count; n++)
@@ -55,6 +65,13 @@ public static class BatonOptionsValidator
                 Fail($"Certificates:{i}:KeyFile", $"file '{cert.KeyFile}' does not exist");
         }
         ValidateLimits(options.Limits, Fail);
+        SessionTicketOptions tickets = options.SessionTickets;
+        if (tickets.KeyFile is not null && !File.Exists(tickets.KeyFile))
+            Fail("SessionTickets:KeyFile", $"file '{tickets.KeyFile}' does not exist");
+        if (tickets.RotationInterval <= TimeSpan.Zero)
+            Fail("SessionTickets:RotationInterval", $"must be a positive duration (got {tickets.RotationInterval})");
+        if (tickets.DecryptionWindow < TimeSpan.Zero)
+            Fail("SessionTickets:DecryptionWindow", $"must not be negative (got {tickets.DecryptionWindow})");
         return errors;
     }
 
@@ -83,6 +100,8 @@ public static class BatonOptionsValidator
                 fail($"Pools:{name}:MaxConnectionsPerWorker", $"must be at least 1 (got {pool.MaxConnectionsPerWorker})");
             if (pool.Command is not null && !File.Exists(pool.Command))
                 fail($"Pools:{name}:Command", $"file '{pool.Command}' does not exist");
+            if (pool.User is not null && Workers.WorkerIdentity.Problem(pool.User) is string userProblem)
+                fail($"Pools:{name}:User", userProblem);
             if (pool.Alpn.Count == 0 || pool.Alpn.Any(p => p.Length is 0 or > 255))
                 fail($"Pools:{name}:Alpn", "must list one or more protocol names of 1 to 255 bytes");
         }
@@ -98,11 +117,15 @@ public static class BatonOptionsValidator
         Positive(nameof(limits.ProxyHeaderTimeout), limits.ProxyHeaderTimeout);
         Positive(nameof(limits.ClientHelloTimeout), limits.ClientHelloTimeout);
         Positive(nameof(limits.HandshakeTimeout), limits.HandshakeTimeout);
+        Positive(nameof(limits.RequestHeadTimeout), limits.RequestHeadTimeout);
         Positive(nameof(limits.DispatchTimeout), limits.DispatchTimeout);
         Positive(nameof(limits.ShutdownTimeout), limits.ShutdownTimeout);
         Positive(nameof(limits.RestartBackoff), limits.RestartBackoff);
         Positive(nameof(limits.MaxRestartBackoff), limits.MaxRestartBackoff);
         if (limits.ClientHelloMaxBytes is < 512 or > 256 * 1024)
             fail("Limits:ClientHelloMaxBytes", $"must be between 512 and 262144 (got {limits.ClientHelloMaxBytes})");
+        // The plaintext read while looking for the head (limit + one 16 KiB record) must fit the 64 KiB InitialData.
+        if (limits.MaxRequestHeadBytes is < 1024 or > 48 * 1024)
+            fail("Limits:MaxRequestHeadBytes", $"must be between 1024 and 49152 (got {limits.MaxRequestHeadBytes})");
     }
 }

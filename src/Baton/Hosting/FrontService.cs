@@ -21,6 +21,7 @@ internal sealed class FrontService : IHostedService, IDisposable
     private readonly List<Task> _acceptLoops = [];
     private readonly SocketPoller _poller = new();
     private CertificateStore? _certificates;
+    private HandoffTermination? _handoff;
     private Dictionary<string, WorkerPool> _pools = [];
     private long _nextConnectionId;
 
@@ -44,7 +45,8 @@ internal sealed class FrontService : IHostedService, IDisposable
         foreach (WorkerPool pool in _pools.Values)
             await pool.WaitReadyAsync(cancellationToken).ConfigureAwait(false);
 
-        var handler = new FrontConnectionHandler(_options, _pools, _poller, _metrics, _logger);
+        _handoff = new HandoffTermination(_options, _pools, _certificates);
+        var handler = new FrontConnectionHandler(_options, _pools, _poller, _handoff, _metrics, _logger);
         foreach (ListenerOptions listener in _options.Listeners)
         {
             Socket socket = Bind(listener);
@@ -110,6 +112,7 @@ internal sealed class FrontService : IHostedService, IDisposable
     {
         _stopping.Dispose();
         _poller.Dispose();
+        _handoff?.Dispose();
         _certificates?.Dispose();
     }
 }

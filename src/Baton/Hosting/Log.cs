@@ -47,8 +47,8 @@ internal static partial class Log
     [LoggerMessage(24, LogLevel.Error, "accept failed on {Listener}: {Reason}")]
     public static partial void AcceptFailed(this ILogger logger, string listener, string reason);
 
-    [LoggerMessage(30, LogLevel.Information, "worker pid={Pid} pool={Pool} mode={Mode} serving")]
-    public static partial void WorkerServing(this ILogger logger, int pid, string pool, string mode);
+    [LoggerMessage(30, LogLevel.Information, "worker pid={Pid} pool={Pool} mode={Mode} certificates={Certificates} serving")]
+    public static partial void WorkerServing(this ILogger logger, int pid, string pool, string mode, int certificates);
 
     [LoggerMessage(31, LogLevel.Warning, "worker connection {Id} failed: {Reason}")]
     public static partial void WorkerConnectionFailed(this ILogger logger, ulong id, string reason);

@@ -14,4 +14,16 @@ public sealed class TlsServerOptions
 
     /// <summary>TLS 1.3 session tickets sent after each full handshake (OpenSSL's default is 2; 0 turns them off).</summary>
     public int SessionTicketCount { get; set; } = 2;
+
+    /// <summary>
+    /// Installs the keylog and msg callbacks that a per-connection <see cref="Handoff.HandoffCapture"/> needs to export
+    /// the session to a worker (handoff mode). Costs one lookup per record on connections without a capture.
+    /// </summary>
+    public bool EnableHandoffCapture { get; set; }
+
+    /// <summary>
+    /// Keys for session tickets, e.g. loaded from a key file shared by several fronts. Null: OpenSSL's random
+    /// per-context keys (tickets then resume only on the context that issued them).
+    /// </summary>
+    public TicketKeyRing? SessionTicketKeys { get; set; }
 }

@@ -66,13 +66,13 @@ public sealed class WorkerConnection : IAsyncDisposable
         }
         if (!TlsSessionState.TryRead(_facts.TlsState.Span, out TlsSessionState? state, out TlsSessionStateError error))
             throw new InvalidDataException($"the front's TLS session state is unusable: {error}");
-        var records = new TlsRecordStream(transport, state!, _facts.InitialData);
+        var records = new TlsRecordStream(transport, state!, _facts.InitialData, _facts.InitialCiphertext);
         _stream = records;
         ServerName = _facts.ServerName;
         ApplicationProtocol = _facts.NegotiatedAlpn;
         TlsProtocol = TlsNames.Protocol(state!.ProtocolVersion);
         CipherSuite = TlsNames.CipherSuite(state.CipherSuite);
-        _facts.Wipe();
+        // The record stream reads the initial plaintext in place: the facts are wiped when the connection ends.
         return records;
     }
 

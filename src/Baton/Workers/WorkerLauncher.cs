@@ -34,6 +34,8 @@ internal sealed class WorkerLauncher
         PoolOptions options = _options.Pools[pool];
         IReadOnlyList<string> argv = options.Command is null ? BuiltInWorkerCommand() : [options.Command, .. options.Arguments];
         var environment = new Dictionary<string, string> { [PoolVariable] = pool };
+        if (options.User is not null)
+            environment[WorkerIdentity.UserVariable] = options.User;
         var settings = new WorkerSettings
         {
             Pool = pool,

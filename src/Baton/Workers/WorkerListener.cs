@@ -42,6 +42,7 @@ public sealed class WorkerListener : IAsyncDisposable
         if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int fd))
             throw new InvalidOperationException(
                 $"this process is a Baton worker but was not started by a Baton front ({WorkerSpawner.ChannelFdVariable} is not set)");
+        WorkerIdentity.DropPrivilegesIfAsked();
         ChannelSocket channel = ChannelSocket.FromInheritedFd(fd);
         int peer = channel.GetPeerCredentials().Pid;
         int parent = Interop.Libc.GetParentPid();
@@ -58,22 +59,12 @@ public sealed class WorkerListener : IAsyncDisposable
     {
         _settings = await Task.Run(ReceiveSettings, cancellationToken).ConfigureAwait(false);
         if (_settings.Mode == HandoffMode.Passthrough)
-            _tls = CreateTlsContext(_settings);
+            _tls = TlsContextFactory.Create(_settings.Certificates, _settings.AcceptedAlpn);
         _settings.Wipe();
         _channel.Send(MessageType.Ready, 0, []);
-        _logger.WorkerServing(Environment.ProcessId, _settings.Pool, _settings.Mode.ToString().ToLowerInvariant());
+        _logger.WorkerServing(Environment.ProcessId, _settings.Pool, _settings.Mode.ToString().ToLowerInvariant(), _settings.Certificates.Count);
         _receiveThread = new Thread(ReceiveLoop) { IsBackground = true, Name = "baton-worker-channel" };
         _receiveThread.Start();
-    }
-
-    private static TlsServerContext CreateTlsContext(WorkerSettings settings)
-    {
-        var options = new TlsServerOptions();
-        foreach (CertificateMaterial certificate in settings.Certificates)
-            options.Certificates.Add(new TlsCertificate(certificate.ServerNames, certificate.CertificateChainPem, certificate.PrivateKeyPem));
-        foreach (string protocol in settings.AcceptedAlpn)
-            options.ApplicationProtocols.Add(protocol);
-        return TlsServerContext.Create(options);
     }
 
     private WorkerSettings ReceiveSettings()

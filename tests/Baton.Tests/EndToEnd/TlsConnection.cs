@@ -10,6 +10,7 @@ public sealed class TlsConnection : IAsyncDisposable
 {
     private readonly SslStream _tls;
     private readonly string _host;
+    private readonly List<byte> _received = [];
 
     private TlsConnection(SslStream tls, string host)
     {
@@ -32,32 +33,42 @@ public sealed class TlsConnection : IAsyncDisposable
     }
 
     /// <summary>Sends one keep-alive GET and returns the response body (the demo page).</summary>
-    public async Task<string> GetAsync(string path = "/")
+    public async Task<string> GetAsync(string path = "/") =>
+        (await SendAndReadResponsesAsync($"GET {path} HTTP/1.1\r\nHost: {_host}\r\n\r\n", 1))[0];
+
+    /// <summary>Writes <paramref name="requests"/> in one TLS write and reads <paramref name="count"/> response bodies.</summary>
+    public async Task<string[]> SendAndReadResponsesAsync(string requests, int count)
     {
-        await _tls.WriteAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {_host}\r\n\r\n"));
-        return await ReadResponseBodyAsync();
+        await _tls.WriteAsync(Encoding.ASCII.GetBytes(requests));
+        var bodies = new string[count];
+        for (int i = 0; i < count; i++)
+            bodies[i] = await ReadResponseBodyAsync();
+        return bodies;
     }
 
     private async Task<string> ReadResponseBodyAsync()
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var data = new List<byte>();
         byte[] buffer = new byte[16384];
         while (true)
         {
-            string text = Encoding.UTF8.GetString(data.ToArray());
+            string text = Encoding.UTF8.GetString(_received.ToArray());
             int headEnd = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
             if (headEnd >= 0)
             {
                 string lengthLine = text[..headEnd].Split("\r\n").First(l => l.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase));
                 int length = int.Parse(lengthLine[15..].Trim());
-                if (data.Count >= headEnd + 4 + length)
-                    return Encoding.UTF8.GetString(data.ToArray(), headEnd + 4, length);
+                if (_received.Count >= headEnd + 4 + length)
+                {
+                    string body = Encoding.UTF8.GetString(_received.ToArray(), headEnd + 4, length);
+                    _received.RemoveRange(0, headEnd + 4 + length);
+                    return body;
+                }
             }
             int n = await _tls.ReadAsync(buffer, deadline.Token);
             if (n == 0)
                 throw new IOException($"connection closed before a full response; got:\n{text}");
-            data.AddRange(buffer.AsSpan(0, n).ToArray());
+            _received.AddRange(buffer.AsSpan(0, n).ToArray());
         }
     }
 

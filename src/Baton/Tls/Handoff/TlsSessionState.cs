@@ -12,6 +12,8 @@ namespace Baton.Tls.Handoff;
 /// </summary>
 internal sealed partial class TlsSessionState : IDisposable
 {
+    private bool _keyUpdatePending;
+
     private TlsSessionState(TlsCipherSuiteInfo suite, int maxPlaintext)
     {
         Suite = suite;
@@ -54,7 +56,11 @@ internal sealed partial class TlsSessionState : IDisposable
     public ulong WriteSequence { get; set; }
 
     /// <summary>The front's libssl owed the client a KeyUpdate (TLS 1.3): the worker sends it before anything else.</summary>
-    public bool KeyUpdatePending { get; set; }
+    public bool KeyUpdatePending
+    {
+        get => _keyUpdatePending;
+        set => _keyUpdatePending = !value || Suite.IsTls13 ? value : throw new InvalidOperationException("KeyUpdate exists only in TLS 1.3");
+    }
 
     /// <summary>Largest plaintext per record we may send: 2^14, or 512..4096 after max_fragment_length.</summary>
     public int MaxPlaintext { get; }

@@ -46,8 +46,8 @@ internal sealed unsafe class TlsRecordProtector : IDisposable
         Sequence = sequence;
     }
 
-    /// <summary>Sequence number of the next record.</summary>
-    public ulong Sequence { get; private set; }
+    /// <summary>Sequence number of the next record. Only benchmarks set it, to open the same record again.</summary>
+    public ulong Sequence { get; set; }
 
     /// <summary>Ciphertext bytes a record adds to its content (header, explicit nonce, inner type, tag).</summary>
     public int Overhead => HeaderLength + _suite.ExplicitNonceLength + (_suite.IsTls13 ? 1 : 0) + TlsCipherSuiteInfo.TagLength;
@@ -94,7 +94,8 @@ internal sealed unsafe class TlsRecordProtector : IDisposable
         fixed (byte* input = content)
         fixed (byte* output = body)
         {
-            Interop.Crypto.ErrClearError();
+            // No ERR_clear_error per record (it costs ~175 ns in OpenSSL 3.0, a quarter of a small record): success is
+            // decided by return codes, failures drain the queue into their exception, and TryOpen clears after a bad tag.
             Check(Interop.Crypto.EvpCipherInitEx(_ctx, 0, 0, null, n, Interop.Crypto.EVP_ENCRYPT), "EVP_CipherInit_ex");
             Check(Interop.Crypto.EvpCipherUpdate(_ctx, null, out _, a, aadLength), "EVP_CipherUpdate");
             int length = content.Length;
@@ -138,14 +139,15 @@ internal sealed unsafe class TlsRecordProtector : IDisposable
         fixed (byte* a = aad)
         fixed (byte* data = body)
         {
-            Interop.Crypto.ErrClearError();
             Check(Interop.Crypto.EvpCipherInitEx(_ctx, 0, 0, null, n, Interop.Crypto.EVP_DECRYPT), "EVP_CipherInit_ex");
             Check(Interop.Crypto.EvpCipherUpdate(_ctx, null, out _, a, aadLength), "EVP_CipherUpdate");
             if (cipherLength > 0) Check(Interop.Crypto.EvpCipherUpdate(_ctx, data, out _, data, cipherLength), "EVP_CipherUpdate");
             Check(Interop.Crypto.EvpCipherCtxCtrl(_ctx, Interop.Crypto.EVP_CTRL_AEAD_SET_TAG, TlsCipherSuiteInfo.TagLength, data + cipherLength), "EVP_CIPHER_CTX_ctrl");
-            int ok = Interop.Crypto.EvpDecryptFinalEx(_ctx, data + cipherLength, out _);
-            Interop.Crypto.ErrClearError(); // a failed tag check queues an error nobody reads
-            if (ok != 1) return false;
+            if (Interop.Crypto.EvpDecryptFinalEx(_ctx, data + cipherLength, out _) != 1)
+            {
+                Interop.Crypto.ErrClearError(); // a failed tag check may queue an error nobody reads
+                return false;
+            }
         }
         Sequence++;
         return _suite.IsTls13

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace Baton.Tls.Records;
 
@@ -33,6 +34,7 @@ internal sealed partial class TlsRecordStream
         Fatal,
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
@@ -42,7 +44,9 @@ internal sealed partial class TlsRecordStream
             while (true)
             {
                 int copied = CopyBufferedPlaintext(buffer.Span);
-                if (copied > 0 || buffer.IsEmpty || _peerClosed) return copied;
+                if (copied > 0 || _peerClosed) return copied;
+                // A zero-byte read (Kestrel's way to wait for data without a buffer) completes once plaintext is ready.
+                if (buffer.IsEmpty && (_plainCount > 0 || !_initialPlaintext.IsEmpty)) return 0;
                 if (_readFailure is not null) throw _readFailure;
                 int recordLength = await ReadRecordAsync(cancellationToken).ConfigureAwait(false);
                 if (recordLength == 0) return 0;
@@ -84,6 +88,7 @@ internal sealed partial class TlsRecordStream
     }
 
     /// <summary>Buffers one whole record at _rawStart; returns its length, or 0 on end of stream at a record boundary.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReadRecordAsync(CancellationToken cancellationToken)
     {
         while (true)
@@ -105,6 +110,8 @@ internal sealed partial class TlsRecordStream
                 _rawEnd = available;
             }
             int read = await FillAsync(cancellationToken).ConfigureAwait(false);
+            // Disposed while waiting (a connection abort): the buffers and keys are gone.
+            ObjectDisposedException.ThrowIf(_disposed != 0, this);
             if (read == 0)
             {
                 if (available == 0) return 0;
@@ -164,9 +171,11 @@ internal sealed partial class TlsRecordStream
             return RecordOutcome.Fatal;
         }
         _state.ReadSequence = _reader.Sequence;
-        reason = $"content type {(byte)type} inside a handshake message";
         if (type != TlsContentType.Handshake && (_handshakeHeaderLength != 0 || _handshakeBodyRemaining != 0))
+        {
+            reason = $"content type {(byte)type} inside a handshake message";
             return Fatal(TlsAlertDescription.UnexpectedMessage, out alert);
+        }
         ReadOnlySpan<byte> content = record.Slice(offset, length);
         switch (type)
         {
@@ -186,7 +195,7 @@ internal sealed partial class TlsRecordStream
 
     private RecordOutcome ProcessAlert(ReadOnlySpan<byte> content, out TlsAlertDescription alert, out string reason)
     {
-        reason = $"alert record of {content.Length} bytes";
+        reason = "alert record that is not 2 bytes";
         if (content.Length != 2) return Fatal(TlsAlertDescription.DecodeError, out alert);
         alert = (TlsAlertDescription)content[1];
         var level = (TlsAlertLevel)content[0];

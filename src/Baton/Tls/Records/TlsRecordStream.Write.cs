@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Baton.Tls.Records;
 
 internal sealed partial class TlsRecordStream
@@ -7,6 +9,7 @@ internal sealed partial class TlsRecordStream
     private bool _keyUpdateOwed;
     private bool _writeClosed;
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
@@ -73,6 +76,21 @@ internal sealed partial class TlsRecordStream
     internal async Task SendAlertAsync(TlsAlertLevel level, TlsAlertDescription description, CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await SendAlertLockedAsync(level, description, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Dispose's close_notify: skipped when a write is still in progress, so that disposing never waits behind a
+    /// write stuck on a peer that does not read.
+    /// </summary>
+    private Task SendCloseNotifyIfIdleAsync() =>
+        _writeLock.Wait(0)
+            ? SendAlertLockedAsync(TlsAlertLevel.Warning, TlsAlertDescription.CloseNotify, CancellationToken.None)
+            : Task.CompletedTask;
+
+    /// <summary>SendAlertAsync once the caller holds the write lock; releases it.</summary>
+    private async Task SendAlertLockedAsync(TlsAlertLevel level, TlsAlertDescription description, CancellationToken cancellationToken)
+    {
         try
         {
             if (_writeClosed || _writeBuffer.Length == 0) return;
@@ -90,7 +108,9 @@ internal sealed partial class TlsRecordStream
     {
         int used = SealOwedKeyUpdate(0);
         ReadOnlySpan<byte> alert = [(byte)level, (byte)description];
-        return used + _writer.Seal(TlsContentType.Alert, alert, _writeBuffer.AsSpan(used));
+        used += _writer.Seal(TlsContentType.Alert, alert, _writeBuffer.AsSpan(used));
+        _state.WriteSequence = _writer.Sequence;
+        return used;
     }
 
     private int SealApplicationData(ReadOnlySpan<byte> data, int offset)
@@ -126,6 +146,7 @@ internal sealed partial class TlsRecordStream
         return length;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteInnerAsync(int length, CancellationToken cancellationToken)
     {
         try

@@ -116,7 +116,7 @@ internal sealed partial class TlsRecordStream : Stream
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         try
         {
-            await SendAlertAsync(TlsAlertLevel.Warning, TlsAlertDescription.CloseNotify, CancellationToken.None).ConfigureAwait(false);
+            await SendCloseNotifyIfIdleAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
         {
@@ -133,7 +133,7 @@ internal sealed partial class TlsRecordStream : Stream
         {
             try
             {
-                SendAlertAsync(TlsAlertLevel.Warning, TlsAlertDescription.CloseNotify, CancellationToken.None).GetAwaiter().GetResult();
+                SendCloseNotifyIfIdleAsync().GetAwaiter().GetResult();
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
             {

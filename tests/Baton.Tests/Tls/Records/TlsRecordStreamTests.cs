@@ -220,6 +220,63 @@ public class TlsRecordStreamTests
         Assert.Throws<ObjectDisposedException>(() => server.Write([1]));
     }
 
+    [Fact]
+    public async Task ZeroByteReadWaitsForPlaintext()
+    {
+        var (serverNet, clientNet) = await ConnectAsync();
+        TlsSessionState serverState = NewServerState(0x1301);
+        await using var server = new TlsRecordStream(serverNet, serverState);
+        await using var client = new TlsRecordStream(clientNet, Mirror(serverState));
+        ValueTask<int> wait = server.ReadAsync(Memory<byte>.Empty);
+        Assert.False(wait.IsCompleted); // nothing arrived: it must not look like end of stream
+        await client.WriteAsync("data"u8.ToArray()).AsTask().WaitAsync(Deadline);
+        Assert.Equal(0, await wait.AsTask().WaitAsync(Deadline));
+        Assert.Equal("data"u8.ToArray(), await ReadExactlyAsync(server, 4));
+    }
+
+    [Theory]
+    [InlineData(0x1302)]
+    [InlineData(0xCCA9)]
+    public async Task ConcurrentReaderAndWriterWithKeyUpdatesInFlight(ushort suite)
+    {
+        var (serverNet, clientNet) = await ConnectAsync();
+        TlsSessionState serverState = NewServerState(suite);
+        await using var server = new TlsRecordStream(serverNet, serverState);
+        await using var client = new TlsRecordStream(clientNet, Mirror(serverState));
+        byte[] up = RandomNumberGenerator.GetBytes(1 << 20), down = RandomNumberGenerator.GetBytes(1 << 20);
+        bool tls13 = serverState.ProtocolVersion == 0x0304;
+
+        async Task WriteInPiecesAsync(TlsRecordStream stream, byte[] data, bool keyUpdates)
+        {
+            for (int offset = 0, i = 0; offset < data.Length; offset += 7000, i++)
+            {
+                await stream.WriteAsync(data.AsMemory(offset, Math.Min(7000, data.Length - offset)));
+                if (keyUpdates && i % 20 == 0) await stream.SendKeyUpdateAsync(requestPeerUpdate: true, CancellationToken.None);
+            }
+        }
+
+        Task<byte[]> serverReads = ReadExactlyAsync(server, up.Length);
+        Task<byte[]> clientReads = ReadExactlyAsync(client, down.Length);
+        await Task.WhenAll(WriteInPiecesAsync(client, up, tls13), WriteInPiecesAsync(server, down, false)).WaitAsync(Deadline);
+        Assert.Equal(up, await serverReads);
+        Assert.Equal(down, await clientReads);
+    }
+
+    [Fact]
+    public async Task DisposeDuringAPendingReadFailsThatRead()
+    {
+        var (serverNet, clientNet) = await ConnectAsync();
+        using var _ = clientNet;
+        TlsSessionState serverState = NewServerState(0x1301);
+        var server = new TlsRecordStream(serverNet, serverState);
+        Task<int> read = server.ReadAsync(new byte[100]).AsTask();
+        Assert.False(read.IsCompleted);
+        await server.DisposeAsync();
+        Exception e = await Assert.ThrowsAnyAsync<Exception>(() => read.WaitAsync(Deadline));
+        Assert.True(e is ObjectDisposedException or IOException, e.ToString());
+        Assert.All(serverState.ReadKey, b => Assert.Equal(0, b));
+    }
+
     /// <summary>The records a client stream writes for the given chunks (one record each), without close_notify.</summary>
     internal static async Task<byte[]> SealWithStreamAsync(TlsSessionState clientState, params byte[][] chunks)
     {

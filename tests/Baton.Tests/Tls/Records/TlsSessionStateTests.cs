@@ -87,6 +87,7 @@ public class TlsSessionStateTests
         wire[5] = 1;
         Assert.False(TlsSessionState.TryRead(wire, out _, out TlsSessionStateError error));
         Assert.Equal(TlsSessionStateError.InvalidFlags, error);
+        Assert.Throws<InvalidOperationException>(() => state.KeyUpdatePending = true);
     }
 
     [Theory]

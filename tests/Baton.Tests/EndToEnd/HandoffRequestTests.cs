@@ -1,0 +1,147 @@
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Baton.Tests.Infrastructure;
+
+namespace Baton.Tests.EndToEnd;
+
+/// <summary>Handoff mode: routing on the first request, the front's own error answers, and the negative controls.</summary>
+public sealed class HandoffRequestTests
+{
+    private static string WriteConfig(object baton)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"baton-test-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, JsonSerializer.Serialize(new { Baton = baton }));
+        return path;
+    }
+
+    [Fact]
+    public async Task HostAndPathPrefixPickThePoolAndBadHeadsAreAnsweredByTheFront()
+    {
+        string config = WriteConfig(new
+        {
+            Listeners = new[] { new { Address = "127.0.0.1:0" } },
+            Pools = new Dictionary<string, object>
+            {
+                ["default"] = new { Workers = 1, Mode = "handoff" },
+                ["api"] = new { Workers = 1, Mode = "handoff" },
+                ["shop"] = new { Workers = 1, Mode = "handoff" },
+            },
+            Routes = new object[]
+            {
+                new { PathPrefix = "/api/", Pool = "api" },
+                new { Hosts = new[] { "shop.example", "*.shop.example" }, Pool = "shop" },
+            },
+            Limits = new { MaxRequestHeadBytes = 4096, RequestHeadTimeout = "00:00:01" },
+        });
+        try
+        {
+            await using BatonFront front = await BatonFront.StartAsync(["--config", config]);
+            Assert.Equal("api", Clients.FactsField(await Clients.CurlAsync(front.Port, "localhost", "/api/items"), "pool"));
+            Assert.Equal("shop", Clients.FactsField(await Clients.CurlAsync(front.Port, "shop.example", "/"), "pool"));
+            Assert.Equal("shop", Clients.FactsField(await Clients.CurlAsync(front.Port, "www.shop.example", "/"), "pool"));
+            Assert.Equal("default", Clients.FactsField(await Clients.CurlAsync(front.Port, "localhost", "/apix"), "pool"));
+
+            Assert.StartsWith("HTTP/1.1 400", await RawHeadAsync(front.Port, "GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n"));
+            Assert.StartsWith("HTTP/1.1 400", await RawHeadAsync(front.Port, "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"));
+            Assert.StartsWith("HTTP/1.1 400", await RawHeadAsync(front.Port, "GET / HTTP/1.1\r\n\r\n"));
+            Assert.StartsWith("HTTP/1.1 400", await RawHeadAsync(front.Port, "GET / HTTP/1.1\r\nHost: a\rX: y\r\n\r\n"));
+            Assert.StartsWith("HTTP/1.1 400", await RawHeadAsync(front.Port, "GET / HTTP/1.1\r\nHost: a\r\nX\u0001: y\r\n\r\n"));
+            Assert.StartsWith("HTTP/1.1 400", await RawHeadAsync(front.Port, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"));
+            Assert.StartsWith("HTTP/1.1 431", await RawHeadAsync(front.Port, "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + new string('a', 5000) + "\r\n\r\n"));
+            Assert.Contains("pool: default", await RawHeadAsync(front.Port, "GET /old HTTP/1.0\r\n\r\n"));
+            await front.WaitForOutputAsync("reason=request_invalid");
+
+            await using (TlsConnection silent = await TlsConnection.OpenAsync(front.Port))
+                await front.WaitForOutputAsync("reason=request_timeout");
+            Assert.Equal("default", Clients.FactsField(await Clients.CurlAsync(front.Port), "pool"));
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
+
+    [Fact]
+    public async Task AClientThatStallsInTheHandshakeIsClosedAtTheDeadline()
+    {
+        await using BatonFront front = await BatonFront.StartAsync(["--mode", "handoff"],
+            new Dictionary<string, string> { ["Baton__Limits__HandshakeTimeout"] = "00:00:01" });
+        // Sends a real ClientHello (python's ssl over memory BIOs), then never its Finished.
+        const string stalling = """
+            import socket, ssl, sys
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+            tls = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+            try:
+                tls.do_handshake()
+            except ssl.SSLWantReadError:
+                pass
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+            s.sendall(outgoing.read())
+            while s.recv(65536):
+                pass
+            print("closed by server")
+            """;
+        ProcessResult result = await ExternalProcess.RunAsync("python3", ["-c", stalling, front.Port.ToString()]);
+        Assert.Contains("closed by server", result.StandardOutput);
+        await front.WaitForOutputAsync("reason=handshake_timeout");
+        Assert.Contains("mode: handoff", await Clients.CurlAsync(front.Port));
+    }
+
+    [Fact]
+    public async Task ASkewedWriteSequenceMakesTheClientFail()
+    {
+        await using BatonFront front = await BatonFront.StartAsync(["--mode", "handoff"],
+            new Dictionary<string, string> { ["BATON_TEST_SKEW_WRITE_SEQUENCE"] = "1" });
+        ProcessResult result = await ExternalProcess.RunAsync("curl",
+            ["-sS", "-k", "--max-time", "30", "--resolve", $"localhost:{front.Port}:127.0.0.1", $"https://localhost:{front.Port}/"]);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.DoesNotContain("Hello from Baton", result.StandardOutput);
+    }
+
+    [Fact]
+    public async Task ASkewedReadSequenceMakesTheWorkerFailOnTheNextRecord()
+    {
+        await using BatonFront front = await BatonFront.StartAsync(["--mode", "handoff"],
+            new Dictionary<string, string> { ["BATON_TEST_SKEW_READ_SEQUENCE"] = "1" });
+        await using TlsConnection connection = await TlsConnection.OpenAsync(front.Port);
+        Assert.Contains("mode: handoff", await connection.GetAsync("/read-by-the-front"));
+        await Assert.ThrowsAnyAsync<IOException>(() => connection.GetAsync("/read-by-the-worker"));
+    }
+
+    /// <summary>Sends one raw request head over TLS and returns everything the server answers before closing.</summary>
+    private static async Task<string> RawHeadAsync(int port, string head)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(System.Net.IPAddress.Loopback, port);
+        await using var tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            RemoteCertificateValidationCallback = (_, _, _, _) => true,
+        });
+        await tls.WriteAsync(Encoding.Latin1.GetBytes(head));
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var answer = new MemoryStream();
+        byte[] buffer = new byte[4096];
+        try
+        {
+            int n;
+            while ((n = await tls.ReadAsync(buffer, deadline.Token)) > 0)
+            {
+                answer.Write(buffer, 0, n);
+                if (head.StartsWith("GET /old HTTP/1.0", StringComparison.Ordinal) && Encoding.ASCII.GetString(answer.ToArray()).Contains("body: "))
+                    break;
+            }
+        }
+        catch (IOException)
+        {
+            // A reset after the answer is fine: what arrived is what we check.
+        }
+        return Encoding.ASCII.GetString(answer.ToArray());
+    }
+}

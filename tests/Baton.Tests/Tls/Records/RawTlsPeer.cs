@@ -1,0 +1,75 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using Baton.Tls.Handoff;
+using Baton.Tls.Records;
+
+namespace Baton.Tests.Tls.Records;
+
+/// <summary>
+/// A client that writes arbitrary (also illegal) records on a real socket and reads the server's records one by one.
+/// Its protectors are built from the server state before the server stream takes that state over.
+/// </summary>
+internal sealed class RawTlsPeer : IAsyncDisposable
+{
+    private readonly TlsRecordProtector _writer;
+    private readonly TlsRecordProtector _reader;
+
+    public RawTlsPeer(NetworkStream net, TlsSessionState serverState)
+    {
+        Net = net;
+        Suite = serverState.Suite;
+        WriteKey = serverState.ReadKey.ToArray();
+        WriteIv = serverState.ReadIv.ToArray();
+        WriteSecret = serverState.ReadSecret.ToArray();
+        _writer = new TlsRecordProtector(Suite, encrypt: true, WriteKey, WriteIv, serverState.ReadSequence);
+        _reader = new TlsRecordProtector(Suite, encrypt: false, serverState.WriteKey, serverState.WriteIv, serverState.WriteSequence);
+    }
+
+    public NetworkStream Net { get; }
+
+    public TlsCipherSuiteInfo Suite { get; }
+
+    public byte[] WriteKey { get; }
+
+    public byte[] WriteIv { get; }
+
+    public byte[] WriteSecret { get; }
+
+    public ulong WriteSequence => _writer.Sequence;
+
+    public Task SendAsync(TlsContentType type, params byte[] content)
+    {
+        byte[] record = new byte[content.Length + _writer.Overhead];
+        _writer.Seal(type, content, record);
+        return SendRawAsync(record);
+    }
+
+    public Task SendRawAsync(byte[] bytes) => Net.WriteAsync(bytes).AsTask().WaitAsync(RecordTestSupport.Deadline);
+
+    /// <summary>Reads and opens the next record from the server.</summary>
+    public async Task<(TlsContentType Type, byte[] Content)> ReceiveAsync()
+    {
+        byte[] header = await RecordTestSupport.ReadExactlyAsync(Net, 5);
+        byte[] record = [.. header, .. await RecordTestSupport.ReadExactlyAsync(Net, BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(3)))];
+        Assert.True(_reader.TryOpen(record, out TlsContentType type, out int offset, out int length, out _), "server record did not open");
+        return (type, record.AsSpan(offset, length).ToArray());
+    }
+
+    /// <summary>Asserts that the next server record is the given alert.</summary>
+    public async Task ExpectAlertAsync(byte level, TlsAlertDescription description)
+    {
+        var (type, content) = await ReceiveAsync();
+        Assert.Equal(TlsContentType.Alert, type);
+        Assert.Equal([level, (byte)description], content);
+    }
+
+    public async Task ExpectEndOfStreamAsync() =>
+        Assert.Equal(0, await Net.ReadAsync(new byte[1]).AsTask().WaitAsync(RecordTestSupport.Deadline));
+
+    public ValueTask DisposeAsync()
+    {
+        _writer.Dispose();
+        _reader.Dispose();
+        return Net.DisposeAsync();
+    }
+}
