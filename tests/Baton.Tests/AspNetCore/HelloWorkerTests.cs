@@ -8,7 +8,7 @@ namespace Baton.Tests.AspNetCore;
 /// <summary>samples/HelloWorker — an ordinary ASP.NET Core app with UseBaton() — behind a real front, against real clients.</summary>
 public sealed class HelloWorkerTests
 {
-    public static TheoryData<string> Modes => new() { "passthrough" };
+    public static TheoryData<string> Modes => new() { "passthrough", "handoff" };
 
     [Theory]
     [MemberData(nameof(Modes))]
