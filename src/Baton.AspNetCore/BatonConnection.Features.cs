@@ -59,6 +59,10 @@ internal sealed partial class BatonConnection :
 
     public ulong FrontConnectionId => _connection.Id;
 
+    public string? TlsProtocolName => _connection.TlsProtocol;
+
+    public string? CipherSuiteName => _connection.CipherSuite;
+
     private FeatureCollection CreateFeatures()
     {
         var features = new FeatureCollection();

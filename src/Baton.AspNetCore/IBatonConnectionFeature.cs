@@ -16,4 +16,10 @@ public interface IBatonConnectionFeature
 
     /// <summary>The front's id for this connection.</summary>
     ulong FrontConnectionId { get; }
+
+    /// <summary>OpenSSL's name of the TLS version, e.g. "TLSv1.3" (Kestrel's view: ITlsHandshakeFeature.Protocol).</summary>
+    string? TlsProtocolName { get; }
+
+    /// <summary>OpenSSL's name of the suite, e.g. "ECDHE-RSA-AES128-GCM-SHA256" (IANA: ITlsHandshakeFeature.NegotiatedCipherSuite).</summary>
+    string? CipherSuiteName { get; }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Authentication;
 using System.Security.Cryptography;
 using Baton.AspNetCore;
 using Baton.Workers;
@@ -88,7 +87,7 @@ internal static class DemoApplication
             worker pid: {Environment.ProcessId}
             pool: {baton?.Pool ?? "-"}
             mode: {baton?.Mode.ToString().ToLowerInvariant() ?? "-"}
-            tls: {ProtocolName(tls?.Protocol)} {tls?.NegotiatedCipherSuite?.ToString() ?? "-"}
+            tls: {baton?.TlsProtocolName ?? "-"} {baton?.CipherSuiteName ?? "-"}
             sni: {(string.IsNullOrEmpty(tls?.HostName) ? "-" : tls.HostName)}
             alpn: {(alpn is null || alpn.ApplicationProtocol.IsEmpty ? "-" : System.Text.Encoding.ASCII.GetString(alpn.ApplicationProtocol.Span))}
             client: {client}
@@ -97,11 +96,4 @@ internal static class DemoApplication
 
             """;
     }
-
-    private static string ProtocolName(SslProtocols? protocol) => protocol switch
-    {
-        SslProtocols.Tls13 => "TLSv1.3",
-        SslProtocols.Tls12 => "TLSv1.2",
-        _ => "-",
-    };
 }
