@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Baton.Cli;
@@ -29,6 +30,7 @@ internal static class DemoApplication
         WebApplicationBuilder builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
         builder.WebHost.UseBaton();
+        builder.Services.AddRoutingCore();
         builder.Logging.AddSimpleConsole(console =>
         {
             console.SingleLine = true;
@@ -37,9 +39,32 @@ internal static class DemoApplication
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         await using WebApplication app = builder.Build();
-        app.Run(HandleAsync);
+        // The benchmarks' two resources, and a large download for transfer tests; everything else is the facts page.
+        app.MapGet("/hello", () => Results.Text("hello\n"));
+        app.MapGet("/1mb", () => Results.Bytes(OneMebibyte, "application/octet-stream"));
+        app.MapGet("/download", (long bytes, HttpContext context) => DownloadAsync(context, bytes));
+        app.MapFallback(HandleAsync);
         await Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.RunAsync(app, cancellationToken).ConfigureAwait(false);
         return 0;
+    }
+
+    private static readonly byte[] OneMebibyte = DownloadPattern(1024 * 1024);
+
+    /// <summary>The bytes of /download: 0, 1, ..., 255, 0, 1, ... so a client can check them without a second request.</summary>
+    public static byte[] DownloadPattern(int length) => Enumerable.Range(0, length).Select(i => (byte)i).ToArray();
+
+    private static async Task DownloadAsync(HttpContext context, long bytes)
+    {
+        if (bytes is < 0 or > 1L << 30)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return;
+        }
+        byte[] block = DownloadPattern(64 * 1024);
+        context.Response.ContentType = "application/octet-stream";
+        context.Response.ContentLength = bytes;
+        for (long sent = 0; sent < bytes; sent += block.Length)
+            await context.Response.Body.WriteAsync(block.AsMemory(0, (int)Math.Min(block.Length, bytes - sent)), context.RequestAborted).ConfigureAwait(false);
     }
 
     private static async Task HandleAsync(HttpContext context)
