@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Sockets;
 
 namespace Baton.Tls.Records;
@@ -7,10 +8,12 @@ internal sealed partial class KernelTlsStream
     private const byte KeyUpdateType = 24;
     private const byte ClientHelloType = 1;
 
-    // Control records worth reading are tiny (alerts: 2 bytes, KeyUpdate: 5); of anything longer only the start
-    // is kept, the rest is drained through the scratch buffer.
+    // A read into a buffer larger than any record's plaintext always takes a whole record (the kernel copies
+    // min(record, buffer)), so the rest of a control record is read with one such buffer, rented for that read.
+    private const int WholeRecordBuffer = TlsRecordProtector.MaxPlaintext + 1;
+
+    // Control records worth reading are tiny (alerts: 2 bytes, KeyUpdate: 5); of anything longer only the start is kept.
     private readonly byte[] _control = new byte[64];
-    private readonly byte[] _controlScratch = new byte[512];
     private readonly byte[] _probe = new byte[1];
     private ReadOnlyMemory<byte> _initialPlaintext;
     private byte _controlType;
@@ -71,38 +74,54 @@ internal sealed partial class KernelTlsStream
 
     /// <summary>
     /// One non-blocking recvmsg. Application data lands in the caller's buffer. A zero-byte read only peeks, to learn
-    /// whether data is ready without taking any. A control record is collected (from the caller's buffer, then
-    /// through the scratch buffer when it spans several reads) until the kernel marks its end with MSG_EOR.
+    /// whether data is ready without taking any. A control record is collected from the caller's buffer, then (when
+    /// it did not fit) from a whole-record buffer. It is complete when the kernel says so with MSG_EOR, or when the
+    /// read did not fill its buffer: the kernel copies min(rest of the record, buffer) and never mixes records of
+    /// different types in one read.
     /// </summary>
     private Received ReceiveOnce(Span<byte> buffer, out int count, out int errno)
     {
         count = 0;
-        bool collecting = _controlType != 0;
-        bool probe = buffer.IsEmpty && !collecting;
-        Span<byte> destination = collecting ? _controlScratch : probe ? _probe : buffer;
+        if (_controlType != 0) return ReceiveRestOfControl(out errno);
+        bool probe = buffer.IsEmpty;
+        Span<byte> destination = probe ? _probe : buffer;
         int flags = Interop.Libc.MSG_DONTWAIT | (probe ? Interop.Libc.MSG_PEEK : 0);
         nint n = Interop.Libc.ReceiveTlsRecord(_socket.SafeHandle, destination, flags, out byte type, out int messageFlags, out errno);
         if (n < 0) return errno == Interop.EAGAIN ? Received.WouldBlock : Received.Error;
         if (type == (byte)TlsContentType.ApplicationData)
         {
-            if (collecting)
-            {
-                _readFailure = new IOException(n == 0
-                    ? "the connection closed in the middle of a TLS control record"
-                    : "the kernel returned application data in the middle of a TLS control record");
-                throw _readFailure;
-            }
             count = probe ? 0 : (int)n; // 0 bytes: end of stream, or (probe) data ready
             return Received.Data;
         }
-        if (probe)
-        {
-            _controlType = type; // peeked only: the next call takes it for real
-            return Received.ControlPart;
-        }
         _controlType = type;
+        if (probe) return Received.ControlPart; // peeked only: the next call takes it for real
         CollectControl(destination[..(int)n]);
-        return (messageFlags & Interop.Libc.MSG_EOR) != 0 ? Received.ControlRecord : Received.ControlPart;
+        bool whole = (messageFlags & Interop.Libc.MSG_EOR) != 0 || n < destination.Length;
+        return whole ? Received.ControlRecord : Received.ControlPart;
+    }
+
+    private Received ReceiveRestOfControl(out int errno)
+    {
+        byte[] rest = ArrayPool<byte>.Shared.Rent(WholeRecordBuffer);
+        try
+        {
+            nint n = Interop.Libc.ReceiveTlsRecord(
+                _socket.SafeHandle, rest.AsSpan(0, WholeRecordBuffer), Interop.Libc.MSG_DONTWAIT, out byte type, out _, out errno);
+            if (n < 0) return errno == Interop.EAGAIN ? Received.WouldBlock : Received.Error;
+            if (type != _controlType)
+            {
+                _readFailure = new IOException(n == 0 && type == (byte)TlsContentType.ApplicationData
+                    ? "the connection closed in the middle of a TLS control record"
+                    : $"the kernel returned a record of type {type} in the middle of a record of type {_controlType}");
+                throw _readFailure;
+            }
+            CollectControl(rest.AsSpan(0, (int)n));
+            return Received.ControlRecord;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rest, clearArray: true);
+        }
     }
 
     private void CollectControl(ReadOnlySpan<byte> bytes)
