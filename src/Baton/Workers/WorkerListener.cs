@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Baton.Channel;
 using Baton.Hosting;
 using Baton.Tls;
+using Baton.Tls.Records;
 using Microsoft.Extensions.Logging;
 
 namespace Baton.Workers;
@@ -62,6 +63,8 @@ public sealed class WorkerListener : IAsyncDisposable
             _tls = TlsContextFactory.Create(_settings.Certificates, _settings.AcceptedAlpn);
         _settings.Wipe();
         _channel.Send(MessageType.Ready, 0, []);
+        if (_settings.Mode == HandoffMode.Handoff)
+            _logger.WorkerRecordLayer(Environment.ProcessId, KernelTls.UnavailableReason is string reason ? $"user space ({reason})" : "the kernel where the session allows it");
         _logger.WorkerServing(Environment.ProcessId, _settings.Pool, _settings.Mode.ToString().ToLowerInvariant(), _settings.Certificates.Count);
         _receiveThread = new Thread(ReceiveLoop) { IsBackground = true, Name = "baton-worker-channel" };
         _receiveThread.Start();
