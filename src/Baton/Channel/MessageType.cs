@@ -18,8 +18,8 @@ internal enum MessageType : ushort
     /// <summary>Worker → front: the connection ended (outstanding count for balancing). Empty body.</summary>
     Closed = 5,
 
-    /// <summary>Worker → front: will not serve this connection (draining, at its limit, state it cannot import);
-    /// the front still holds the fd and hands it to another worker instead of waiting for this one to die.</summary>
+    /// <summary>Worker → front: draining, will not serve this connection; the front still holds the fd,
+    /// hands it to another worker and sends this one no more (it treats Rejected as "draining").</summary>
     Rejected = 6,
 }
 

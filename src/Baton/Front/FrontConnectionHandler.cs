@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using Baton.Channel;
 using Baton.Hosting;
 using Baton.Inspection;
@@ -109,10 +110,23 @@ internal sealed class FrontConnectionHandler
     private static PendingHandoff CreateHandoff(ulong id, FrontSocket socket, ConnectionFacts facts)
     {
         byte[] body = ArrayPool<byte>.Shared.Rent(ChannelHeader.MaxBodyLength);
-        int length = facts.WriteTo(body);
-        facts.Wipe();
-        socket.PrepareForHandoff();
-        return new PendingHandoff(id, facts.Pool, socket, body, length);
+        try
+        {
+            int length = facts.WriteTo(body);
+            socket.PrepareForHandoff();
+            return new PendingHandoff(id, facts.Pool, socket, body, length);
+        }
+        catch
+        {
+            // The body may already hold the session keys.
+            CryptographicOperations.ZeroMemory(body);
+            ArrayPool<byte>.Shared.Return(body);
+            throw;
+        }
+        finally
+        {
+            facts.Wipe();
+        }
     }
 
     /// <summary>A plain-HTTP client gets a readable 400; a broken TLS client gets a fatal alert.</summary>

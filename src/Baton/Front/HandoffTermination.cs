@@ -84,7 +84,7 @@ internal sealed class HandoffTermination : IDisposable
             HttpRequestHead? head = null;
             if (tls.NegotiatedApplicationProtocol != "h2")
                 (head, length) = await ReadRequestHeadAsync(tls, plaintext, stopping).ConfigureAwait(false);
-            return await HandOverAsync(tls, capture, listener, remote, local, serverName, pool, head, plaintext.AsSpan(0, length).ToArray())
+            return await HandOverAsync(tls, capture, listener, remote, local, serverName, pool, head, plaintext.AsMemory(0, length))
                 .ConfigureAwait(false);
         }
         finally
@@ -96,7 +96,7 @@ internal sealed class HandoffTermination : IDisposable
 
     private async Task<ConnectionFacts> HandOverAsync(
         OpenSslStream tls, HandoffCapture capture, string listener, IPEndPoint? remote, IPEndPoint? local, string? serverName,
-        Workers.WorkerPool? pool, HttpRequestHead? head, byte[] alreadyRead)
+        Workers.WorkerPool? pool, HttpRequestHead? head, ReadOnlyMemory<byte> alreadyRead)
     {
         // HTTP/2 requests are inside frames: such connections stay with the pool their SNI picked.
         string target = head is null ? pool!.Name : _router.SelectWithRequest(listener, serverName, head.Host, head.Path);
@@ -128,7 +128,8 @@ internal sealed class HandoffTermination : IDisposable
                 ServerName = tls.ServerName ?? serverName,
                 NegotiatedAlpn = tls.NegotiatedApplicationProtocol,
                 TlsState = state,
-                InitialData = alreadyRead,
+                // Copied only now that the handoff will happen; the caller wipes its buffer either way.
+                InitialData = alreadyRead.ToArray(),
                 InitialCiphertext = export.UnprocessedCiphertext,
             };
         }

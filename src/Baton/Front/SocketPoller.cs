@@ -23,6 +23,8 @@ internal sealed class SocketPoller : IDisposable
     private readonly ConcurrentDictionary<int, Registration> _registrations = new();
     private readonly Thread _thread;
     private volatile bool _disposed;
+    private volatile Exception? _failure;
+    private long _generation;
 
     public SocketPoller()
     {
@@ -45,15 +47,19 @@ internal sealed class SocketPoller : IDisposable
     public Task<uint> WaitAsync(SafeHandle socket, bool writable, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_failure is not null)
+            return Task.FromException<uint>(_failure);
         int fd = (int)socket.DangerousGetHandle();
-        Registration registration = _registrations.GetOrAdd(fd, static _ => new Registration());
+        Registration registration = _registrations.GetOrAdd(fd, static (_, poller) => new Registration(poller.NextGeneration()), this);
         var waiter = new TaskCompletionSource<uint>(TaskCreationOptions.RunContinuationsAsynchronously);
         uint events = (writable ? Interop.Libc.EPOLLOUT : Interop.Libc.EPOLLIN) | Interop.Libc.EPOLLRDHUP | Interop.Libc.EPOLLONESHOT;
         lock (registration)
         {
             registration.Waiter = waiter;
             int op = registration.InEpoll ? Interop.Libc.EPOLL_CTL_MOD : Interop.Libc.EPOLL_CTL_ADD;
-            if (Interop.Libc.EpollControl(EpollFd, op, fd, events, (ulong)fd) == -1)
+            // The generation in the event's data lets the loop drop an event that was already queued
+            // for an earlier socket with the same descriptor number (closed, then reused by accept).
+            if (Interop.Libc.EpollControl(EpollFd, op, fd, events, registration.Generation << 32 | (uint)fd) == -1)
                 return Task.FromException<uint>(Interop.ErrnoException("epoll_ctl", Interop.LastErrno));
             registration.InEpoll = true;
         }
@@ -93,7 +99,9 @@ internal sealed class SocketPoller : IDisposable
                 int count = Interop.Libc.EpollWait(EpollFd, events, MaxEvents, -1);
                 if (count == -1)
                 {
-                    if (Interop.LastErrno == Interop.EINTR) continue;
+                    int errno = Interop.LastErrno;
+                    if (errno == Interop.EINTR) continue;
+                    FailAll(Interop.ErrnoException("epoll_wait", errno));
                     return;
                 }
                 for (int i = 0; i < count; i++)
@@ -102,7 +110,7 @@ internal sealed class SocketPoller : IDisposable
                     ulong data = *(ulong*)(entry + Interop.Libc.EpollDataOffset);
                     if (data == ulong.MaxValue)
                         Interop.Libc.EventFdDrain((int)_wakeup.DangerousGetHandle());
-                    else if (_registrations.TryGetValue((int)data, out Registration? registration))
+                    else if (_registrations.TryGetValue((int)(uint)data, out Registration? registration) && registration.Generation == data >> 32)
                         registration.Signal(*(uint*)entry);
                 }
             }
@@ -112,6 +120,16 @@ internal sealed class SocketPoller : IDisposable
             NativeMemory.Free(events);
         }
     }
+
+    /// <summary>The loop cannot go on: every waiting connection fails now instead of at its timeout.</summary>
+    private void FailAll(Exception reason)
+    {
+        _failure = reason;
+        foreach (Registration registration in _registrations.Values)
+            registration.Waiter?.TrySetException(reason);
+    }
+
+    private ulong NextGeneration() => (ulong)Interlocked.Increment(ref _generation) & 0xFFFF_FFFF;
 
     public void Dispose()
     {
@@ -126,8 +144,9 @@ internal sealed class SocketPoller : IDisposable
         _wakeup.Dispose();
     }
 
-    private sealed class Registration
+    private sealed class Registration(ulong generation)
     {
+        public ulong Generation { get; } = generation;
         public bool InEpoll;
         public TaskCompletionSource<uint>? Waiter;
 

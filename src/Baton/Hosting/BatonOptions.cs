@@ -125,6 +125,12 @@ public sealed class LimitOptions
     /// <summary>How long a connection may wait for a worker below its limit before it is closed.</summary>
     public TimeSpan DispatchTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Connections the front holds at once (being inspected, in a front handshake, or waiting for a
+    /// worker's Ack); at the cap it stops accepting until one leaves. Handed-off connections don't count.
+    /// </summary>
+    public int MaxFrontConnections { get; set; } = 10_000;
+
     /// <summary>How long the front waits at start for every worker to report Ready before it gives up.</summary>
     public TimeSpan WorkerStartTimeout { get; set; } = TimeSpan.FromSeconds(60);
 

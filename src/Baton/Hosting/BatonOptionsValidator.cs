@@ -123,6 +123,8 @@ public static class BatonOptionsValidator
         Positive(nameof(limits.WorkerStartTimeout), limits.WorkerStartTimeout);
         Positive(nameof(limits.RestartBackoff), limits.RestartBackoff);
         Positive(nameof(limits.MaxRestartBackoff), limits.MaxRestartBackoff);
+        if (limits.MaxFrontConnections < 1)
+            fail("Limits:MaxFrontConnections", $"must be at least 1 (got {limits.MaxFrontConnections})");
         if (limits.ClientHelloMaxBytes is < 512 or > 256 * 1024)
             fail("Limits:ClientHelloMaxBytes", $"must be between 512 and 262144 (got {limits.ClientHelloMaxBytes})");
         // The plaintext read while looking for the head (limit + one 16 KiB record) must fit the 64 KiB InitialData.

@@ -24,12 +24,14 @@ internal sealed class FrontService : IHostedService, IDisposable
     private HandoffTermination? _handoff;
     private Dictionary<string, WorkerPool> _pools = [];
     private long _nextConnectionId;
+    private readonly SemaphoreSlim _connectionSlots;
 
     public FrontService(BatonOptions options, BatonMetrics metrics, ILoggerFactory loggerFactory)
     {
         _options = options;
         _metrics = metrics;
         _logger = loggerFactory.CreateLogger("Baton.Front");
+        _connectionSlots = new SemaphoreSlim(options.Limits.MaxFrontConnections);
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -78,6 +80,7 @@ internal sealed class FrontService : IHostedService, IDisposable
         IPEndPoint endPoint = IPEndPoint.Parse(listener.Address);
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        // Accepted sockets inherit TCP_NODELAY from the listener (Linux copies it on accept).
         socket.NoDelay = true;
         socket.Bind(endPoint);
         socket.Listen(511);
@@ -93,6 +96,8 @@ internal sealed class FrontService : IHostedService, IDisposable
             Socket accepted;
             try
             {
+                // At the cap the front stops accepting (the kernel's backlog holds the rest) rather than run out of descriptors.
+                await _connectionSlots.WaitAsync(stopping).ConfigureAwait(false);
                 accepted = await listenerSocket.AcceptAsync(stopping).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
@@ -102,14 +107,26 @@ internal sealed class FrontService : IHostedService, IDisposable
             catch (SocketException ex)
             {
                 // EMFILE and friends: back off briefly instead of spinning on the same error.
+                _connectionSlots.Release();
                 _logger.AcceptFailed(listener.Name, ex.Message);
                 await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None).ConfigureAwait(false);
                 continue;
             }
-            accepted.NoDelay = true;
             _metrics.Accepted(listener.Name);
             ulong id = (ulong)Interlocked.Increment(ref _nextConnectionId);
-            _ = handler.HandleAsync(accepted, listener, id, stopping);
+            _ = HandleAsync(handler, accepted, listener, id, stopping);
+        }
+    }
+
+    private async Task HandleAsync(FrontConnectionHandler handler, Socket accepted, ListenerOptions listener, ulong id, CancellationToken stopping)
+    {
+        try
+        {
+            await handler.HandleAsync(accepted, listener, id, stopping).ConfigureAwait(false);
+        }
+        finally
+        {
+            _connectionSlots.Release();
         }
     }
 
@@ -126,6 +143,7 @@ internal sealed class FrontService : IHostedService, IDisposable
     public void Dispose()
     {
         _stopping.Dispose();
+        _connectionSlots.Dispose();
         _poller.Dispose();
         _handoff?.Dispose();
         _certificates?.Dispose();

@@ -55,7 +55,4 @@ internal static partial class Log
 
     [LoggerMessage(31, LogLevel.Warning, "worker connection {Id} failed: {Reason}")]
     public static partial void WorkerConnectionFailed(this ILogger logger, ulong id, string reason);
-
-    [LoggerMessage(32, LogLevel.Information, "worker pid={Pid} draining {Count} connection(s) before exit")]
-    public static partial void WorkerDraining(this ILogger logger, int pid, int count);
 }

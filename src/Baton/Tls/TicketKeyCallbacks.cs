@@ -47,7 +47,14 @@ internal static unsafe class TicketKeyCallbacks
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void OnContextFreed(nint parent, nint pointer, nint exData, int index, nint argl, nint argp)
     {
-        if (pointer != 0) GCHandle.FromIntPtr(pointer).Free();
+        try
+        {
+            if (pointer != 0) GCHandle.FromIntPtr(pointer).Free();
+        }
+        catch (InvalidOperationException)
+        {
+            // Not a handle of ours: nothing to free, and an exception must not unwind into OpenSSL.
+        }
     }
 
     /// <summary>enc = 1: fill in name and IV and set up encryption with the current key. enc = 0: find the named key.</summary>

@@ -31,21 +31,6 @@ internal sealed class PendingHandoff : IDisposable
     /// <summary>The Connection message body; it may hold TLS secrets (handoff mode).</summary>
     public ReadOnlySpan<byte> Body => _body.AsSpan(0, BodyLength);
 
-    private TaskCompletionSource<bool> _acknowledged = NewAcknowledgement();
-
-    /// <summary>
-    /// True once a worker's Ack arrived (the connection then belongs to that worker); false when the
-    /// worker refused it or died first, and the front still owns it.
-    /// </summary>
-    public Task<bool> Acknowledgement => _acknowledged.Task;
-
-    public void SetAcknowledged(bool taken) => _acknowledged.TrySetResult(taken);
-
-    /// <summary>Prepares for another attempt after a worker refused the connection or died.</summary>
-    public void ResetAcknowledgement() => _acknowledged = NewAcknowledgement();
-
-    private static TaskCompletionSource<bool> NewAcknowledgement() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     /// <summary>Wipes the body (secrets), returns it to the pool and closes the front's copy of the descriptor.</summary>
     public void Dispose()
     {

@@ -22,7 +22,8 @@ public sealed class WorkerListener : IAsyncDisposable
     private WorkerSettings? _settings;
     private TlsServerContext? _tls;
     private Thread? _receiveThread;
-    private volatile bool _stopAccepting;
+    private readonly Lock _acceptGate = new();
+    private bool _stopAccepting;
 
     private WorkerListener(ChannelSocket channel, ILogger logger)
     {
@@ -101,7 +102,11 @@ public sealed class WorkerListener : IAsyncDisposable
     /// Draining: connections the front sends from now on are answered Rejected (the front still holds
     /// them and hands them to another worker) instead of being acknowledged and left unserved.
     /// </summary>
-    public void StopAccepting() => _stopAccepting = true;
+    public void StopAccepting()
+    {
+        lock (_acceptGate)
+            _stopAccepting = true;
+    }
 
     private void ReceiveLoop()
     {
@@ -118,8 +123,9 @@ public sealed class WorkerListener : IAsyncDisposable
                 System.Security.Cryptography.CryptographicOperations.ZeroMemory(body.AsSpan(0, message.BodyLength));
             }
         }
-        catch (Exception ex) when (ex is ChannelProtocolException or IOException)
+        catch (Exception ex)
         {
+            // A broken channel ends this worker's intake; the connections it is serving go on.
             _logger.WorkerConnectionFailed(0, $"channel: {ex.Message}");
         }
         finally
@@ -134,12 +140,6 @@ public sealed class WorkerListener : IAsyncDisposable
         SafeFdHandle fd = message.Fd!;
         if (Settings.DieOnConnection)
             Environment.Exit(70);
-        if (_stopAccepting)
-        {
-            fd.Dispose();
-            _channel.Send(MessageType.Rejected, message.ConnectionId, []);
-            return;
-        }
         ConnectionFacts facts;
         try
         {
@@ -150,10 +150,21 @@ public sealed class WorkerListener : IAsyncDisposable
             fd.Dispose();
             throw;
         }
-        var socket = new Socket(new SafeSocketHandle(fd.DetachFd(), ownsHandle: true));
-        _channel.Send(MessageType.Ack, message.ConnectionId, []);
-        var connection = new WorkerConnection(message.ConnectionId, facts, socket, _tls, Settings.HandshakeTimeout, OnClosed);
-        _accepted.Writer.TryWrite(connection);
+        // Decided under the same lock as StopAccepting: a connection is either refused (the front
+        // still has it) or acknowledged and queued, never acknowledged after draining began.
+        lock (_acceptGate)
+        {
+            if (_stopAccepting)
+            {
+                fd.Dispose();
+                facts.Wipe();
+                _channel.Send(MessageType.Rejected, message.ConnectionId, []);
+                return;
+            }
+            var socket = new Socket(new SafeSocketHandle(fd.DetachFd(), ownsHandle: true));
+            _channel.Send(MessageType.Ack, message.ConnectionId, []);
+            _accepted.Writer.TryWrite(new WorkerConnection(message.ConnectionId, facts, socket, _tls, Settings.HandshakeTimeout, OnClosed));
+        }
     }
 
     private void OnClosed(ulong connectionId)

@@ -65,12 +65,10 @@ internal sealed class WorkerPool
             while (true)
             {
                 Task signal = _changed.Task;
-                WorkerProcess? worker = SelectWorker();
-                if (worker is not null && worker.TrySend(handoff))
+                if (SelectWorker()?.TrySend(handoff) is Task<bool> acknowledgement)
                 {
-                    if (await handoff.Acknowledgement.WaitAsync(timeout.Token).ConfigureAwait(false))
+                    if (await acknowledgement.WaitAsync(timeout.Token).ConfigureAwait(false))
                         return true;
-                    handoff.ResetAcknowledgement();
                     continue;
                 }
                 await signal.WaitAsync(timeout.Token).ConfigureAwait(false);
@@ -120,9 +118,8 @@ internal sealed class WorkerPool
         _slots[slot] = null;
         OnWorkerChanged(worker);
         // A connection the dead worker never acknowledged is still whole in the front: the blocked
-        // DispatchAsync sees the Ack task fail and sends it to another worker.
-        foreach (PendingHandoff orphan in worker.TakeUnacknowledged())
-            orphan.SetAcknowledged(false);
+        // DispatchAsync sees its attempt answered "not taken" and sends it to another worker.
+        worker.ReleaseUnacknowledged();
         if (_stopping)
         {
             _logger.WorkerStopped(Name, worker.Pid, exit.ToString());

@@ -12,7 +12,8 @@ namespace Baton.Workers;
 internal sealed class WorkerProcess
 {
     private readonly ChannelSocket _channel;
-    private readonly ConcurrentDictionary<ulong, PendingHandoff> _unacknowledged = new();
+    /// <summary>Connections sent but not acknowledged, each with the completion of that one attempt.</summary>
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<bool>> _unacknowledged = new();
     private readonly ILogger _logger;
     private readonly Action<WorkerProcess> _changed;
     private readonly TaskCompletionSource<WorkerExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -45,38 +46,59 @@ internal sealed class WorkerProcess
     {
         (ChannelSocket channel, SafeFdHandle workerEnd) = ChannelSocket.CreatePair();
         int pid;
-        using (workerEnd)
+        try
         {
-            pid = WorkerSpawner.Spawn(argv, environment, workerEnd);
+            using (workerEnd)
+                pid = WorkerSpawner.Spawn(argv, environment, workerEnd);
+        }
+        catch
+        {
+            channel.Dispose();
+            throw;
+        }
+        try
+        {
+            if (!channel.TrySend(MessageType.Configure, 0, settings, null))
+                throw new IOException("the new worker's channel is full before its first message");
+        }
+        catch
+        {
+            // A worker that exits at once (EPIPE here) must not stay behind as a zombie.
+            channel.Dispose();
+            Interop.Libc.Kill(pid, Interop.Libc.SIGKILL);
+            Interop.Libc.WaitPid(pid, out _, 0);
+            throw;
         }
         var worker = new WorkerProcess(pool, pid, channel, logger, changed);
-        if (!channel.TrySend(MessageType.Configure, 0, settings, null))
-            throw new IOException("the new worker's channel is full before its first message");
         new Thread(worker.ReceiveLoop) { IsBackground = true, Name = $"baton-worker-{pid}" }.Start();
         return worker;
     }
 
-    /// <summary>Sends a connection; false when the worker's queue is full or it is gone.</summary>
-    public bool TrySend(PendingHandoff handoff)
+    /// <summary>
+    /// Sends a connection. Null when it was not sent (queue full, worker gone); otherwise a task that
+    /// is true once the worker acknowledged it and false when the worker refused it or died first.
+    /// Each attempt has its own completion, so a late answer can never be taken for another attempt's.
+    /// </summary>
+    public Task<bool>? TrySend(PendingHandoff handoff)
     {
-        if (!_ready) return false;
-        _unacknowledged[handoff.Id] = handoff;
+        var acknowledgement = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_ready || !_unacknowledged.TryAdd(handoff.Id, acknowledgement))
+            return null;
         Interlocked.Increment(ref _outstanding);
         bool sent;
         try
         {
             sent = _channel.TrySend(MessageType.Connection, handoff.Id, handoff.Body, handoff.Socket.Handle);
         }
-        catch (ChannelClosedException)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or System.ComponentModel.Win32Exception)
         {
             sent = false;
         }
-        if (!sent)
-        {
-            _unacknowledged.TryRemove(handoff.Id, out _);
+        if (sent)
+            return acknowledgement.Task;
+        if (_unacknowledged.TryRemove(handoff.Id, out _))
             Interlocked.Decrement(ref _outstanding);
-        }
-        return sent;
+        return null;
     }
 
     public void Signal(int signal) => Interop.Libc.Kill(Pid, signal);
@@ -95,8 +117,10 @@ internal sealed class WorkerProcess
                 Handle(message);
             }
         }
-        catch (Exception ex) when (ex is ChannelProtocolException or IOException)
+        catch (Exception ex)
         {
+            // Whatever broke the channel (a malformed message, a recvmsg error, a bug in Handle),
+            // it costs this worker only: it is killed and restarted, the front goes on.
             _logger.WorkerChannelFailed(Pool, Pid, ex.Message);
             Signal(Interop.Libc.SIGKILL);
         }
@@ -113,14 +137,14 @@ internal sealed class WorkerProcess
                 _ready = true;
                 _logger.WorkerReady(Pool, Pid);
                 break;
-            case MessageType.Ack when _unacknowledged.TryRemove(message.ConnectionId, out PendingHandoff? handoff):
-                handoff.SetAcknowledged(true);
+            case MessageType.Ack when _unacknowledged.TryRemove(message.ConnectionId, out TaskCompletionSource<bool>? acknowledgement):
+                acknowledgement.TrySetResult(true);
                 break;
-            case MessageType.Rejected when _unacknowledged.TryRemove(message.ConnectionId, out PendingHandoff? handoff):
+            case MessageType.Rejected when _unacknowledged.TryRemove(message.ConnectionId, out TaskCompletionSource<bool>? acknowledgement):
                 // Only a draining worker refuses connections: send it no more.
                 _ready = false;
                 Interlocked.Decrement(ref _outstanding);
-                handoff.SetAcknowledged(false);
+                acknowledgement.TrySetResult(false);
                 break;
             case MessageType.Closed:
                 Interlocked.Decrement(ref _outstanding);
@@ -131,16 +155,17 @@ internal sealed class WorkerProcess
         _changed(this);
     }
 
-    /// <summary>Connections the worker never acknowledged; the pool re-dispatches them after the worker died.</summary>
-    public IReadOnlyCollection<PendingHandoff> TakeUnacknowledged()
+    /// <summary>
+    /// After the worker died: every connection it never acknowledged is answered "not taken", so the
+    /// dispatcher waiting on it sends the same descriptor and state to another worker.
+    /// </summary>
+    public void ReleaseUnacknowledged()
     {
-        var orphans = new List<PendingHandoff>();
         foreach (ulong id in _unacknowledged.Keys)
         {
-            if (_unacknowledged.TryRemove(id, out PendingHandoff? handoff))
-                orphans.Add(handoff);
+            if (_unacknowledged.TryRemove(id, out TaskCompletionSource<bool>? acknowledgement))
+                acknowledgement.TrySetResult(false);
         }
-        return orphans;
     }
 
     /// <summary>

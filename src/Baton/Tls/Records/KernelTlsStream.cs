@@ -24,7 +24,7 @@ namespace Baton.Tls.Records;
 /// The stream owns the socket and the state: disposing sends close_notify (if no write is in progress and the
 /// socket buffer has room), wipes the state and closes the socket.
 /// </summary>
-internal sealed partial class KernelTlsStream : Stream
+internal sealed partial class KernelTlsStream : Stream, IRecordLayerStream
 {
     internal const long UsageLimitBytes = 1L << 38;
 

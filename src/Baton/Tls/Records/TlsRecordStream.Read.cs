@@ -15,6 +15,10 @@ internal sealed partial class TlsRecordStream
     private int _plainOffset;
     private int _plainCount;
     private int _readInProgress;
+    private int _recordsWithoutData;
+
+    /// <summary>OpenSSL allows 32 empty records in a row (MAX_EMPTY_RECORDS); the same bound covers alerts and refused renegotiations.</summary>
+    private const int MaxRecordsWithoutData = 32;
     private bool _peerClosed;
     private TlsAlertException? _readFailure;
 
@@ -63,6 +67,12 @@ internal sealed partial class TlsRecordStream
                         await FailAsync(alert, reason).ConfigureAwait(false);
                         break;
                 }
+                // Empty records, warnings and refused renegotiations cost work but yield nothing:
+                // bounded, as OpenSSL bounds them, so a peer cannot keep the worker busy for free.
+                if (_plainCount > 0)
+                    _recordsWithoutData = 0;
+                else if (++_recordsWithoutData > MaxRecordsWithoutData)
+                    await FailAsync(TlsAlertDescription.UnexpectedMessage, $"more than {MaxRecordsWithoutData} records in a row without data").ConfigureAwait(false);
             }
         }
         finally

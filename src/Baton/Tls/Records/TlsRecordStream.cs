@@ -26,7 +26,7 @@ namespace Baton.Tls.Records;
 /// </para>
 /// The stream owns the state (it updates keys and sequence numbers in it) and wipes it on dispose.
 /// </summary>
-internal sealed partial class TlsRecordStream : Stream
+internal sealed partial class TlsRecordStream : Stream, IRecordLayerStream
 {
     internal const ulong Tls13KeyUpdateThreshold = 1UL << 24;
     internal const ulong Tls12GcmRecordLimit = 1UL << 24;
