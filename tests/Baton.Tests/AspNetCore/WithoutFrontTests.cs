@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Diagnostics;
 using Baton.Tests.Infrastructure;
 
 namespace Baton.Tests.AspNetCore;
@@ -11,7 +10,7 @@ public sealed class WithoutFrontTests
     [Fact]
     public async Task TheBuiltInWorkerFailsWithOneClearLine()
     {
-        ProcessResult result = await ExternalProcess.RunAsync(BatonFront.Executable, ["worker"]);
+        ProcessResult result = await ChildProcess.RunAsync(BatonFront.Executable, ["worker"]);
         Assert.Equal(2, result.ExitCode);
         string[] lines = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("baton worker: this command is started by `baton serve`, which passes it its channel", Assert.Single(lines));
@@ -21,36 +20,30 @@ public sealed class WithoutFrontTests
     public async Task TheSampleRunsAsAnOrdinaryApp()
     {
         int port = FreePort();
-        var start = new ProcessStartInfo(SampleFront.HelloWorkerPath) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
-        start.Environment.Remove("BATON_CHANNEL_FD");
-        using Process process = Process.Start(start)!;
-        try
+        await using ChildProcess process = ChildProcess.Start(SampleFront.HelloWorkerPath, [], new Dictionary<string, string?>
         {
-            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            string? page = null;
-            await Wait.UntilAsync(() =>
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["BATON_CHANNEL_FD"] = null,
+        });
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        string? page = null;
+        await Wait.UntilAsync(() =>
+        {
+            Assert.False(process.HasExited, "the sample exited instead of serving");
+            try
             {
-                Assert.False(process.HasExited, "the sample exited instead of serving");
-                try
-                {
-                    page = client.GetStringAsync($"http://127.0.0.1:{port}/plain").GetAwaiter().GetResult();
-                    return true;
-                }
-                catch (HttpRequestException)
-                {
-                    return false;
-                }
-            }, "the sample answers on its own port");
-            Assert.Equal("-", Clients.FactsField(page!, "pool"));
-            Assert.Equal("- -", Clients.FactsField(page!, "tls"));
-            Assert.Equal("GET /plain HTTP/1.1", Clients.FactsField(page!, "request"));
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
+                page = client.GetStringAsync($"http://127.0.0.1:{port}/plain").GetAwaiter().GetResult();
+                return true;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, "the sample answers on its own port");
+        Assert.Equal("-", Clients.FactsField(page!, "pool"));
+        Assert.Equal("- -", Clients.FactsField(page!, "tls"));
+        Assert.Equal("GET /plain HTTP/1.1", Clients.FactsField(page!, "request"));
+        process.Kill();
     }
 
     private static int FreePort()

@@ -18,7 +18,7 @@ public sealed class HandoffFronts : IAsyncLifetime
         _directory = Directory.CreateTempSubdirectory("baton-rsa-").FullName;
         string cert = Path.Combine(_directory, "cert.pem");
         RsaKeyFile = Path.Combine(_directory, "key.pem");
-        ProcessResult made = await ExternalProcess.RunAsync("openssl",
+        ProcessResult made = await ChildProcess.RunAsync("openssl",
             ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", RsaKeyFile, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
              "-addext", "subjectAltName=DNS:localhost"]);
         Assert.True(made.ExitCode == 0, made.ToString());

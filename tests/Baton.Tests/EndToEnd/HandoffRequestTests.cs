@@ -86,7 +86,7 @@ public sealed class HandoffRequestTests
                 pass
             print("closed by server")
             """;
-        ProcessResult result = await ExternalProcess.RunAsync("python3", ["-c", stalling, front.Port.ToString()]);
+        ProcessResult result = await ChildProcess.RunAsync("python3", ["-c", stalling, front.Port.ToString()]);
         Assert.Contains("closed by server", result.StandardOutput);
         await front.WaitForOutputAsync("reason=handshake_timeout");
         Assert.Contains("mode: handoff", await Clients.CurlAsync(front.Port));
@@ -97,7 +97,7 @@ public sealed class HandoffRequestTests
     {
         await using BatonFront front = await BatonFront.StartAsync(["--mode", "handoff"],
             new Dictionary<string, string> { ["BATON_TEST_SKEW_WRITE_SEQUENCE"] = "1" });
-        ProcessResult result = await ExternalProcess.RunAsync("curl",
+        ProcessResult result = await ChildProcess.RunAsync("curl",
             ["-sS", "-k", "--max-time", "30", "--resolve", $"localhost:{front.Port}:127.0.0.1", $"https://localhost:{front.Port}/"]);
         Assert.NotEqual(0, result.ExitCode);
         Assert.DoesNotContain("Hello from Baton", result.StandardOutput);

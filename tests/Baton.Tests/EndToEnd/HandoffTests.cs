@@ -56,14 +56,14 @@ public sealed class HandoffTests : IClassFixture<HandoffFronts>
     [InlineData("K")]
     public async Task KeyUpdateAfterTheHandoffKeepsTheConnectionWorking(string command)
     {
-        await using SClientSession client = await SClientSession.ConnectAsync(_fronts.Ecdsa.Port, "-tls1_3");
+        await using ChildProcess client = await SClient.ConnectAsync(_fronts.Ecdsa.Port, "-tls1_3");
         await client.RequestAsync("/before");
-        await client.SendAsync(command + "\n");
-        await client.WaitForAsync("KEYUPDATE", "s_client to send its KeyUpdate");
+        await client.WriteAsync(command + "\n");
+        await client.WaitForOutputAsync("KEYUPDATE");
         await client.RequestAsync("/after");
         // s_client drops whatever follows a command in the same read: wait for it to act first.
-        await client.SendAsync("k\n");
-        await client.WaitForCountAsync("KEYUPDATE", 2, "s_client to send a second KeyUpdate");
+        await client.WriteAsync("k\n");
+        await client.WaitForOutputAsync("KEYUPDATE", occurrences: 2);
         await client.RequestAsync("/after-second-update");
     }
 
@@ -73,9 +73,9 @@ public sealed class HandoffTests : IClassFixture<HandoffFronts>
         string session = Path.GetTempFileName();
         try
         {
-            await using (SClientSession first = await SClientSession.ConnectAsync(_fronts.Ecdsa.Port, "-tls1_3", "-sess_out", session))
+            await using (ChildProcess first = await SClient.ConnectAsync(_fronts.Ecdsa.Port, "-tls1_3", "-sess_out", session))
                 await first.RequestAsync("/first");
-            await using SClientSession second = await SClientSession.ConnectAsync(_fronts.Ecdsa.Port, "-tls1_3", "-sess_in", session);
+            await using ChildProcess second = await SClient.ConnectAsync(_fronts.Ecdsa.Port, "-tls1_3", "-sess_in", session);
             await second.RequestAsync("/resumed");
             Assert.Contains("Reused, TLSv1.3", second.Output);
             Assert.Contains("mode: handoff", second.Output);
@@ -93,16 +93,16 @@ public sealed class HandoffTests : IClassFixture<HandoffFronts>
         for (int i = 0; head.Length < 20 * 1024; i++)
             head.Append($"X-Filler-{i}: {new string('a', 1000)}\r\n");
         head.Append("\r\n");
-        await using SClientSession client = await SClientSession.ConnectAsync(_fronts.Ecdsa.Port, "-max_send_frag", "512");
-        await client.SendAsync(head.ToString());
-        await client.WaitForAsync("request: GET /big-head HTTP/1.1", "the answer to a 20 KB head sent in 512-byte records");
+        await using ChildProcess client = await SClient.ConnectAsync(_fronts.Ecdsa.Port, "-max_send_frag", "512");
+        await client.WriteAsync(head.ToString());
+        await client.WaitForOutputAsync("request: GET /big-head HTTP/1.1");
         await client.RequestAsync("/after-big-head");
     }
 
     [Fact]
     public async Task PaddedRecordsAreRead()
     {
-        await using SClientSession client = await SClientSession.ConnectAsync(_fronts.Ecdsa.Port, "-tls1_3", "-record_padding", "512");
+        await using ChildProcess client = await SClient.ConnectAsync(_fronts.Ecdsa.Port, "-tls1_3", "-record_padding", "512");
         await client.RequestAsync("/padded-1");
         await client.RequestAsync("/padded-2");
     }

@@ -23,14 +23,14 @@ public sealed class SessionTicketTests
             await using BatonFront second = await BatonFront.StartAsync(["--config", shared]);
             await using BatonFront stranger = await BatonFront.StartAsync(["--config", own]);
 
-            await using (SClientSession client = await SClientSession.ConnectAsync(first.Port, "-tls1_3", "-sess_out", session))
+            await using (ChildProcess client = await SClient.ConnectAsync(first.Port, "-tls1_3", "-sess_out", session))
                 await client.RequestAsync("/new");
-            await using (SClientSession client = await SClientSession.ConnectAsync(second.Port, "-tls1_3", "-sess_in", session))
+            await using (ChildProcess client = await SClient.ConnectAsync(second.Port, "-tls1_3", "-sess_in", session))
             {
                 await client.RequestAsync("/resumed-elsewhere");
                 Assert.Contains("Reused, TLSv1.3", client.Output);
             }
-            await using (SClientSession client = await SClientSession.ConnectAsync(stranger.Port, "-tls1_3", "-sess_in", session))
+            await using (ChildProcess client = await SClient.ConnectAsync(stranger.Port, "-tls1_3", "-sess_in", session))
             {
                 await client.RequestAsync("/not-resumed");
                 Assert.Contains("New, TLSv1.3", client.Output);

@@ -90,7 +90,7 @@ public sealed class WorkerFailureTests
         }));
         try
         {
-            ProcessResult result = await ExternalProcess.RunAsync(BatonFront.Executable, ["serve", "--config", config]);
+            ProcessResult result = await ChildProcess.RunAsync(BatonFront.Executable, ["serve", "--config", config]);
             Assert.Equal(1, result.ExitCode);
             Assert.Contains("baton: the workers of pool 'default' did not all report ready within 00:00:02", result.StandardError);
             Assert.Contains("worker exited: pool=default", result.StandardOutput);

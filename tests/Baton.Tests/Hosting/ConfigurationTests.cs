@@ -58,7 +58,7 @@ public sealed class ConfigurationTests
     [Fact]
     public async Task TheCliRefusesABadConfigurationWithOneLinePerProblem()
     {
-        ProcessResult result = await ExternalProcess.RunAsync(BatonFront.Executable, ["serve", "--workers", "0", "--listen", "nowhere"]);
+        ProcessResult result = await ChildProcess.RunAsync(BatonFront.Executable, ["serve", "--workers", "0", "--listen", "nowhere"]);
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("Baton:Pools:default:Workers: must be between 1 and 256 (got 0)", result.StandardError);
         Assert.Contains("Baton:Listeners:0:Address: 'nowhere'", result.StandardError);
@@ -67,10 +67,10 @@ public sealed class ConfigurationTests
     [Fact]
     public async Task TheCliAnswersVersionAndHelp()
     {
-        ProcessResult version = await ExternalProcess.RunAsync(BatonFront.Executable, ["--version"]);
+        ProcessResult version = await ChildProcess.RunAsync(BatonFront.Executable, ["--version"]);
         Assert.Equal(0, version.ExitCode);
         Assert.Matches(@"^\d+\.\d+\.\d+", version.StandardOutput);
-        ProcessResult help = await ExternalProcess.RunAsync(BatonFront.Executable, ["serve", "--help"]);
+        ProcessResult help = await ChildProcess.RunAsync(BatonFront.Executable, ["serve", "--help"]);
         Assert.Contains("--mode", help.StandardOutput);
         Assert.Contains("--cert", help.StandardOutput);
     }

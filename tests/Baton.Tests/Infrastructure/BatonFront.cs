@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace Baton.Tests.Infrastructure;
@@ -10,18 +8,10 @@ namespace Baton.Tests.Infrastructure;
 /// </summary>
 public sealed partial class BatonFront : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly ConcurrentQueue<string> _output = new();
+    private readonly ChildProcess _process;
     private readonly HashSet<int> _knownWorkers = [];
 
-    private BatonFront(Process process)
-    {
-        _process = process;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue("stderr: " + e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-    }
+    private BatonFront(ChildProcess process) => _process = process;
 
     public int Pid => _process.Id;
     public int Port { get; private set; }
@@ -31,29 +21,20 @@ public sealed partial class BatonFront : IAsyncDisposable
 
     public IEnumerable<int> AllInitialWorkerPids => InitialWorkers.Values.SelectMany(p => p);
 
-    public string Output => string.Join('\n', _output);
+    public string Output => _process.Output;
 
     public static string Executable => Path.Combine(AppContext.BaseDirectory, "baton");
 
     /// <summary>Starts `baton serve --listen 127.0.0.1:0` plus <paramref name="arguments"/>.</summary>
     public static async Task<BatonFront> StartAsync(IEnumerable<string>? arguments = null, IDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo(Executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add("serve");
-        List<string> args = arguments?.ToList() ?? [];
+        List<string> args = ["serve", .. arguments ?? []];
         if (!args.Contains("--listen") && !args.Contains("--config"))
-            args.InsertRange(0, ["--listen", "127.0.0.1:0"]);
-        foreach (string argument in args)
-            start.ArgumentList.Add(argument);
-        start.Environment["Logging__LogLevel__Default"] = "Debug";
+            args.InsertRange(1, ["--listen", "127.0.0.1:0"]);
+        var variables = new Dictionary<string, string?> { ["Logging__LogLevel__Default"] = "Debug" };
         foreach ((string key, string value) in environment ?? new Dictionary<string, string>())
-            start.Environment[key] = value;
-        var front = new BatonFront(Process.Start(start)!);
+            variables[key] = value;
+        var front = new BatonFront(ChildProcess.Start(Executable, args, variables));
         try
         {
             await front.WaitForReadyAsync();
@@ -68,9 +49,7 @@ public sealed partial class BatonFront : IAsyncDisposable
 
     private async Task WaitForReadyAsync()
     {
-        string line = await Wait.ForAsync(
-            () => _process.HasExited ? throw new InvalidOperationException($"baton exited early:\n{Output}") : _output.FirstOrDefault(l => l.Contains("baton ready:")),
-            "baton prints its readiness line", TimeSpan.FromSeconds(60));
+        string line = await WaitForOutputAsync("baton ready:", TimeSpan.FromSeconds(60));
         Port = int.Parse(ReadyPort().Match(line).Groups[1].Value);
         InitialWorkers = ReadyPool().Matches(line).ToDictionary(
             m => m.Groups[1].Value,
@@ -81,9 +60,9 @@ public sealed partial class BatonFront : IAsyncDisposable
 
     /// <summary>Waits for a log line containing <paramref name="text"/> and returns it.</summary>
     public Task<string> WaitForOutputAsync(string text, TimeSpan? timeout = null) =>
-        Wait.ForAsync(() => _output.FirstOrDefault(l => l.Contains(text, StringComparison.Ordinal)), $"baton logs \"{text}\"\n{Output}", timeout);
+        _process.WaitForLineAsync(l => l.Contains(text, StringComparison.Ordinal), $"baton logs \"{text}\"", timeout ?? Wait.DefaultTimeout);
 
-    public int CountOutput(string text) => _output.Count(l => l.Contains(text, StringComparison.Ordinal));
+    public int CountOutput(string text) => Output.Split('\n').Count(l => l.Contains(text, StringComparison.Ordinal));
 
     /// <summary>Live children of the front (the workers), remembered for cleanup.</summary>
     public IReadOnlySet<int> CurrentWorkers()
@@ -104,14 +83,13 @@ public sealed partial class BatonFront : IAsyncDisposable
         if (!_process.HasExited)
         {
             Signal(Interop.Libc.SIGTERM);
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             try
             {
-                await _process.WaitForExitAsync(deadline.Token);
+                await _process.WaitForExitAsync(TimeSpan.FromSeconds(30));
             }
-            catch (OperationCanceledException)
+            catch (TimeoutException)
             {
-                _process.Kill(entireProcessTree: true);
+                // WaitForExitAsync killed the process tree.
             }
         }
         int[] workers;
@@ -124,7 +102,7 @@ public sealed partial class BatonFront : IAsyncDisposable
         {
             foreach (int pid in workers.Where(ProcFs.IsAlive))
                 Interop.Libc.Kill(pid, Interop.Libc.SIGKILL);
-            _process.Dispose();
+            await _process.DisposeAsync();
         }
     }
 

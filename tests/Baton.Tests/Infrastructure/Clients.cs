@@ -11,7 +11,7 @@ public static class Clients
     /// <summary>curl -k with <paramref name="host"/> resolved to 127.0.0.1 (so SNI is sent); returns the body.</summary>
     public static async Task<string> CurlAsync(int port, string host = "localhost", string path = "/", params string[] extra)
     {
-        ProcessResult result = await ExternalProcess.RunAsync("curl",
+        ProcessResult result = await ChildProcess.RunAsync("curl",
         [
             "-sS", "-k", "--max-time", "30", "--resolve", $"{host}:{port}:127.0.0.1", .. extra, $"https://{host}:{port}{path}",
         ]);
@@ -23,7 +23,7 @@ public static class Clients
     public static async Task<ProcessResult> OpenSslRequestAsync(int port, string host, params string[] extra)
     {
         string request = $"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n";
-        return await ExternalProcess.RunAsync("openssl",
+        return await ChildProcess.RunAsync("openssl",
             ["s_client", "-connect", $"127.0.0.1:{port}", "-servername", host, "-quiet", "-ign_eof", .. extra], request);
     }
 
@@ -44,7 +44,7 @@ public static class Clients
                         data += chunk
             sys.stdout.write(data.decode())
             """;
-        ProcessResult result = await ExternalProcess.RunAsync("python3", ["-c", script, port.ToString(), host]);
+        ProcessResult result = await ChildProcess.RunAsync("python3", ["-c", script, port.ToString(), host]);
         Assert.True(result.ExitCode == 0, $"python3 failed: {result}");
         return result.StandardOutput;
     }

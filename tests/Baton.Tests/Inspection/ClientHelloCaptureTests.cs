@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using Baton.Inspection;
+using Baton.Tests.Infrastructure;
 
 namespace Baton.Tests.Inspection;
 
@@ -95,34 +95,9 @@ public class ClientHelloCaptureTests
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         using var cts = new CancellationTokenSource(Deadline);
-        var start = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (string argument in arguments(((IPEndPoint)listener.LocalEndpoint).Port))
-        {
-            start.ArgumentList.Add(argument);
-        }
-        using Process process = Process.Start(start)!;
-        try
-        {
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            using Socket server = await listener.AcceptSocketAsync(cts.Token);
-            return await ReadAndCheckAsync(server, cts.Token);
-        }
-        finally
-        {
-            process.StandardInput.Close();
-            if (!process.WaitForExit(TimeSpan.FromSeconds(10)))
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
+        await using ChildProcess client = ChildProcess.Start(fileName, arguments(((IPEndPoint)listener.LocalEndpoint).Port));
+        using Socket server = await listener.AcceptSocketAsync(cts.Token);
+        return await ReadAndCheckAsync(server, cts.Token);
     }
 
     /// <summary>Feeds the parser each read as it arrives, then re-checks the capture in every other cut.</summary>

@@ -1,3 +1,4 @@
+using Baton.Tests.Infrastructure;
 using Baton.Tls;
 
 namespace Baton.Tests.Tls;
@@ -13,12 +14,12 @@ public sealed class ExternalClientTests
         using TlsServerContext context = TestCertificates.Context(TestCertificates.Localhost, "http/1.1");
         await using var server = new TlsTestServer(context, TlsTestServer.AnswerHttp);
 
-        var (exitCode, output) = await ClientProcess.RunAsync("curl", "-sSk", "--max-time", "30", "--http1.1",
+        ProcessResult result = await ChildProcess.RunAsync("curl", ["-sSk", "--max-time", "30", "--http1.1",
             "--tlsv" + tlsVersion, "--tls-max", tlsVersion,
-            "--resolve", $"localhost:{server.Port}:127.0.0.1", $"https://localhost:{server.Port}/");
+            "--resolve", $"localhost:{server.Port}:127.0.0.1", $"https://localhost:{server.Port}/"]);
 
-        Assert.True(exitCode == 0, output);
-        Assert.Contains($"hello from baton over {expectedProtocol}", output);
+        Assert.True(result.ExitCode == 0, result.Output);
+        Assert.Contains($"hello from baton over {expectedProtocol}", result.Output);
         HandshakeInfo handshake = await server.NextHandshakeAsync();
         Assert.Equal(expectedProtocol, handshake.Version);
         Assert.Equal("localhost", handshake.ServerName);
@@ -37,8 +38,8 @@ public sealed class ExternalClientTests
         using TlsServerContext context = TestCertificates.Context(TestCertificates.Localhost);
         await using var server = new TlsTestServer(context, TlsTestServer.Echo);
 
-        using ClientProcess client = ClientProcess.Start("openssl", "s_client", "-brief", version, suiteOption, suite,
-            "-servername", "localhost", "-connect", $"127.0.0.1:{server.Port}");
+        await using ChildProcess client = ChildProcess.Start("openssl", ["s_client", "-brief", version, suiteOption, suite,
+            "-servername", "localhost", "-connect", $"127.0.0.1:{server.Port}"]);
         await client.WaitForOutputAsync("CONNECTION ESTABLISHED");
         await client.WriteLineAsync("ping-" + suite);
         await client.WaitForOutputAsync("ping-" + suite + "\n");
@@ -58,7 +59,7 @@ public sealed class ExternalClientTests
         using TlsServerContext context = TestCertificates.Context(TestCertificates.LocalhostRsa);
         await using var server = new TlsTestServer(context, TlsTestServer.Echo);
 
-        using ClientProcess client = ClientProcess.Start("openssl", "s_client", "-brief", "-tls1_2", "-connect", $"127.0.0.1:{server.Port}");
+        await using ChildProcess client = ChildProcess.Start("openssl", ["s_client", "-brief", "-tls1_2", "-connect", $"127.0.0.1:{server.Port}"]);
         await client.WaitForOutputAsync("CONNECTION ESTABLISHED");
         client.CloseInput();
         await client.WaitForExitAsync();
@@ -77,7 +78,7 @@ public sealed class ExternalClientTests
         using TlsServerContext context = TestCertificates.Context(TestCertificates.Localhost, "h2", "http/1.1");
         await using var server = new TlsTestServer(context, TlsTestServer.Echo);
 
-        using ClientProcess client = ClientProcess.Start("openssl", "s_client", "-brief", "-alpn", offered, "-connect", $"127.0.0.1:{server.Port}");
+        await using ChildProcess client = ChildProcess.Start("openssl", ["s_client", "-brief", "-alpn", offered, "-connect", $"127.0.0.1:{server.Port}"]);
         await client.WaitForOutputAsync("CONNECTION ESTABLISHED");
         client.CloseInput();
         await client.WaitForExitAsync();
@@ -93,11 +94,11 @@ public sealed class ExternalClientTests
         await using var server = new TlsTestServer(context, TlsTestServer.Echo);
 
         // SECLEVEL=0 so the client's own OpenSSL agrees to offer TLS 1.1 at all.
-        var (exitCode, output) = await ClientProcess.RunAsync("openssl", "s_client", "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0",
-            "-connect", $"127.0.0.1:{server.Port}");
+        ProcessResult result = await ChildProcess.RunAsync("openssl", ["s_client", "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0",
+            "-connect", $"127.0.0.1:{server.Port}"]);
 
-        Assert.NotEqual(0, exitCode);
-        Assert.Contains("alert protocol version", output);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("alert protocol version", result.Output);
         Exception failure = await server.NextFailureAsync();
         Assert.IsType<System.Security.Authentication.AuthenticationException>(failure);
         Assert.Contains("unsupported protocol", failure.Message);
@@ -109,11 +110,11 @@ public sealed class ExternalClientTests
         using TlsServerContext context = TestCertificates.Context(TestCertificates.Localhost);
         await using var server = new TlsTestServer(context, TlsTestServer.Echo);
 
-        var (exitCode, output) = await ClientProcess.RunAsync("openssl", "s_client", "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA",
-            "-connect", $"127.0.0.1:{server.Port}");
+        ProcessResult result = await ChildProcess.RunAsync("openssl", ["s_client", "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA",
+            "-connect", $"127.0.0.1:{server.Port}"]);
 
-        Assert.NotEqual(0, exitCode);
-        Assert.Contains("alert handshake failure", output);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("alert handshake failure", result.Output);
         Exception failure = await server.NextFailureAsync();
         Assert.Contains("no shared cipher", failure.Message);
     }
@@ -124,7 +125,7 @@ public sealed class ExternalClientTests
         using TlsServerContext context = TestCertificates.Context(TestCertificates.Localhost);
         await using var server = new TlsTestServer(context, TlsTestServer.Echo);
 
-        using ClientProcess client = ClientProcess.Start("openssl", "s_client", "-brief", "-tls1_3", "-connect", $"127.0.0.1:{server.Port}");
+        await using ChildProcess client = ChildProcess.Start("openssl", ["s_client", "-brief", "-tls1_3", "-connect", $"127.0.0.1:{server.Port}"]);
         await client.WaitForOutputAsync("CONNECTION ESTABLISHED");
         await client.WriteLineAsync("before-update");
         await client.WaitForOutputAsync("before-update\n");
@@ -166,16 +167,16 @@ public sealed class ExternalClientTests
                 print('fingerprint=' + hashlib.sha256(s.getpeercert(True)).hexdigest())
                 s.sendall(b'x'); s.recv(1)
             """;
-        var (exitCode, output) = await ClientProcess.RunAsync("python3", "-c", script);
+        ProcessResult result = await ChildProcess.RunAsync("python3", ["-c", script]);
 
-        Assert.True(exitCode == 0, output);
+        Assert.True(result.ExitCode == 0, result.Output);
         SelfSignedCertificate expectedCertificate = expected switch
         {
             "wildcard" => TestCertificates.WildcardExample,
             "api" => TestCertificates.ApiOtherRsa,
             _ => TestCertificates.Localhost,
         };
-        Assert.Contains("fingerprint=" + TestCertificates.HexFingerprint(expectedCertificate), output);
+        Assert.Contains("fingerprint=" + TestCertificates.HexFingerprint(expectedCertificate), result.Output);
         Assert.Equal(serverName, (await server.NextHandshakeAsync()).ServerName);
     }
 
@@ -196,11 +197,11 @@ public sealed class ExternalClientTests
                     print(attempt, s.version(), s.cipher()[0], s.selected_alpn_protocol(), s.session_reused)
                     session = s.session
             """;
-        var (exitCode, output) = await ClientProcess.RunAsync("python3", "-c", script);
+        ProcessResult result = await ChildProcess.RunAsync("python3", ["-c", script]);
 
-        Assert.True(exitCode == 0, output);
-        Assert.Contains("0 TLSv1.3 TLS_AES_128_GCM_SHA256 h2 False", output);
-        Assert.Contains("1 TLSv1.3 TLS_AES_128_GCM_SHA256 h2 True", output);
+        Assert.True(result.ExitCode == 0, result.Output);
+        Assert.Contains("0 TLSv1.3 TLS_AES_128_GCM_SHA256 h2 False", result.Output);
+        Assert.Contains("1 TLSv1.3 TLS_AES_128_GCM_SHA256 h2 True", result.Output);
         Assert.False((await server.NextHandshakeAsync()).Resumed);
         Assert.True((await server.NextHandshakeAsync()).Resumed);
     }

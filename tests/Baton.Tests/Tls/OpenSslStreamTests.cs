@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Text;
+using Baton.Tests.Infrastructure;
 using Baton.Tls;
 
 namespace Baton.Tests.Tls;
@@ -154,7 +155,7 @@ public sealed class OpenSslStreamTests
                 s.sendall(b'A' * 100); s.sendall(b'B' * 100)
                 print('sent', flush=True); sys.stdin.read()
             """;
-        using ClientProcess client = ClientProcess.Start("python3", "-c", script);
+        await using ChildProcess client = ChildProcess.Start("python3", ["-c", script]);
         await client.WaitForOutputAsync("sent");
         bothSent.SetResult();
         var result = await observed.Task.WaitAsync(TimeSpan.FromSeconds(30));

@@ -1,7 +1,7 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Threading.Channels;
+using Baton.Tests.Infrastructure;
 using Baton.Tls;
 
 namespace Baton.Tests.Tls;
@@ -14,26 +14,22 @@ internal sealed class TlsTestServer : IAsyncDisposable
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly TlsServerContext _context;
     private readonly Func<OpenSslStream, Task> _handler;
     private readonly TimeSpan _handshakeTimeout;
-    private readonly CancellationTokenSource _stop = new();
     private readonly Channel<HandshakeInfo> _handshakes = System.Threading.Channels.Channel.CreateUnbounded<HandshakeInfo>();
     private readonly Channel<Exception> _failures = System.Threading.Channels.Channel.CreateUnbounded<Exception>();
-    private readonly List<Task> _connections = [];
-    private readonly Task _acceptLoop;
+    private readonly LoopbackServer _server;
 
     public TlsTestServer(TlsServerContext context, Func<OpenSslStream, Task> handler, TimeSpan? handshakeTimeout = null)
     {
         _context = context;
         _handler = handler;
         _handshakeTimeout = handshakeTimeout ?? Deadline;
-        _listener.Start();
-        _acceptLoop = AcceptLoopAsync();
+        _server = new LoopbackServer(ServeAsync);
     }
 
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+    public int Port => _server.Port;
 
     public async Task<HandshakeInfo> NextHandshakeAsync() => await _handshakes.Reader.ReadAsync().AsTask().WaitAsync(Deadline);
 
@@ -67,39 +63,14 @@ internal sealed class TlsTestServer : IAsyncDisposable
         await tls.ShutdownAsync();
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        _stop.Cancel();
-        _listener.Stop();
-        await _acceptLoop;
-        Task[] connections;
-        lock (_connections) connections = [.. _connections];
-        await Task.WhenAll(connections).WaitAsync(Deadline);
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 
-    private async Task AcceptLoopAsync()
-    {
-        while (true)
-        {
-            Socket socket;
-            try
-            {
-                socket = await _listener.AcceptSocketAsync(_stop.Token);
-            }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-            lock (_connections) _connections.Add(Task.Run(() => ServeAsync(socket)));
-        }
-    }
-
-    private async Task ServeAsync(Socket socket)
+    private async Task ServeAsync(Socket socket, CancellationToken stopping)
     {
         using var tls = new OpenSslStream(new NetworkStream(socket, ownsSocket: true), _context);
         try
         {
-            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token))
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping))
             {
                 timeout.CancelAfter(_handshakeTimeout);
                 await tls.AuthenticateAsServerAsync(timeout.Token);

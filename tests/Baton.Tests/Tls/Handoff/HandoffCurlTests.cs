@@ -1,3 +1,4 @@
+using Baton.Tests.Infrastructure;
 using Baton.Tls;
 using Baton.Tls.Records;
 using Xunit;
@@ -26,11 +27,11 @@ public sealed class HandoffCurlTests
     {
         await using var server = new HandoffTestServer(
             HandoffTestServer.CreateContext(rsa ? TestCertificates.LocalhostRsa : TestCertificates.Localhost));
-        var (exitCode, output) = await Curl(server.Port, option, suite);
+        ProcessResult result = await Curl(server.Port, option, suite);
 
-        Assert.True(exitCode == 0, output);
-        Assert.Contains("path=/a n=1", output);
-        Assert.Contains("path=/b n=2", output);
+        Assert.True(result.ExitCode == 0, result.Output);
+        Assert.Contains("path=/a n=1", result.Output);
+        Assert.Contains("path=/b n=2", result.Output);
         HandoffInfo handoff = await server.NextHandoffAsync();
         Assert.Equal(expectedId, handoff.Suite);
         Assert.Equal(expectedId < 0x1400 ? (ushort)0x0304 : (ushort)0x0303, handoff.Version);
@@ -44,10 +45,10 @@ public sealed class HandoffCurlTests
     public async Task WriteSequenceSkewedByOneBreaksTheClient()
     {
         await using var server = new HandoffTestServer(HandoffTestServer.CreateContext(TestCertificates.Localhost)) { WriteSkew = 1 };
-        var (exitCode, output) = await Curl(server.Port, "--tls13-ciphers", "TLS_AES_128_GCM_SHA256");
+        ProcessResult result = await Curl(server.Port, "--tls13-ciphers", "TLS_AES_128_GCM_SHA256");
 
-        Assert.NotEqual(0, exitCode);
-        Assert.DoesNotContain("path=/a", output);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.DoesNotContain("path=/a", result.Output);
         await server.NextHandoffAsync();
     }
 
@@ -55,22 +56,22 @@ public sealed class HandoffCurlTests
     public async Task ReadSequenceSkewedByOneBreaksTheWorkersNextDecrypt()
     {
         await using var server = new HandoffTestServer(HandoffTestServer.CreateContext(TestCertificates.Localhost)) { ReadSkew = 1 };
-        var (exitCode, output) = await Curl(server.Port, "--ciphers", "ECDHE-ECDSA-CHACHA20-POLY1305");
+        ProcessResult result = await Curl(server.Port, "--ciphers", "ECDHE-ECDSA-CHACHA20-POLY1305");
 
         // The first request was decrypted by the front, so it is answered; the second is the worker's first decrypt.
         // curl retries /b on a new connection when the reused one fails; that one's first request goes through the front.
-        Assert.Contains("path=/a n=1", output);
-        Assert.DoesNotContain("path=/b n=2", output);
+        Assert.Contains("path=/a n=1", result.Output);
+        Assert.DoesNotContain("path=/b n=2", result.Output);
         HandoffFailure failure = await server.NextFailureAsync();
         Assert.True(failure.InWorker, failure.Error.ToString());
         TlsAlertException alert = Assert.IsType<TlsAlertException>(failure.Error);
         Assert.Equal(TlsAlertDescription.BadRecordMac, alert.Description);
     }
 
-    private static Task<(int ExitCode, string Output)> Curl(int port, string option, string suite)
+    private static Task<ProcessResult> Curl(int port, string option, string suite)
     {
         string[] version = option == "--ciphers" ? ["--tls-max", "1.2", "--tlsv1.2"] : ["--tlsv1.3"];
-        return ClientProcess.RunAsync("curl", [
+        return ChildProcess.RunAsync("curl", [
             "-sS", "-k", "--max-time", "20", ..version, option, suite,
             $"https://localhost:{port}/a", $"https://localhost:{port}/b"]);
     }

@@ -1,3 +1,4 @@
+using Baton.Tests.Infrastructure;
 using Xunit;
 
 namespace Baton.Tests.Tls.Handoff;
@@ -25,12 +26,12 @@ public sealed class HandoffPythonTests
     public async Task PythonKeepsTheConnectionAcrossTheHandoff(string version, string expected)
     {
         await using var server = new HandoffTestServer(HandoffTestServer.CreateContext(TestCertificates.Localhost));
-        var (exitCode, output) = await ClientProcess.RunAsync("python3", "-c", Script, server.Port.ToString(), version);
-        Assert.True(exitCode == 0, output);
-        Assert.Contains("path=/p1 n=1", output);
-        Assert.Contains("path=/p2 n=2", output);
-        Assert.Contains("path=/p3 n=3", output);
-        Assert.Contains(expected, output);
+        ProcessResult result = await ChildProcess.RunAsync("python3", ["-c", Script, server.Port.ToString(), version]);
+        Assert.True(result.ExitCode == 0, result.Output);
+        Assert.Contains("path=/p1 n=1", result.Output);
+        Assert.Contains("path=/p2 n=2", result.Output);
+        Assert.Contains("path=/p3 n=3", result.Output);
+        Assert.Contains(expected, result.Output);
         Assert.Equal(1, server.ConnectionCount);
         Assert.False(server.HasFailures);
     }

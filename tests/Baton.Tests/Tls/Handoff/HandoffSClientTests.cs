@@ -1,4 +1,5 @@
 using System.Text;
+using Baton.Tests.Infrastructure;
 using Xunit;
 
 namespace Baton.Tests.Tls.Handoff;
@@ -15,7 +16,7 @@ public sealed class HandoffSClientTests
     public async Task KeyUpdateAfterTheHandoffIsHandledByTheWorker(string command)
     {
         await using var server = new HandoffTestServer(HandoffTestServer.CreateContext(TestCertificates.Localhost));
-        using ClientProcess client = StartSClient(server.Port, "-tls1_3");
+        await using ChildProcess client = SClient.Start(server.Port, "-tls1_3");
         await client.WriteLineAsync(Request("/a"));
         await client.WaitForOutputAsync("path=/a n=1");
         await client.WriteLineAsync(command);
@@ -37,7 +38,7 @@ public sealed class HandoffSClientTests
     public async Task KeyUpdateBeforeTheFirstRequestAdvancesTheExportedSecrets(string command, int serverKeyUpdates)
     {
         await using var server = new HandoffTestServer(HandoffTestServer.CreateContext(TestCertificates.Localhost));
-        using ClientProcess client = StartSClient(server.Port, "-tls1_3", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256");
+        await using ChildProcess client = SClient.Start(server.Port, "-tls1_3", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256");
         await client.WaitForOutputAsync("Verify return code");
         await client.WriteLineAsync(command);
         await client.WaitForOutputAsync("KEYUPDATE");
@@ -90,7 +91,7 @@ public sealed class HandoffSClientTests
         for (int i = 0; i < 200; i++) headers.Append($"X-Filler-{i:D3}: {new string('x', 90)}\r\n");
         Assert.True(headers.Length > 20_000);
         string suiteOption = version == "-tls1_3" ? "-ciphersuites" : "-cipher";
-        using ClientProcess client = StartSClient(server.Port, version, suiteOption, suite, "-max_send_frag", "512");
+        await using ChildProcess client = SClient.Start(server.Port, version, suiteOption, suite, "-max_send_frag", "512");
         await client.WriteLineAsync(Request("/big", headers.ToString()));
         await client.WaitForOutputAsync("path=/big n=1");
         await client.WriteLineAsync(Request("/after"));
@@ -140,7 +141,7 @@ public sealed class HandoffSClientTests
     public async Task ThreePipelinedRequestsInOneRecord(string version)
     {
         await using var server = new HandoffTestServer(HandoffTestServer.CreateContext(TestCertificates.Localhost));
-        using ClientProcess client = StartSClient(server.Port, version);
+        await using ChildProcess client = SClient.Start(server.Port, version);
         await client.WriteLineAsync($"{Request("/p1")}\n{Request("/p2")}\n{Request("/p3")}");
         await client.WaitForOutputAsync("path=/p3 n=3");
         await client.WriteLineAsync(Request("/p4"));
@@ -155,7 +156,7 @@ public sealed class HandoffSClientTests
     /// <summary>Requests /a then /b, each after the previous answer, then closes stdin (s_client sends close_notify).</summary>
     private static async Task<string> RunRequestsAsync(int port, params string[] arguments)
     {
-        using ClientProcess client = StartSClient(port, arguments);
+        await using ChildProcess client = SClient.Start(port, arguments);
         await client.WriteLineAsync(Request("/a"));
         await client.WaitForOutputAsync("path=/a n=1");
         await client.WriteLineAsync(Request("/b"));
@@ -164,8 +165,4 @@ public sealed class HandoffSClientTests
         Assert.Equal(0, await client.WaitForExitAsync());
         return client.Output;
     }
-
-    /// <summary>No -ign_eof: it would also turn off the k/K commands; stdin stays open until the test closes it.</summary>
-    private static ClientProcess StartSClient(int port, params string[] arguments) =>
-        ClientProcess.Start("openssl", ["s_client", "-connect", $"127.0.0.1:{port}", "-servername", "localhost", ..arguments]);
 }

@@ -1,7 +1,7 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Threading.Channels;
+using Baton.Tests.Infrastructure;
 using Baton.Tls;
 using Baton.Tls.Handoff;
 using Baton.Tls.Records;
@@ -27,22 +27,18 @@ internal sealed class HandoffTestServer : IAsyncDisposable
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
     private const int MaxHead = 64 * 1024;
 
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly TlsServerContext _context;
-    private readonly CancellationTokenSource _stop = new();
     private readonly Channel<HandoffInfo> _handoffs = System.Threading.Channels.Channel.CreateUnbounded<HandoffInfo>();
     private readonly Channel<HandoffFailure> _failures = System.Threading.Channels.Channel.CreateUnbounded<HandoffFailure>();
-    private readonly List<Task> _connections = [];
-    private readonly Task _acceptLoop;
+    private readonly LoopbackServer _server;
 
     public HandoffTestServer(TlsServerContext context)
     {
         _context = context;
-        _listener.Start();
-        _acceptLoop = AcceptLoopAsync();
+        _server = new LoopbackServer(ServeAsync);
     }
 
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+    public int Port => _server.Port;
 
     /// <summary>Added to the exported read/write sequence numbers (negative controls).</summary>
     public int ReadSkew { get; init; }
@@ -52,7 +48,7 @@ internal sealed class HandoffTestServer : IAsyncDisposable
     /// <summary>Buffer size of the front's reads of the first head; below a record's size it leaves plaintext in libssl.</summary>
     public int FrontReadSize { get; init; } = 16 * 1024;
 
-    public int ConnectionCount { get { lock (_connections) return _connections.Count; } }
+    public int ConnectionCount => _server.ConnectionCount;
 
     public static TlsServerContext CreateContext(SelfSignedCertificate certificate, Action<TlsServerOptions>? configure = null)
     {
@@ -70,36 +66,14 @@ internal sealed class HandoffTestServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _stop.Cancel();
-        _listener.Stop();
-        await _acceptLoop;
-        Task[] connections;
-        lock (_connections) connections = [.. _connections];
-        await Task.WhenAll(connections).WaitAsync(Deadline);
+        await _server.DisposeAsync();
         _context.Dispose();
     }
 
-    private async Task AcceptLoopAsync()
+    private async Task ServeAsync(Socket socket, CancellationToken stopping)
     {
-        while (true)
-        {
-            Socket socket;
-            try
-            {
-                socket = await _listener.AcceptSocketAsync(_stop.Token);
-            }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-            socket.NoDelay = true;
-            lock (_connections) _connections.Add(Task.Run(() => ServeAsync(socket)));
-        }
-    }
-
-    private async Task ServeAsync(Socket socket)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        socket.NoDelay = true;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         timeout.CancelAfter(Deadline);
         (HandoffExport export, byte[] plaintext, int plaintextLength)? front;
         try

@@ -1,3 +1,4 @@
+using Baton.Tests.Infrastructure;
 using Baton.Tls;
 using Xunit;
 
@@ -83,8 +84,7 @@ public sealed class TicketKeyRingTests
     /// <summary>One request; the server answers and closes, so s_client has seen the tickets and exits.</summary>
     private static async Task<string> Request(int port, params string[] arguments)
     {
-        using ClientProcess client = ClientProcess.Start("openssl",
-            ["s_client", "-connect", $"127.0.0.1:{port}", "-servername", "localhost", .. arguments]);
+        await using ChildProcess client = SClient.Start(port, arguments);
         await client.WriteLineAsync("GET / HTTP/1.1\r\nHost: localhost\r\n\r");
         await client.WaitForOutputAsync("hello from baton");
         client.CloseInput();

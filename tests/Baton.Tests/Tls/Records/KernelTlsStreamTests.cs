@@ -134,7 +134,7 @@ public class KernelTlsStreamTests
             string? tooOld = KernelTls.CheckKernel(serverState, KernelTls.KernelVersion);
             Skip.If(tooOld is not null, tooOld);
             TlsSessionState clientState = Mirror(serverState, keyUpdatePending: false);
-            var (server, client) = await KernelTlsTests.ConnectSocketsAsync();
+            var (server, client) = await ConnectSocketsAsync();
             Stream? stream = KernelTls.TryEnable(server, serverState, initialPlaintext, default, out string? reason);
             Assert.True(stream is not null, reason);
             return new Pair((KernelTlsStream)stream, new TlsRecordStream(new NetworkStream(client, ownsSocket: true), clientState), clientState, client);

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using Baton.Tls.Handoff;
@@ -205,19 +204,5 @@ public class KernelTlsTests
         Assert.Equal(request, await ReadExactlyAsync(serverStream, request.Length));
         await serverStream.WriteAsync("fallback"u8.ToArray()).AsTask().WaitAsync(Deadline);
         Assert.Equal("fallback"u8.ToArray(), await ReadExactlyAsync(clientStream, 8));
-    }
-
-    /// <summary>A connected TCP loopback pair as raw sockets (server side, client side).</summary>
-    internal static async Task<(Socket Server, Socket Client)> ConnectSocketsAsync()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        Task connect = client.ConnectAsync(listener.LocalEndPoint!);
-        Socket server = await listener.AcceptAsync().WaitAsync(Deadline);
-        await connect.WaitAsync(Deadline);
-        server.NoDelay = true;
-        return (server, client);
     }
 }

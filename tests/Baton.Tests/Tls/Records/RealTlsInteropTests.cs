@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -6,6 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Baton.Tests.Infrastructure;
 using Baton.Tls.Handoff;
 using Baton.Tls.Records;
 using static Baton.Tests.Tls.Records.RecordTestSupport;
@@ -18,16 +18,22 @@ namespace Baton.Tests.Tls.Records;
 /// against an independent TLS implementation, both ways, including close_notify.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-public sealed class RealTlsInteropTests : IDisposable
+public sealed class RealTlsInteropTests : IAsyncLifetime
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("baton-records-").FullName;
 
-    public RealTlsInteropTests()
+    public async Task InitializeAsync()
     {
-        Run("openssl", $"req -x509 -newkey rsa:2048 -nodes -keyout {_dir}/key.pem -out {_dir}/cert.pem -days 1 -subj /CN=localhost");
+        ProcessResult made = await ChildProcess.RunAsync("openssl",
+            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", $"{_dir}/key.pem", "-out", $"{_dir}/cert.pem", "-days", "1", "-subj", "/CN=localhost"]);
+        Assert.True(made.ExitCode == 0, made.StandardError);
     }
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public Task DisposeAsync()
+    {
+        Directory.Delete(_dir, recursive: true);
+        return Task.CompletedTask;
+    }
 
     [Theory]
     [InlineData(SslProtocols.Tls13, TlsCipherSuite.TLS_AES_128_GCM_SHA256, (ushort)0x1301)]
@@ -42,7 +48,7 @@ public sealed class RealTlsInteropTests : IDisposable
         workerListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         workerListener.Listen(1);
         string version = protocol == SslProtocols.Tls13 ? "1.3" : "1.2";
-        using Process server = StartServer(((IPEndPoint)workerListener.LocalEndPoint!).Port, version);
+        await using ChildProcess server = StartServer(((IPEndPoint)workerListener.LocalEndPoint!).Port, version);
         try
         {
             int port = int.Parse((await ReadLineAsync(server, "PORT ")).AsSpan(5));
@@ -86,8 +92,7 @@ public sealed class RealTlsInteropTests : IDisposable
         }
         finally
         {
-            if (!server.HasExited) server.Kill();
-            await server.WaitForExitAsync().WaitAsync(Deadline);
+            server.Kill();
         }
     }
 
@@ -103,32 +108,12 @@ public sealed class RealTlsInteropTests : IDisposable
         return TlsSessionState.FromTls12(suite, Get("CLIENT_RANDOM"), Get("client_random"), Get("server_random"), 1, 1);
     }
 
-    private Process StartServer(int workerPort, string version, [CallerFilePath] string thisFile = "")
+    private ChildProcess StartServer(int workerPort, string version, [CallerFilePath] string thisFile = "")
     {
         string script = Path.Combine(Path.GetDirectoryName(thisFile)!, "handoff_tls_server.py");
-        var psi = new ProcessStartInfo("python3", [script, $"{_dir}/cert.pem", $"{_dir}/key.pem", workerPort.ToString(), version, $"{_dir}/keylog.txt"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        return Process.Start(psi)!;
+        return ChildProcess.Start("python3", [script, $"{_dir}/cert.pem", $"{_dir}/key.pem", workerPort.ToString(), version, $"{_dir}/keylog.txt"]);
     }
 
-    private static async Task<string> ReadLineAsync(Process process, string prefix)
-    {
-        string? line = await process.StandardOutput.ReadLineAsync().WaitAsync(Deadline);
-        if (line is null || !line.StartsWith(prefix, StringComparison.Ordinal))
-            Assert.Fail($"server said {line ?? "nothing"}: {await process.StandardError.ReadToEndAsync()}");
-        return line!;
-    }
-
-    private static void Run(string file, string arguments)
-    {
-        var psi = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using Process process = Process.Start(psi)!;
-        process.StandardOutput.ReadToEnd();
-        string error = process.StandardError.ReadToEnd();
-        Assert.True(process.WaitForExit(60_000), $"{file} did not finish");
-        Assert.True(process.ExitCode == 0, error);
-    }
+    private static Task<string> ReadLineAsync(ChildProcess server, string prefix) =>
+        server.WaitForLineAsync(line => line.StartsWith(prefix, StringComparison.Ordinal), $"the server prints its {prefix.Trim()} line", Deadline);
 }

@@ -19,6 +19,13 @@ internal static class RecordTestSupport
     /// <summary>A connected pair of TCP loopback sockets as streams (server side, client side).</summary>
     public static async Task<(NetworkStream Server, NetworkStream Client)> ConnectAsync()
     {
+        var (server, client) = await ConnectSocketsAsync();
+        return (new NetworkStream(server, ownsSocket: true), new NetworkStream(client, ownsSocket: true));
+    }
+
+    /// <summary>A connected pair of TCP loopback sockets, Nagle off (server side, client side).</summary>
+    public static async Task<(Socket Server, Socket Client)> ConnectSocketsAsync()
+    {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen(1);
@@ -27,7 +34,7 @@ internal static class RecordTestSupport
         Socket server = await listener.AcceptAsync().WaitAsync(Deadline);
         await connect.WaitAsync(Deadline);
         server.NoDelay = true;
-        return (new NetworkStream(server, ownsSocket: true), new NetworkStream(client, ownsSocket: true));
+        return (server, client);
     }
 
     /// <summary>A server state for the suite with random secrets (TLS 1.3) or random master secret and randoms (TLS 1.2).</summary>

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
+using Baton.Tests.Infrastructure;
 using Baton.Tls.Handoff;
 using Baton.Tls.Records;
 using static Baton.Tests.Tls.Records.RecordTestSupport;
@@ -36,12 +36,13 @@ public class TlsKeyScheduleTests
     }
 
     [Fact]
-    public void TrafficUpdateMatchesOpenSslHkdf()
+    public async Task TrafficUpdateMatchesOpenSslHkdf()
     {
         // "traffic upd" label for SHA-384: 00 30 | 12 "tls13 traffic upd" | 00
         byte[] secret = RandomNumberGenerator.GetBytes(48);
         byte[] info = [0x00, 0x30, 17, .. Encoding.ASCII.GetBytes("tls13 traffic upd"), 0x00];
-        string expected = OpenSslKdf("HKDF", 48, "SHA384", $"-kdfopt mode:EXPAND_ONLY -kdfopt hexkey:{Convert.ToHexString(secret)} -kdfopt hexinfo:{Convert.ToHexString(info)}");
+        string expected = await OpenSslKdfAsync("HKDF", 48, "SHA384",
+            ["mode:EXPAND_ONLY", $"hexkey:{Convert.ToHexString(secret)}", $"hexinfo:{Convert.ToHexString(info)}"]);
         TlsKeySchedule.UpdateTrafficSecret(TlsCipherSuiteInfo.Get(0x1302), secret);
         Assert.Equal(expected, Convert.ToHexString(secret));
     }
@@ -62,13 +63,13 @@ public class TlsKeyScheduleTests
     [InlineData(0xC02B)]
     [InlineData(0xC030)]
     [InlineData(0xCCA9)]
-    public void Tls12KeyBlockMatchesOpenSslTls1Prf(ushort suite)
+    public async Task Tls12KeyBlockMatchesOpenSslTls1Prf(ushort suite)
     {
         byte[] master = RandomNumberGenerator.GetBytes(48), clientRandom = RandomNumberGenerator.GetBytes(32), serverRandom = RandomNumberGenerator.GetBytes(32);
         TlsCipherSuiteInfo info = TlsCipherSuiteInfo.Get(suite);
         int length = 2 * info.KeyLength + 2 * info.IvLength;
-        string keyBlock = OpenSslKdf("TLS1-PRF", length, info.Hash.Name!,
-            $"-kdfopt hexsecret:{Convert.ToHexString(master)} -kdfopt seed:\"key expansion\" -kdfopt hexseed:{Convert.ToHexString(serverRandom)}{Convert.ToHexString(clientRandom)}");
+        string keyBlock = await OpenSslKdfAsync("TLS1-PRF", length, info.Hash.Name!,
+            [$"hexsecret:{Convert.ToHexString(master)}", "seed:key expansion", $"hexseed:{Convert.ToHexString(serverRandom)}{Convert.ToHexString(clientRandom)}"]);
 
         using TlsSessionState state = TlsSessionState.FromTls12(suite, master, clientRandom, serverRandom, 0, 0);
         // key_block = client_write_key ‖ server_write_key ‖ client_write_IV ‖ server_write_IV; the server reads with the client's.
@@ -77,19 +78,12 @@ public class TlsKeyScheduleTests
         Assert.Empty(state.ReadSecret);
     }
 
-    /// <summary>Runs `openssl kdf` and returns the derived bytes as upper-case hex.</summary>
-    private static string OpenSslKdf(string kdf, int length, string digest, string options)
+    /// <summary>Runs `openssl kdf`, each of <paramref name="options"/> passed as a -kdfopt, and returns the derived bytes as upper-case hex.</summary>
+    private static async Task<string> OpenSslKdfAsync(string kdf, int length, string digest, string[] options)
     {
-        var psi = new ProcessStartInfo("/bin/sh", ["-c", $"openssl kdf -keylen {length} -kdfopt digest:{digest} {options} {kdf}"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using Process process = Process.Start(psi)!;
-        string output = process.StandardOutput.ReadToEnd();
-        string error = process.StandardError.ReadToEnd();
-        Assert.True(process.WaitForExit(30_000), "openssl kdf did not finish");
-        Assert.True(process.ExitCode == 0, error);
-        return output.Trim().Replace(":", "");
+        ProcessResult result = await ChildProcess.RunAsync("openssl",
+            ["kdf", "-keylen", length.ToString(), "-kdfopt", $"digest:{digest}", .. options.SelectMany(o => (string[])["-kdfopt", o]), kdf]);
+        Assert.True(result.ExitCode == 0, result.StandardError);
+        return result.StandardOutput.Trim().Replace(":", "");
     }
 }
