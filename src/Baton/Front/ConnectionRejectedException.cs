@@ -32,4 +32,5 @@ internal static class RejectReason
     public const string RequestInvalid = "request_invalid";
     public const string RequestTimeout = "request_timeout";
     public const string HandoffRefused = "handoff_refused";
+    public const string InternalError = "internal_error";
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Sockets;
 using Baton.Channel;
 using Baton.Hosting;
@@ -62,6 +63,11 @@ internal sealed class FrontConnectionHandler
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
         }
+        catch (Exception ex)
+        {
+            // A bug must cost one connection, never the front: log it loudly with its type.
+            Fail(id, remote, RejectReason.InternalError, ex.ToString());
+        }
         finally
         {
             if (handoff is not null)
@@ -102,7 +108,7 @@ internal sealed class FrontConnectionHandler
 
     private static PendingHandoff CreateHandoff(ulong id, FrontSocket socket, ConnectionFacts facts)
     {
-        byte[] body = new byte[ChannelHeader.MaxBodyLength];
+        byte[] body = ArrayPool<byte>.Shared.Rent(ChannelHeader.MaxBodyLength);
         int length = facts.WriteTo(body);
         facts.Wipe();
         socket.PrepareForHandoff();

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Net;
+using System.Security.Cryptography;
 using System.Security.Authentication;
 using System.Text;
 using Baton.Channel;
@@ -26,32 +28,40 @@ internal sealed class HandoffTermination : IDisposable
     private readonly Router _router;
     private readonly IReadOnlyDictionary<string, Workers.WorkerPool> _pools;
     private readonly Dictionary<string, TlsServerContext> _contexts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TlsServerContext> _poolContexts = new(StringComparer.Ordinal);
+    private readonly TlsServerContext _requestRoutedContext;
+    private readonly TicketKeyRing _ticketKeys;
     private readonly HttpHeadLimits _headLimits;
     private readonly int _writeSkew = SkewFromEnvironment(WriteSkewVariable);
     private readonly int _readSkew = SkewFromEnvironment(ReadSkewVariable);
 
     public HandoffTermination(BatonOptions options, IReadOnlyDictionary<string, Workers.WorkerPool> pools, CertificateStore certificates)
     {
+        SessionTicketOptions tickets = options.SessionTickets;
+        // One ring for every context, so a ticket resumes whichever context the connection lands on.
+        _ticketKeys = tickets.KeyFile is not null
+            ? TicketKeyRing.FromKeyFile(tickets.KeyFile)
+            : TicketKeyRing.CreateRotating(tickets.RotationInterval, tickets.DecryptionWindow);
         _limits = options.Limits;
         _router = new Router(options);
         _pools = pools;
         _headLimits = new HttpHeadLimits { MaxHeadBytes = options.Limits.MaxRequestHeadBytes };
         // One context per distinct ALPN list: a connection routed by SNI to a pool that speaks h2 may
         // negotiate it; a connection still to be routed by Host/path can only be HTTP/1.1.
-        IEnumerable<IReadOnlyList<string>> alpnLists = pools.Values
-            .Where(pool => pool.Mode == HandoffMode.Handoff)
-            .Select(pool => pool.Alpn)
-            .Append(["http/1.1"]);
-        foreach (IReadOnlyList<string> alpn in alpnLists)
+        _requestRoutedContext = ContextFor(["http/1.1"], certificates);
+        foreach (Workers.WorkerPool pool in pools.Values.Where(pool => pool.Mode == HandoffMode.Handoff))
+            _poolContexts[pool.Name] = ContextFor(pool.Alpn, certificates);
+    }
+
+    private TlsServerContext ContextFor(IReadOnlyList<string> alpn, CertificateStore certificates)
+    {
+        string key = string.Join(',', alpn);
+        if (!_contexts.TryGetValue(key, out TlsServerContext? context))
         {
-            string key = string.Join(',', alpn);
-            if (!_contexts.ContainsKey(key))
-            {
-                TlsServerContext context = TlsContextFactory.Create(certificates.Certificates, alpn);
-                HandoffCapture.InstallCallbacks(context.Handle);
-                _contexts[key] = context;
-            }
+            context = TlsContextFactory.Create(certificates.Certificates, alpn, handoffCapture: true, _ticketKeys);
+            _contexts[key] = context;
         }
+        return context;
     }
 
     /// <summary>
@@ -62,16 +72,32 @@ internal sealed class HandoffTermination : IDisposable
         FrontSocket socket, string listener, IPEndPoint? remote, IPEndPoint? local, string? serverName, Workers.WorkerPool? pool,
         CancellationToken stopping)
     {
-        TlsServerContext context = _contexts[string.Join(',', pool?.Alpn ?? ["http/1.1"])];
+        TlsServerContext context = pool is null ? _requestRoutedContext : _poolContexts[pool.Name];
         using var tls = new OpenSslStream(new FrontSocketStream(socket), context, leaveInnerStreamOpen: true);
         using HandoffCapture capture = HandoffCapture.Attach(tls);
         await HandshakeAsync(tls, stopping).ConfigureAwait(false);
 
-        byte[] plaintext = new byte[_headLimits.MaxHeadBytes + TlsRecordPlaintext];
+        byte[] plaintext = ArrayPool<byte>.Shared.Rent(_headLimits.MaxHeadBytes + TlsRecordPlaintext);
         int length = 0;
-        HttpRequestHead? head = null;
-        if (tls.NegotiatedApplicationProtocol != "h2")
-            (head, length) = await ReadRequestHeadAsync(tls, plaintext, stopping).ConfigureAwait(false);
+        try
+        {
+            HttpRequestHead? head = null;
+            if (tls.NegotiatedApplicationProtocol != "h2")
+                (head, length) = await ReadRequestHeadAsync(tls, plaintext, stopping).ConfigureAwait(false);
+            return await HandOverAsync(tls, capture, listener, remote, local, serverName, pool, head, plaintext.AsSpan(0, length).ToArray())
+                .ConfigureAwait(false);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(plaintext.AsSpan(0, length));
+            ArrayPool<byte>.Shared.Return(plaintext);
+        }
+    }
+
+    private async Task<ConnectionFacts> HandOverAsync(
+        OpenSslStream tls, HandoffCapture capture, string listener, IPEndPoint? remote, IPEndPoint? local, string? serverName,
+        Workers.WorkerPool? pool, HttpRequestHead? head, byte[] alreadyRead)
+    {
         // HTTP/2 requests are inside frames: such connections stay with the pool their SNI picked.
         string target = head is null ? pool!.Name : _router.SelectWithRequest(listener, serverName, head.Host, head.Path);
         if (_pools[target].Mode != HandoffMode.Handoff)
@@ -91,8 +117,8 @@ internal sealed class HandoffTermination : IDisposable
         }
         using (export.State)
         {
-            byte[] state = new byte[ConnectionFacts.MaxTlsStateLength];
-            int stateLength = export.State.Write(state);
+            byte[] state = new byte[export.State.EncodedLength];
+            export.State.Write(state);
             return new ConnectionFacts
             {
                 Mode = HandoffMode.Handoff,
@@ -101,8 +127,8 @@ internal sealed class HandoffTermination : IDisposable
                 LocalEndPoint = local,
                 ServerName = tls.ServerName ?? serverName,
                 NegotiatedAlpn = tls.NegotiatedApplicationProtocol,
-                TlsState = state.AsMemory(0, stateLength),
-                InitialData = plaintext.AsMemory(0, length),
+                TlsState = state,
+                InitialData = alreadyRead,
                 InitialCiphertext = export.UnprocessedCiphertext,
             };
         }

@@ -21,6 +21,25 @@ public sealed class BatonOptions
     public List<CertificateOptions> Certificates { get; set; } = [];
 
     public LimitOptions Limits { get; set; } = new();
+
+    /// <summary>Session-ticket keys of the front's TLS (handoff mode).</summary>
+    public SessionTicketOptions SessionTickets { get; set; } = new();
+}
+
+public sealed class SessionTicketOptions
+{
+    /// <summary>
+    /// File of 80-byte keys (nginx's ssl_session_ticket_key format: 16 name, 32 HMAC, 32 AES bytes);
+    /// the first key encrypts, all decrypt. Share it between fronts so they resume each other's
+    /// sessions. Null: random keys made in memory and rotated.
+    /// </summary>
+    public string? KeyFile { get; set; }
+
+    /// <summary>How often in-memory keys are replaced.</summary>
+    public TimeSpan RotationInterval { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>How long a replaced in-memory key still decrypts tickets.</summary>
+    public TimeSpan DecryptionWindow { get; set; } = TimeSpan.FromHours(12);
 }
 
 public sealed class ListenerOptions

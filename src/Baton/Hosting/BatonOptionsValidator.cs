@@ -65,6 +65,13 @@ public static class BatonOptionsValidator
                 Fail($"Certificates:{i}:KeyFile", $"file '{cert.KeyFile}' does not exist");
         }
         ValidateLimits(options.Limits, Fail);
+        SessionTicketOptions tickets = options.SessionTickets;
+        if (tickets.KeyFile is not null && !File.Exists(tickets.KeyFile))
+            Fail("SessionTickets:KeyFile", $"file '{tickets.KeyFile}' does not exist");
+        if (tickets.RotationInterval <= TimeSpan.Zero)
+            Fail("SessionTickets:RotationInterval", $"must be a positive duration (got {tickets.RotationInterval})");
+        if (tickets.DecryptionWindow < TimeSpan.Zero)
+            Fail("SessionTickets:DecryptionWindow", $"must not be negative (got {tickets.DecryptionWindow})");
         return errors;
     }
 

@@ -6,9 +6,11 @@ namespace Baton.Hosting;
 /// <summary>Builds an OpenSSL server context from the certificates a front (or passthrough worker) holds.</summary>
 internal static class TlsContextFactory
 {
-    public static TlsServerContext Create(IEnumerable<CertificateMaterial> certificates, IEnumerable<string> applicationProtocols)
+    public static TlsServerContext Create(
+        IEnumerable<CertificateMaterial> certificates, IEnumerable<string> applicationProtocols,
+        bool handoffCapture = false, TicketKeyRing? ticketKeys = null)
     {
-        var options = new TlsServerOptions();
+        var options = new TlsServerOptions { EnableHandoffCapture = handoffCapture, SessionTicketKeys = ticketKeys };
         foreach (CertificateMaterial certificate in certificates)
             options.Certificates.Add(new TlsCertificate(certificate.ServerNames, certificate.CertificateChainPem, certificate.PrivateKeyPem));
         foreach (string protocol in applicationProtocols)

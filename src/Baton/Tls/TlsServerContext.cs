@@ -48,6 +48,7 @@ public sealed class TlsServerContext : IDisposable
         {
             ApplyDefaults(handle, options.SessionTicketCount);
             if (options.EnableHandoffCapture) Handoff.HandoffCapture.InstallCallbacks(handle);
+            if (options.SessionTicketKeys is not null) TicketKeyCallbacks.Install(handle, options.SessionTicketKeys);
             InstallCertificates(handle, state, stateArg, multiple: options.Certificates.Count > 1);
             if (alpnWire.Length > 0) InstallAlpn(handle, stateArg);
         }

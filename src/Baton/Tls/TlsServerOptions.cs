@@ -20,4 +20,10 @@ public sealed class TlsServerOptions
     /// the session to a worker (handoff mode). Costs one lookup per record on connections without a capture.
     /// </summary>
     public bool EnableHandoffCapture { get; set; }
+
+    /// <summary>
+    /// Keys for session tickets, e.g. loaded from a key file shared by several fronts. Null: OpenSSL's random
+    /// per-context keys (tickets then resume only on the context that issued them).
+    /// </summary>
+    public TicketKeyRing? SessionTicketKeys { get; set; }
 }

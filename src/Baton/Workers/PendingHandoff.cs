@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using Baton.Front;
 
@@ -12,6 +13,7 @@ internal sealed class PendingHandoff : IDisposable
 {
     private byte[]? _body;
 
+    /// <param name="body">A buffer rented from <see cref="ArrayPool{T}.Shared"/>; this object returns it.</param>
     public PendingHandoff(ulong id, string pool, FrontSocket socket, byte[] body, int bodyLength)
     {
         Id = id;
@@ -44,12 +46,15 @@ internal sealed class PendingHandoff : IDisposable
 
     private static TaskCompletionSource<bool> NewAcknowledgement() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Wipes the body (secrets) and closes the front's copy of the descriptor.</summary>
+    /// <summary>Wipes the body (secrets), returns it to the pool and closes the front's copy of the descriptor.</summary>
     public void Dispose()
     {
         byte[]? body = Interlocked.Exchange(ref _body, null);
         if (body is not null)
-            CryptographicOperations.ZeroMemory(body);
+        {
+            CryptographicOperations.ZeroMemory(body.AsSpan(0, BodyLength));
+            ArrayPool<byte>.Shared.Return(body);
+        }
         Socket.Dispose();
     }
 }

@@ -64,6 +64,35 @@ public sealed class HandoffRequestTests
     }
 
     [Fact]
+    public async Task AClientThatStallsInTheHandshakeIsClosedAtTheDeadline()
+    {
+        await using BatonFront front = await BatonFront.StartAsync(["--mode", "handoff"],
+            new Dictionary<string, string> { ["Baton__Limits__HandshakeTimeout"] = "00:00:01" });
+        // Sends a real ClientHello (python's ssl over memory BIOs), then never its Finished.
+        const string stalling = """
+            import socket, ssl, sys
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+            tls = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+            try:
+                tls.do_handshake()
+            except ssl.SSLWantReadError:
+                pass
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+            s.sendall(outgoing.read())
+            while s.recv(65536):
+                pass
+            print("closed by server")
+            """;
+        ProcessResult result = await ExternalProcess.RunAsync("python3", ["-c", stalling, front.Port.ToString()]);
+        Assert.Contains("closed by server", result.StandardOutput);
+        await front.WaitForOutputAsync("reason=handshake_timeout");
+        Assert.Contains("mode: handoff", await Clients.CurlAsync(front.Port));
+    }
+
+    [Fact]
     public async Task ASkewedWriteSequenceMakesTheClientFail()
     {
         await using BatonFront front = await BatonFront.StartAsync(["--mode", "handoff"],

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Baton.Tests.Infrastructure;
 
 namespace Baton.Tests.EndToEnd;
@@ -34,5 +35,43 @@ public sealed class WorkerFailureTests
         int dead = initial.Single(pid => !ProcFs.IsAlive(pid));
         Assert.NotEqual(dead, Clients.WorkerPid(page));
         await front.WaitForOutputAsync($"worker exited: pool=default pid={dead}");
+    }
+
+    [Fact]
+    public async Task AWorkerThatSendsAMalformedMessageIsRestartedAndTheFrontKeepsServing()
+    {
+        // A real process on the worker end of a channel: it says Ready, then sends five bytes.
+        const string misbehavingWorker = """
+            import socket, struct
+            channel = socket.socket(fileno=3)
+            channel.send(struct.pack("<IHHQII", 0x4E544142, 1, 3, 0, 0, 0))
+            channel.send(b"\x00" * 5)
+            channel.recv(1)
+            """;
+        string config = Path.Combine(Path.GetTempPath(), $"baton-test-{Guid.NewGuid():N}.json");
+        File.WriteAllText(config, JsonSerializer.Serialize(new
+        {
+            Baton = new
+            {
+                Listeners = new[] { new { Address = "127.0.0.1:0" } },
+                Pools = new Dictionary<string, object>
+                {
+                    ["default"] = new { Workers = 1 },
+                    ["broken"] = new { Workers = 1, Command = "/usr/bin/python3", Arguments = new[] { "-c", misbehavingWorker } },
+                },
+            },
+        }));
+        try
+        {
+            await using BatonFront front = await BatonFront.StartAsync(["--config", config]);
+            await front.WaitForOutputAsync("worker channel closed: pool=broken");
+            await front.WaitForOutputAsync("ShortMessage");
+            await Wait.UntilAsync(() => front.CountOutput("worker started: pool=broken") >= 2, "the broken worker is restarted");
+            Assert.Equal(front.InitialWorkers["default"].Single(), Clients.WorkerPid(await Clients.CurlAsync(front.Port)));
+        }
+        finally
+        {
+            File.Delete(config);
+        }
     }
 }

@@ -1,0 +1,40 @@
+using Baton.Front;
+using Baton.Hosting;
+
+namespace Baton.Tests.Front;
+
+public sealed class RouterTests
+{
+    private static Router Create() => new(new BatonOptions
+    {
+        DefaultPool = "default",
+        Routes =
+        [
+            new RouteOptions { Listener = "internal", Pool = "internal" },
+            new RouteOptions { ServerNames = ["a.example", "*.a.example"], Pool = "a" },
+            new RouteOptions { ServerNames = ["api.example"], PathPrefix = "/v2/", Pool = "v2" },
+            new RouteOptions { ServerNames = ["api.example"], Pool = "v1" },
+            new RouteOptions { Hosts = ["shop.example"], Pool = "shop" },
+        ],
+    });
+
+    [Theory]
+    [InlineData("public", "a.example", "a")]
+    [InlineData("public", "x.a.example", "a")]
+    [InlineData("public", "x.y.a.example", null)]
+    [InlineData("public", "A.EXAMPLE", "a")]
+    [InlineData("internal", "a.example", "internal")]
+    [InlineData("public", "api.example", null)]
+    [InlineData("public", null, null)]
+    public void BeforeTheRequestOnlyListenerAndSniDecide(string listener, string? sni, string? expected) =>
+        Assert.Equal(expected, Create().SelectBeforeRequest(listener, sni));
+
+    [Theory]
+    [InlineData("api.example", "api.example", "/v2/items", "v2")]
+    [InlineData("api.example", "api.example", "/v1/items", "v1")]
+    [InlineData("b.example", "shop.example", "/", "shop")]
+    [InlineData("b.example", "other.example", "/", "default")]
+    [InlineData(null, null, "/", "default")]
+    public void WithTheRequestHostAndPathDecide(string? sni, string? host, string path, string expected) =>
+        Assert.Equal(expected, Create().SelectWithRequest("public", sni, host, path));
+}
