@@ -16,12 +16,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CONTENDERS_DIR=$ROOT/bench/contenders
 RESULTS=$ROOT/bench/results
 
-RUNS=2 DURATION=10 HS_DURATION=10 HS_CLIENTS=4 BIG_CONNECTIONS=8 IDLE=5000 SPEED_SECONDS=3
+RUNS=2 WARMUP=5 DURATION=10 HS_DURATION=10 HS_CLIENTS=4 BIG_CONNECTIONS=8 IDLE=5000 SPEED_SECONDS=3
 ONLY="nginx,nginx-rsa,hitch,haproxy,kestrel,baton-passthrough,baton-handoff,baton-handoff-rsa"
 DO_IDLE=1 DO_SPEED=1
 while (($#)); do
     case $1 in
-        --quick) RUNS=1 DURATION=3 HS_DURATION=3 IDLE=300 SPEED_SECONDS=1 ;;
+        --quick) RUNS=1 WARMUP=1 DURATION=3 HS_DURATION=3 IDLE=300 SPEED_SECONDS=1 ;;
         --runs) RUNS=$2; shift ;;
         --duration) DURATION=$2 HS_DURATION=$2; shift ;;
         --idle) IDLE=$2; shift ;;
@@ -272,6 +272,11 @@ measure_contender() {
     fi
     log "$name: port $PORT, suite ${R[$name.suite]}, server pids $(python3 "$CONTENDERS_DIR/proctree.py" pids "${ROOTS[@]}" | tr '\n' ' ')"
 
+    # Warm-up, not measured: JIT tiering in the .NET servers (Kestrel, Baton), caches and pools everywhere.
+    wrk -t1 -c50 -d"${WARMUP}s" "$base$hello_path" >"$raw/warmup.txt" 2>&1
+    openssl s_time -connect "127.0.0.1:$PORT" -new -time "$WARMUP" -www "$hello_path" >>"$raw/warmup.txt" 2>&1
+    [[ -n $big_path ]] && wrk -t1 -c"$BIG_CONNECTIONS" -d"${WARMUP}s" "$base$big_path" >>"$raw/warmup.txt" 2>&1
+
     lines=()
     for ((run = 1; run <= RUNS; run++)); do
         lines+=("$(run_wrk "$base$hello_path" 50 "$raw/wrk-hello.$run.txt")")
@@ -341,7 +346,7 @@ R[meta.date]=$(date -u +'%Y-%m-%d %H:%M UTC')
 R[meta.runs]=$RUNS
 R[meta.line1]="machine: $(lscpu | awk -F: '/^Model name/ { gsub(/^ +/, "", $2); print $2 }'), $(nproc) CPUs; kernel $(uname -r); $(openssl version | cut -d' ' -f1-2); .NET SDK $(dotnet --version 2>/dev/null)"
 R[meta.line2]="$(nginx -v 2>&1 | cut -d' ' -f3); hitch $(hitch --version 2>&1 | awk '{ print $2 }'); HAProxy $(haproxy -v | awk 'NR == 1 { print $3 }'); wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"
-R[meta.line3]="settings: wrk -t1 -c50 -d${DURATION}s (/hello), wrk -t1 -c$BIG_CONNECTIONS -d${DURATION}s (/1mb), $HS_CLIENTS × openssl s_time -new -time $HS_DURATION -www /hello; $RUNS run(s) each"
+R[meta.line3]="settings: ${WARMUP}s warm-up per contender (not measured), then wrk -t1 -c50 -d${DURATION}s (/hello), wrk -t1 -c$BIG_CONNECTIONS -d${DURATION}s (/1mb), $HS_CLIENTS × openssl s_time -new -time $HS_DURATION -www /hello; $RUNS run(s) each"
 R[meta.line4]="load average at start: $(cut -d' ' -f1-3 /proc/loadavg); busiest other processes: $(ps -eo pcpu,comm --sort=-pcpu --no-headers | head -4 | awk '{ printf "%s %s%%; ", $2, $1 }')"
 
 if ((DO_SPEED)); then log "openssl speed"; measure_speed; fi
