@@ -328,13 +328,13 @@ measure_idle() { # measure_idle NAME: PSS of the server tree (and of its root al
 measure_speed() {
     local raw=$RESULTS/latest-raw/openssl-speed.txt
     openssl speed -seconds "$SPEED_SECONDS" ecdsap256 ecdhx25519 rsa2048 >"$raw" 2>/dev/null
-    R[speed.ECDSA P-256 sign]=$(awk '/ecdsa \(nistp256\)/ { printf "%\047.0f", $(NF-1) }' "$raw")
-    R[speed.X25519 derive]=$(awk '/ecdh \(X25519\)/ { printf "%\047.0f", $NF }' "$raw")
-    R[speed.RSA-2048 sign]=$(awk '/^rsa 2048 bits/ { printf "%\047.0f", $(NF-1) }' "$raw")
+    R[speed.ECDSA P-256 sign]=$(awk '/ecdsa \(nistp256\)/ { printf "%.0f", $(NF-1) }' "$raw")
+    R[speed.X25519 derive]=$(awk '/ecdh \(X25519\)/ { printf "%.0f", $NF }' "$raw")
+    R[speed.RSA-2048 sign]=$(awk '/^rsa 2048 bits/ { printf "%.0f", $(NF-1) }' "$raw")
     local cipher label
     for cipher in aes-256-gcm aes-128-gcm chacha20-poly1305; do
         openssl speed -seconds "$SPEED_SECONDS" -bytes 16384 -evp "$cipher" >>"$raw" 2>/dev/null
-        label=$(tail -1 "$raw" | awk '{ printf "%\047.0f MiB/s", ($2 + 0) * 1000 / 1048576 }')
+        label=$(tail -1 "$raw" | awk '{ printf "%.0f MiB/s", ($2 + 0) * 1000 / 1048576 }')
         R[speed.$cipher 16 KiB]=$label
     done
 }

@@ -168,7 +168,7 @@ def main(argv):
     if idle:
         out += ["", "## Memory per idle TLS connection (PSS, from /proc/PID/smaps_rollup)", ""] + idle_table(idle)
     out += ["", "## Against the issue's targets", ""] + targets(figs, idle)
-    speed = [(k[len("speed."):], v) for k, v in values.items() if k.startswith("speed.")]
+    speed = sorted((k[len("speed."):], v) for k, v in values.items() if k.startswith("speed."))
     if speed:
         out += ["", "## Physical limits: `openssl speed`, one core", "", "| operation | per second |", "|---|---:|"]
         out += [f"| {k} | {v} |" for k, v in speed]
