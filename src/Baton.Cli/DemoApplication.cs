@@ -1,121 +1,124 @@
-using System.Buffers;
+using System.Net;
 using System.Security.Cryptography;
-using System.Text;
+using Baton.AspNetCore;
 using Baton.Workers;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Baton.Cli;
 
 /// <summary>
-/// The built-in worker application: answers every HTTP/1.1 request on the connection (keep-alive)
-/// with a page of facts about the handoff — the worker's pid, its pool, the mode, TLS version and
-/// suite, SNI, ALPN and the client address — so a person sees who served them.
+/// The built-in worker application: an ASP.NET Core app on the Baton transport that answers every
+/// request with a page of facts about the handoff — the worker's pid, its pool, the mode, TLS
+/// version and suite, SNI, ALPN, the client address and the request — so a person sees who served them.
 /// </summary>
 internal static class DemoApplication
 {
-    private const int MaxHeadBytes = 32 * 1024;
-
-    public static async Task HandleAsync(WorkerConnection connection, Stream stream, CancellationToken draining)
+    public static async Task<int> RunAsync(CancellationToken cancellationToken)
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(MaxHeadBytes);
+        if (!WorkerListener.IsStartedByFront)
+        {
+            Console.Error.WriteLine("baton worker: this command is started by `baton serve`, which passes it its channel");
+            return 2;
+        }
+        WebApplicationBuilder builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore();
+        builder.WebHost.UseBaton();
+        builder.Services.AddRoutingCore();
+        builder.Logging.AddSimpleConsole(console =>
+        {
+            console.SingleLine = true;
+            console.TimestampFormat = "HH:mm:ss.fff ";
+        });
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        await using WebApplication app = builder.Build();
+        // The benchmarks' two resources, and a large download for transfer tests; everything else is the facts page.
+        app.MapGet("/hello", () => Results.Text("hello\n"));
+        app.MapGet("/1mb", () => Results.Bytes(OneMebibyte, "application/octet-stream"));
+        app.MapGet("/download", (long bytes, HttpContext context) => DownloadAsync(context, bytes));
+        app.MapFallback(HandleAsync);
+        await Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.RunAsync(app, cancellationToken).ConfigureAwait(false);
+        return 0;
+    }
+
+    private static readonly byte[] OneMebibyte = DownloadPattern(1024 * 1024);
+
+    /// <summary>The bytes of /download: 0, 1, ..., 255, 0, 1, ... so a client can check them without a second request.</summary>
+    public static byte[] DownloadPattern(int length) => Enumerable.Range(0, length).Select(i => (byte)i).ToArray();
+
+    private static async Task DownloadAsync(HttpContext context, long bytes)
+    {
+        if (bytes is < 0 or > 1L << 30)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return;
+        }
+        byte[] block = DownloadPattern(64 * 1024);
+        context.Response.ContentType = "application/octet-stream";
+        context.Response.ContentLength = bytes;
+        for (long sent = 0; sent < bytes; sent += block.Length)
+            await context.Response.Body.WriteAsync(block.AsMemory(0, (int)Math.Min(block.Length, bytes - sent)), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task HandleAsync(HttpContext context)
+    {
+        (long length, string digest) = await HashBodyAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
+        byte[] page = System.Text.Encoding.UTF8.GetBytes(FactsPage(context, length, digest));
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        // A Content-Length rather than chunking: simple clients read exactly the page.
+        context.Response.ContentLength = page.Length;
+        await context.Response.Body.WriteAsync(page, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads the whole request body (Content-Length or chunked or HTTP/2 DATA) and hashes it.</summary>
+    private static async Task<(long Length, string Sha256)> HashBodyAsync(Stream body, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+        long length = 0;
         try
         {
-            int buffered = 0;
-            while (true)
+            int read;
+            while ((read = await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
             {
-                int headEnd;
-                while ((headEnd = buffer.AsSpan(0, buffered).IndexOf("\r\n\r\n"u8)) < 0)
-                {
-                    if (buffered == MaxHeadBytes)
-                    {
-                        await WriteAsync(stream, 431, "request head too large\n", close: true).ConfigureAwait(false);
-                        return;
-                    }
-                    int read = await stream.ReadAsync(buffer.AsMemory(buffered, MaxHeadBytes - buffered)).ConfigureAwait(false);
-                    if (read == 0)
-                        return;
-                    buffered += read;
-                }
-                string head = Encoding.ASCII.GetString(buffer, 0, headEnd);
-                int bodyStart = headEnd + 4;
-                long bodyLength = ContentLength(head);
-                using var bodyHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                int inBuffer = (int)Math.Min(bodyLength, buffered - bodyStart);
-                // The head is decoded already, so the whole buffer can serve as scratch for the body.
-                bodyHash.AppendData(buffer, bodyStart, inBuffer);
-                if (!await ReadBodyAsync(stream, bodyHash, bodyLength - inBuffer, buffer.AsMemory()).ConfigureAwait(false))
-                    return;
-                string bodyDigest = Convert.ToHexStringLower(bodyHash.GetHashAndReset());
-                bool close = draining.IsCancellationRequested || WantsClose(head);
-                await WriteAsync(stream, 200, FactsPage(connection, head, bodyLength, bodyDigest), close).ConfigureAwait(false);
-                if (close)
-                    return;
-                int consumed = bodyStart + inBuffer;
-                buffer.AsSpan(consumed, buffered - consumed).CopyTo(buffer);
-                buffered -= consumed;
+                hash.AppendData(buffer, 0, read);
+                length += read;
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
+        return (length, Convert.ToHexStringLower(hash.GetHashAndReset()));
     }
 
-    /// <summary>Reads and hashes the rest of a request body; false when the client closed first.</summary>
-    private static async Task<bool> ReadBodyAsync(Stream stream, IncrementalHash hash, long remaining, Memory<byte> scratch)
+    private static string FactsPage(HttpContext context, long bodyLength, string bodyDigest)
     {
-        while (remaining > 0)
-        {
-            int read = await stream.ReadAsync(scratch[..(int)Math.Min(scratch.Length, remaining)]).ConfigureAwait(false);
-            if (read == 0)
-                return false;
-            hash.AppendData(scratch.Span[..read]);
-            remaining -= read;
-        }
-        return true;
-    }
-
-    private static string FactsPage(WorkerConnection connection, string head, long bodyLength, string bodyDigest)
-    {
-        string requestLine = head.Split("\r\n", 2)[0];
+        IBatonConnectionFeature? baton = context.Features.Get<IBatonConnectionFeature>();
+        ITlsHandshakeFeature? tls = context.Features.Get<ITlsHandshakeFeature>();
+        ITlsApplicationProtocolFeature? alpn = context.Features.Get<ITlsApplicationProtocolFeature>();
+        string target = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path;
+        string client = context.Connection.RemoteIpAddress is IPAddress address
+            ? new IPEndPoint(address, context.Connection.RemotePort).ToString() : "-";
         return $"""
             Hello from Baton.
             worker pid: {Environment.ProcessId}
-            pool: {connection.Pool}
-            mode: {connection.Mode.ToString().ToLowerInvariant()}
-            tls: {connection.TlsProtocol} {connection.CipherSuite}
-            sni: {connection.ServerName ?? "-"}
-            alpn: {connection.ApplicationProtocol ?? "-"}
-            client: {connection.RemoteEndPoint?.ToString() ?? "-"}
-            request: {requestLine}
+            pool: {baton?.Pool ?? "-"}
+            mode: {baton?.Mode.ToString().ToLowerInvariant() ?? "-"}
+            tls: {baton?.TlsProtocolName ?? "-"} {baton?.CipherSuiteName ?? "-"}
+            sni: {(string.IsNullOrEmpty(tls?.HostName) ? "-" : tls.HostName)}
+            alpn: {(alpn is null || alpn.ApplicationProtocol.IsEmpty ? "-" : System.Text.Encoding.ASCII.GetString(alpn.ApplicationProtocol.Span))}
+            client: {client}
+            request: {context.Request.Method} {target} {context.Request.Protocol}
             body: {bodyLength} bytes, sha256 {bodyDigest}
 
             """;
-    }
-
-    private static bool WantsClose(string head) =>
-        head.StartsWith("HTTP/1.0", StringComparison.Ordinal)
-        || head.Split("\r\n", 2)[0].EndsWith("HTTP/1.0", StringComparison.Ordinal)
-        || head.Contains("\r\nConnection: close", StringComparison.OrdinalIgnoreCase);
-
-    private static long ContentLength(string head)
-    {
-        foreach (string line in head.Split("\r\n"))
-        {
-            if (line.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase)
-                && long.TryParse(line.AsSpan(15).Trim(), out long length) && length >= 0)
-                return length;
-        }
-        return 0;
-    }
-
-    private static async Task WriteAsync(Stream stream, int status, string body, bool close)
-    {
-        string reason = status == 200 ? "OK" : "Request Header Fields Too Large";
-        byte[] bodyBytes = Encoding.UTF8.GetBytes(body);
-        string head = $"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {bodyBytes.Length}\r\n"
-            + $"Server: Baton\r\nConnection: {(close ? "close" : "keep-alive")}\r\n\r\n";
-        byte[] response = [.. Encoding.ASCII.GetBytes(head), .. bodyBytes];
-        await stream.WriteAsync(response).ConfigureAwait(false);
-        await stream.FlushAsync().ConfigureAwait(false);
     }
 }

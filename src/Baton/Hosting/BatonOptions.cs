@@ -63,8 +63,16 @@ public sealed class PoolOptions
 
     public List<string> Arguments { get; set; } = [];
 
-    /// <summary>ALPN protocols the pool's workers speak, in server preference order.</summary>
-    public List<string> Alpn { get; set; } = ["http/1.1"];
+    /// <summary>
+    /// ALPN protocols the pool's workers speak, in server preference order; null means
+    /// <see cref="DefaultAlpn"/>. (A non-empty default list would be appended to by the configuration binder.)
+    /// </summary>
+    public List<string>? Alpn { get; set; }
+
+    public static IReadOnlyList<string> DefaultAlpn { get; } = ["h2", "http/1.1"];
+
+    /// <summary>The protocols in effect.</summary>
+    internal IReadOnlyList<string> EffectiveAlpn => Alpn ?? DefaultAlpn;
 
     public int MaxConnectionsPerWorker { get; set; } = 10_000;
 
@@ -116,6 +124,9 @@ public sealed class LimitOptions
 
     /// <summary>How long a connection may wait for a worker below its limit before it is closed.</summary>
     public TimeSpan DispatchTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long the front waits at start for every worker to report Ready before it gives up.</summary>
+    public TimeSpan WorkerStartTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>How long workers get to finish their connections on SIGTERM before they are killed.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);

@@ -102,7 +102,7 @@ public static class BatonOptionsValidator
                 fail($"Pools:{name}:Command", $"file '{pool.Command}' does not exist");
             if (pool.User is not null && Workers.WorkerIdentity.Problem(pool.User) is string userProblem)
                 fail($"Pools:{name}:User", userProblem);
-            if (pool.Alpn.Count == 0 || pool.Alpn.Any(p => p.Length is 0 or > 255))
+            if (pool.EffectiveAlpn.Count == 0 || pool.EffectiveAlpn.Any(p => p.Length is 0 or > 255))
                 fail($"Pools:{name}:Alpn", "must list one or more protocol names of 1 to 255 bytes");
         }
     }
@@ -120,6 +120,7 @@ public static class BatonOptionsValidator
         Positive(nameof(limits.RequestHeadTimeout), limits.RequestHeadTimeout);
         Positive(nameof(limits.DispatchTimeout), limits.DispatchTimeout);
         Positive(nameof(limits.ShutdownTimeout), limits.ShutdownTimeout);
+        Positive(nameof(limits.WorkerStartTimeout), limits.WorkerStartTimeout);
         Positive(nameof(limits.RestartBackoff), limits.RestartBackoff);
         Positive(nameof(limits.MaxRestartBackoff), limits.MaxRestartBackoff);
         if (limits.ClientHelloMaxBytes is < 512 or > 256 * 1024)

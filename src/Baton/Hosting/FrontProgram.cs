@@ -54,7 +54,16 @@ public static class FrontProgram
         builder.Services.AddHostedService<FrontService>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Limits.ShutdownTimeout + TimeSpan.FromSeconds(5));
         using IHost host = builder.Build();
-        await host.RunAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await host.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or System.Net.Sockets.SocketException)
+        {
+            // Start-up failures (a port in use, workers that never become ready): one line, non-zero exit.
+            Console.Error.WriteLine($"baton: {ex.Message}");
+            return 1;
+        }
         return 0;
     }
 

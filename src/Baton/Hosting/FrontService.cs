@@ -42,8 +42,23 @@ internal sealed class FrontService : IHostedService, IDisposable
             StringComparer.Ordinal);
         foreach (WorkerPool pool in _pools.Values)
             pool.Start();
-        foreach (WorkerPool pool in _pools.Values)
-            await pool.WaitReadyAsync(cancellationToken).ConfigureAwait(false);
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            deadline.CancelAfter(_options.Limits.WorkerStartTimeout);
+            foreach (WorkerPool pool in _pools.Values)
+            {
+                try
+                {
+                    await pool.WaitReadyAsync(deadline.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    await Task.WhenAll(_pools.Values.Select(p => p.StopAsync(_options.Limits.ShutdownTimeout))).ConfigureAwait(false);
+                    throw new InvalidOperationException(
+                        $"the workers of pool '{pool.Name}' did not all report ready within {_options.Limits.WorkerStartTimeout}; their log lines above say why");
+                }
+            }
+        }
 
         _handoff = new HandoffTermination(_options, _pools, _certificates);
         var handler = new FrontConnectionHandler(_options, _pools, _poller, _handoff, _metrics, _logger);

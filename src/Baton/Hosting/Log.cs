@@ -50,6 +50,9 @@ internal static partial class Log
     [LoggerMessage(30, LogLevel.Information, "worker pid={Pid} pool={Pool} mode={Mode} certificates={Certificates} serving")]
     public static partial void WorkerServing(this ILogger logger, int pid, string pool, string mode, int certificates);
 
+    [LoggerMessage(33, LogLevel.Information, "worker pid={Pid}: handoff records in {RecordLayer}")]
+    public static partial void WorkerRecordLayer(this ILogger logger, int pid, string recordLayer);
+
     [LoggerMessage(31, LogLevel.Warning, "worker connection {Id} failed: {Reason}")]
     public static partial void WorkerConnectionFailed(this ILogger logger, ulong id, string reason);
 

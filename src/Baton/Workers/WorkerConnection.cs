@@ -50,10 +50,9 @@ public sealed class WorkerConnection : IAsyncDisposable
     /// <summary>Runs or resumes TLS and returns the plaintext stream; throws when the client fails the handshake.</summary>
     public async Task<Stream> OpenAsync(CancellationToken cancellationToken)
     {
-        var transport = new NetworkStream(_socket, ownsSocket: true);
         if (_facts.Mode == HandoffMode.Passthrough)
         {
-            var tls = new OpenSslStream(transport, _tls!);
+            var tls = new OpenSslStream(new NetworkStream(_socket, ownsSocket: true), _tls!);
             _stream = tls;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_handshakeTimeout);
@@ -66,14 +65,15 @@ public sealed class WorkerConnection : IAsyncDisposable
         }
         if (!TlsSessionState.TryRead(_facts.TlsState.Span, out TlsSessionState? state, out TlsSessionStateError error))
             throw new InvalidDataException($"the front's TLS session state is unusable: {error}");
-        var records = new TlsRecordStream(transport, state!, _facts.InitialData, _facts.InitialCiphertext);
-        _stream = records;
         ServerName = _facts.ServerName;
         ApplicationProtocol = _facts.NegotiatedAlpn;
         TlsProtocol = TlsNames.Protocol(state!.ProtocolVersion);
         CipherSuite = TlsNames.CipherSuite(state.CipherSuite);
-        // The record stream reads the initial plaintext in place: the facts are wiped when the connection ends.
-        return records;
+        // Kernel TLS where the kernel offers it for this session, else the user-space record layer.
+        // Either reads the initial plaintext in place: the facts are wiped when the connection ends.
+        _stream = KernelTls.TryEnable(_socket, state, _facts.InitialData, _facts.InitialCiphertext, out _)
+            ?? new TlsRecordStream(new NetworkStream(_socket, ownsSocket: true), state, _facts.InitialData, _facts.InitialCiphertext);
+        return _stream;
     }
 
     public async ValueTask DisposeAsync()

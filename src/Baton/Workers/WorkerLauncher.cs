@@ -40,7 +40,7 @@ internal sealed class WorkerLauncher
         {
             Pool = pool,
             Mode = options.Mode,
-            AcceptedAlpn = options.Alpn,
+            AcceptedAlpn = options.EffectiveAlpn,
             Certificates = options.Mode == HandoffMode.Passthrough ? _certificates.Certificates : [],
             HandshakeTimeout = _options.Limits.HandshakeTimeout,
             DieOnConnection = Interlocked.Exchange(ref _dieOnConnectionPending, 0) == 1,

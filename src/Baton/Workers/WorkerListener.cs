@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Baton.Channel;
 using Baton.Hosting;
 using Baton.Tls;
+using Baton.Tls.Records;
 using Microsoft.Extensions.Logging;
 
 namespace Baton.Workers;
@@ -21,6 +22,7 @@ public sealed class WorkerListener : IAsyncDisposable
     private WorkerSettings? _settings;
     private TlsServerContext? _tls;
     private Thread? _receiveThread;
+    private volatile bool _stopAccepting;
 
     private WorkerListener(ChannelSocket channel, ILogger logger)
     {
@@ -61,6 +63,8 @@ public sealed class WorkerListener : IAsyncDisposable
             _tls = TlsContextFactory.Create(_settings.Certificates, _settings.AcceptedAlpn);
         _settings.Wipe();
         _channel.Send(MessageType.Ready, 0, []);
+        if (_settings.Mode == HandoffMode.Handoff)
+            _logger.WorkerRecordLayer(Environment.ProcessId, KernelTls.UnavailableReason is string reason ? $"user space ({reason})" : "the kernel where the session allows it");
         _logger.WorkerServing(Environment.ProcessId, _settings.Pool, _settings.Mode.ToString().ToLowerInvariant(), _settings.Certificates.Count);
         _receiveThread = new Thread(ReceiveLoop) { IsBackground = true, Name = "baton-worker-channel" };
         _receiveThread.Start();
@@ -93,6 +97,12 @@ public sealed class WorkerListener : IAsyncDisposable
         return null;
     }
 
+    /// <summary>
+    /// Draining: connections the front sends from now on are answered Rejected (the front still holds
+    /// them and hands them to another worker) instead of being acknowledged and left unserved.
+    /// </summary>
+    public void StopAccepting() => _stopAccepting = true;
+
     private void ReceiveLoop()
     {
         byte[] body = new byte[ChannelHeader.MaxBodyLength];
@@ -124,6 +134,12 @@ public sealed class WorkerListener : IAsyncDisposable
         SafeFdHandle fd = message.Fd!;
         if (Settings.DieOnConnection)
             Environment.Exit(70);
+        if (_stopAccepting)
+        {
+            fd.Dispose();
+            _channel.Send(MessageType.Rejected, message.ConnectionId, []);
+            return;
+        }
         ConnectionFacts facts;
         try
         {

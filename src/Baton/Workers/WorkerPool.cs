@@ -35,7 +35,7 @@ internal sealed class WorkerPool
 
     public string Name { get; }
     public HandoffMode Mode => _options.Mode;
-    public IReadOnlyList<string> Alpn => _options.Alpn;
+    public IReadOnlyList<string> Alpn => _options.EffectiveAlpn;
 
     public IEnumerable<WorkerProcess> Workers => _slots.OfType<WorkerProcess>();
 

@@ -117,6 +117,8 @@ internal sealed class WorkerProcess
                 handoff.SetAcknowledged(true);
                 break;
             case MessageType.Rejected when _unacknowledged.TryRemove(message.ConnectionId, out PendingHandoff? handoff):
+                // Only a draining worker refuses connections: send it no more.
+                _ready = false;
                 Interlocked.Decrement(ref _outstanding);
                 handoff.SetAcknowledged(false);
                 break;

@@ -129,6 +129,16 @@ public sealed class HandoffTests : IClassFixture<HandoffFronts>
         Assert.Equal("handoff", Clients.FactsField(page, "mode"));
     }
 
+    [Fact]
+    public async Task ASixteenMebibyteDownloadArrivesIntact()
+    {
+        const int size = 16 * 1024 * 1024;
+        byte[] expected = Enumerable.Range(0, size).Select(i => (byte)i).ToArray();
+        using HttpClient client = Clients.CreateHttpClient();
+        byte[] downloaded = await client.GetByteArrayAsync($"https://localhost:{_fronts.Ecdsa.Port}/download?bytes={size}");
+        Assert.Equal(SHA256.HashData(expected), SHA256.HashData(downloaded));
+    }
+
     [Theory]
     [InlineData(SslProtocols.Tls12)]
     [InlineData(SslProtocols.Tls13)]

@@ -74,4 +74,30 @@ public sealed class WorkerFailureTests
             File.Delete(config);
         }
     }
+
+    [Fact]
+    public async Task AFrontWhoseWorkersNeverBecomeReadyExitsWithOneLine()
+    {
+        string config = Path.Combine(Path.GetTempPath(), $"baton-test-{Guid.NewGuid():N}.json");
+        File.WriteAllText(config, JsonSerializer.Serialize(new
+        {
+            Baton = new
+            {
+                Listeners = new[] { new { Address = "127.0.0.1:0" } },
+                Pools = new Dictionary<string, object> { ["default"] = new { Workers = 1, Command = "/bin/false" } },
+                Limits = new { WorkerStartTimeout = "00:00:02" },
+            },
+        }));
+        try
+        {
+            ProcessResult result = await ExternalProcess.RunAsync(BatonFront.Executable, ["serve", "--config", config]);
+            Assert.Equal(1, result.ExitCode);
+            Assert.Contains("baton: the workers of pool 'default' did not all report ready within 00:00:02", result.StandardError);
+            Assert.Contains("worker exited: pool=default", result.StandardOutput);
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
 }

@@ -1,0 +1,99 @@
+using System.Buffers;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Baton.Channel;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+
+namespace Baton.AspNetCore;
+
+/// <summary>
+/// The connection is its own feature set, as in Kestrel's TransportConnection: the TLS facts Kestrel
+/// and the app read (ALPN decides HTTP/2; ITlsConnectionFeature's presence tells Kestrel this is TLS)
+/// and Baton's own facts.
+/// </summary>
+internal sealed partial class BatonConnection :
+    IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IConnectionLifetimeFeature,
+    IConnectionEndPointFeature, IMemoryPoolFeature, ITlsHandshakeFeature, ITlsApplicationProtocolFeature,
+    ITlsConnectionFeature, IBatonConnectionFeature
+{
+    private IDictionary<object, object?>? _items;
+
+    public override IDictionary<object, object?> Items
+    {
+        get => _items ??= new ConnectionItems();
+        set => _items = value;
+    }
+
+    public MemoryPool<byte> MemoryPool { get; }
+
+    public SslProtocols Protocol { get; }
+
+    public TlsCipherSuite? NegotiatedCipherSuite { get; }
+
+    /// <summary>The SNI name the client sent (empty when none).</summary>
+    public string HostName { get; }
+
+    public ReadOnlyMemory<byte> ApplicationProtocol { get; }
+
+#pragma warning disable SYSLIB0058 // Obsolete in .NET 10 in favour of NegotiatedCipherSuite; required by the interface.
+    public CipherAlgorithmType CipherAlgorithm => CipherAlgorithmType.None;
+    public int CipherStrength => 0;
+    public HashAlgorithmType HashAlgorithm => HashAlgorithmType.None;
+    public int HashStrength => 0;
+    public ExchangeAlgorithmType KeyExchangeAlgorithm => ExchangeAlgorithmType.None;
+    public int KeyExchangeStrength => 0;
+#pragma warning restore SYSLIB0058
+
+    // The TLS configuration Baton passes to workers does not ask for client certificates.
+    public X509Certificate2? ClientCertificate { get; set; }
+
+    public Task<X509Certificate2?> GetClientCertificateAsync(CancellationToken cancellationToken) => Task.FromResult(ClientCertificate);
+
+    public string Pool => _connection.Pool;
+
+    public HandoffMode Mode => _connection.Mode;
+
+    public ulong FrontConnectionId => _connection.Id;
+
+    public string? TlsProtocolName => _connection.TlsProtocol;
+
+    public string? CipherSuiteName => _connection.CipherSuite;
+
+    private FeatureCollection CreateFeatures()
+    {
+        var features = new FeatureCollection();
+        features.Set<IConnectionIdFeature>(this);
+        features.Set<IConnectionTransportFeature>(this);
+        features.Set<IConnectionItemsFeature>(this);
+        features.Set<IConnectionLifetimeFeature>(this);
+        features.Set<IConnectionEndPointFeature>(this);
+        features.Set<IMemoryPoolFeature>(this);
+        features.Set<ITlsHandshakeFeature>(this);
+        features.Set<ITlsApplicationProtocolFeature>(this);
+        features.Set<ITlsConnectionFeature>(this);
+        features.Set<IBatonConnectionFeature>(this);
+        return features;
+    }
+}
+
+/// <summary>Protocol and suite as .NET enums, from whichever TLS stream carries the connection.</summary>
+internal static class TlsFacts
+{
+    public static (SslProtocols Protocol, TlsCipherSuite? Suite) Read(Stream stream) => stream switch
+    {
+        Baton.Tls.OpenSslStream tls => (tls.SslProtocol, tls.CipherSuite),
+        Baton.Tls.Records.TlsRecordStream records => (Protocol(records.ProtocolVersion), (TlsCipherSuite)records.CipherSuite),
+        _ => (SslProtocols.None, null),
+    };
+
+    private static SslProtocols Protocol(ushort version) => version switch
+    {
+        0x0304 => SslProtocols.Tls13,
+        0x0303 => SslProtocols.Tls12,
+        _ => SslProtocols.None,
+    };
+}

@@ -1,0 +1,135 @@
+using System.Buffers;
+using System.Net;
+using System.Threading.Channels;
+using Baton.Workers;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Baton.AspNetCore;
+
+/// <summary>
+/// Kestrel's listener over the front's channel. Connections arrive already acknowledged; each one's
+/// TLS is opened (worker handshake or handoff continuation) concurrently, off Kestrel's accept loop,
+/// and only ready connections are returned from <see cref="AcceptAsync"/>.
+/// </summary>
+internal sealed partial class BatonConnectionListener : IConnectionListener
+{
+    private readonly WorkerListener _worker;
+    private readonly BatonTransportOptions _options;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly ILogger _logger;
+    private readonly Channel<BatonConnection> _ready = System.Threading.Channels.Channel.CreateUnbounded<BatonConnection>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _unbound = new();
+    private Task? _receiving;
+    private int _opening;
+    private readonly TaskCompletionSource _openingDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public BatonConnectionListener(WorkerListener worker, BatonTransportOptions options, IHostApplicationLifetime lifetime, ILogger logger)
+    {
+        _worker = worker;
+        _options = options;
+        _lifetime = lifetime;
+        _logger = logger;
+    }
+
+    public EndPoint EndPoint { get; } = new BatonEndPoint();
+
+    public void Start()
+    {
+        _opening = 1;
+        _receiving = ReceiveAsync();
+    }
+
+    public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+    {
+        while (await _ready.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (_ready.Reader.TryRead(out BatonConnection? connection))
+                return connection;
+        }
+        return null;
+    }
+
+    /// <summary>Kestrel is stopping: refuse new connections so the front sends them to other workers.</summary>
+    public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+    {
+        _worker.StopAccepting();
+        _unbound.Cancel();
+        _ready.Writer.TryComplete();
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await UnbindAsync().ConfigureAwait(false);
+        if (_receiving is not null)
+            await _receiving.ConfigureAwait(false);
+        await _openingDone.Task.ConfigureAwait(false);
+        // Opened after Kestrel's last accept: nobody will serve them.
+        while (_ready.Reader.TryRead(out BatonConnection? orphan))
+            await orphan.DisposeAsync().ConfigureAwait(false);
+        await _worker.DisposeAsync().ConfigureAwait(false);
+        _unbound.Dispose();
+    }
+
+    private async Task ReceiveAsync()
+    {
+        try
+        {
+            while (await _worker.AcceptAsync(_unbound.Token).ConfigureAwait(false) is WorkerConnection connection)
+            {
+                Interlocked.Increment(ref _opening);
+                _ = OpenAsync(connection);
+            }
+            // The front closed the channel: it is gone or stopping. Serve what we have, then exit.
+            Log.FrontClosedChannel(_logger);
+            _ready.Writer.TryComplete();
+            _lifetime.StopApplication();
+        }
+        catch (OperationCanceledException) when (_unbound.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            OpeningFinished();
+        }
+    }
+
+    private async Task OpenAsync(WorkerConnection connection)
+    {
+        try
+        {
+            Stream stream = await connection.OpenAsync(_unbound.Token).ConfigureAwait(false);
+            var context = new BatonConnection(connection, stream, MemoryPool<byte>.Shared,
+                _options.MaxReadBufferSize, _options.MaxWriteBufferSize, _logger);
+            context.Start();
+            if (!_ready.Writer.TryWrite(context))
+                await context.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.OpenFailed(_logger, connection.Id, ex.Message);
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            OpeningFinished();
+        }
+    }
+
+    private void OpeningFinished()
+    {
+        if (Interlocked.Decrement(ref _opening) == 0)
+            _openingDone.TrySetResult();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(10, LogLevel.Information, "The front closed the channel; the worker finishes its requests and exits")]
+        public static partial void FrontClosedChannel(ILogger logger);
+
+        [LoggerMessage(11, LogLevel.Debug, "Connection {Id}: TLS could not be opened: {Reason}")]
+        public static partial void OpenFailed(ILogger logger, ulong id, string reason);
+    }
+}

@@ -1,0 +1,42 @@
+using Baton.Workers;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Microsoft.AspNetCore.Hosting;
+
+/// <summary>Makes an ASP.NET Core app a Baton worker.</summary>
+public static class BatonWebHostBuilderExtensions
+{
+    /// <summary>
+    /// When the process was started by a Baton front, Kestrel serves the connections the front hands
+    /// over (TLS already taken care of: the TLS facts arrive as Kestrel's TLS features) instead of
+    /// listening on ports. Without a front the app runs unchanged, or, with
+    /// <see cref="Baton.AspNetCore.BatonTransportOptions.RequireFront"/>, exits with one line on stderr.
+    /// <code>builder.WebHost.UseBaton();</code>
+    /// </summary>
+    public static IWebHostBuilder UseBaton(this IWebHostBuilder builder, Action<Baton.AspNetCore.BatonTransportOptions>? configure = null)
+    {
+        var options = new Baton.AspNetCore.BatonTransportOptions();
+        configure?.Invoke(options);
+        if (!WorkerListener.IsStartedByFront)
+        {
+            if (!options.RequireFront)
+                return builder;
+            Console.Error.WriteLine($"{AppDomain.CurrentDomain.FriendlyName}: this app is a Baton worker; start it from `baton serve` (a pool with \"Command\"), which passes it its channel");
+            Environment.Exit(2);
+        }
+        return builder.ConfigureServices(services =>
+        {
+            services.Configure<Baton.AspNetCore.BatonTransportOptions>(o =>
+            {
+                o.RequireFront = options.RequireFront;
+                o.MaxReadBufferSize = options.MaxReadBufferSize;
+                o.MaxWriteBufferSize = options.MaxWriteBufferSize;
+            });
+            services.AddSingleton<IConnectionListenerFactory, Baton.AspNetCore.BatonConnectionListenerFactory>();
+            // Protocols stay at their default (HTTP/1.1 and HTTP/2): the connection's ALPN picks one.
+            services.Configure<KestrelServerOptions>(kestrel => kestrel.Listen(new Baton.AspNetCore.BatonEndPoint()));
+        });
+    }
+}
