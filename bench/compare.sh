@@ -28,7 +28,7 @@ while (($#)); do
         --only) ONLY=$2; shift ;;
         --no-idle) DO_IDLE=0 ;;
         --no-speed) DO_SPEED=0 ;;
-        -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
