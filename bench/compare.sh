@@ -1,0 +1,370 @@
+#!/usr/bin/env bash
+# Baton side by side with nginx, hitch -> nginx, HAProxy -> nginx and Kestrel, on 127.0.0.1, same certificate,
+# same two resources (/hello -> "hello\n", /1mb -> 1 MiB). Prints one markdown table and writes it to
+# bench/results/latest.md (raw tool output in bench/results/latest-raw/).
+#
+# usage: bench/compare.sh [--quick] [--runs N] [--duration S] [--idle N] [--only name,name,...] [--no-idle] [--no-speed]
+#   --quick      3-second runs, one run each, 300 idle connections, 1-second openssl speed (~2-3 minutes)
+#   --only       contenders: nginx,nginx-rsa,hitch,haproxy,kestrel,baton-passthrough,baton-handoff,baton-handoff-rsa
+#
+# Every figure is also given per core of SERVER CPU: utime+stime of the server's whole process tree (backends
+# included) over the run, because wrk / openssl s_time share the same cores as the servers.
+# Needs root (installs nginx, hitch, haproxy, wrk, openssl with apt-get when missing) and the .NET 10 SDK.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CONTENDERS_DIR=$ROOT/bench/contenders
+RESULTS=$ROOT/bench/results
+
+RUNS=2 WARMUP=5 DURATION=10 HS_DURATION=10 HS_CLIENTS=4 BIG_CONNECTIONS=8 IDLE=5000 SPEED_SECONDS=3
+ONLY="nginx,nginx-rsa,hitch,haproxy,kestrel,baton-passthrough,baton-handoff,baton-handoff-rsa"
+DO_IDLE=1 DO_SPEED=1
+while (($#)); do
+    case $1 in
+        --quick) RUNS=1 WARMUP=1 DURATION=3 HS_DURATION=3 IDLE=300 SPEED_SECONDS=1 ;;
+        --runs) RUNS=$2; shift ;;
+        --duration) DURATION=$2 HS_DURATION=$2; shift ;;
+        --idle) IDLE=$2; shift ;;
+        --only) ONLY=$2; shift ;;
+        --no-idle) DO_IDLE=0 ;;
+        --no-speed) DO_SPEED=0 ;;
+        -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        *) echo "unknown argument: $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+wanted() { [[ ",$ONLY," == *",$1,"* ]]; }
+
+# ---------------------------------------------------------------- processes: track, wait, stop exactly ours
+PIDS=()
+WORK=$(mktemp -d /tmp/baton-compare.XXXXXX)
+
+start_bg() { # start_bg LOGFILE CMD... ; sets STARTED_PID
+    : >"$1" # truncate here, not in the child: a reader must never see the previous run's lines
+    "${@:2}" >"$1" 2>&1 </dev/null &
+    STARTED_PID=$!
+    PIDS+=("$STARTED_PID")
+}
+
+stop_pid() { # SIGTERM, wait up to 15 s, then SIGKILL; only pids this script started
+    local pid=$1 i
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null
+    for ((i = 0; i < 150; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && { log "pid $pid ignored SIGTERM, killing"; kill -KILL "$pid" 2>/dev/null; }
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_port() { # wait_port PORT PID: until PORT accepts, PID dies, or 60 s pass
+    local port=$1 pid=$2 deadline=$((SECONDS + 60))
+    while ((SECONDS < deadline)); do
+        kill -0 "$pid" 2>/dev/null || return 1
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+wait_line() { # wait_line FILE REGEX PID [SECONDS]: until FILE holds a line matching REGEX, PID dies, or the deadline (60 s)
+    local file=$1 regex=$2 pid=$3 deadline=$((SECONDS + ${4:-60}))
+    while ((SECONDS < deadline)); do
+        grep -qE "$regex" "$file" 2>/dev/null && return 0
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+tree_cpu() { python3 "$CONTENDERS_DIR/proctree.py" cpu "$@"; }
+tree_mem() { python3 "$CONTENDERS_DIR/proctree.py" mem "$@"; }
+
+# ---------------------------------------------------------------- setup: packages, builds, certificates, files
+install_missing() {
+    local need=() pkg bin
+    for pair in nginx:nginx hitch:hitch haproxy:haproxy wrk:wrk openssl:openssl curl:curl python3:python3; do
+        bin=${pair%%:*} pkg=${pair#*:}
+        command -v "$bin" >/dev/null || [[ -x /usr/sbin/$bin ]] || need+=("$pkg")
+    done
+    ((${#need[@]})) || return 0
+    log "installing ${need[*]}"
+    [[ $(id -u) == 0 ]] || die "need root to install ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y "${need[@]}" >"$WORK/apt.log" 2>&1 \
+        || { apt-get update >>"$WORK/apt.log" 2>&1 && apt-get install -y "${need[@]}" >>"$WORK/apt.log" 2>&1; } \
+        || die "apt-get install ${need[*]} failed (see $WORK/apt.log)"
+}
+
+install_missing
+export PATH=$PATH:/usr/sbin
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
+
+BATON=$ROOT/src/Baton.Cli/bin/Release/net10.0/baton
+KESTREL=$ROOT/bench/KestrelHttps/bin/Release/net10.0/KestrelHttps
+if wanted baton-passthrough || wanted baton-handoff || wanted baton-handoff-rsa; then
+    log "building Baton (Release)"
+    dotnet build -c Release "$ROOT/src/Baton.Cli" >"$WORK/build-baton.log" 2>&1 || die "Baton build failed: $WORK/build-baton.log"
+fi
+if wanted kestrel; then
+    log "building KestrelHttps (Release)"
+    dotnet build -c Release "$ROOT/bench/KestrelHttps" >"$WORK/build-kestrel.log" 2>&1 || die "Kestrel build failed: $WORK/build-kestrel.log"
+fi
+
+log "certificates and files in $WORK"
+openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/ecdsa.key" 2>/dev/null
+openssl req -x509 -new -key "$WORK/ecdsa.key" -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+    -days 2 -out "$WORK/ecdsa.crt" 2>/dev/null || die "openssl req (ECDSA) failed"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/rsa.key" 2>/dev/null
+openssl req -x509 -new -key "$WORK/rsa.key" -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+    -days 2 -out "$WORK/rsa.crt" 2>/dev/null || die "openssl req (RSA) failed"
+cat "$WORK/ecdsa.crt" "$WORK/ecdsa.key" >"$WORK/ecdsa.pem"
+mkdir -p "$WORK/docroot"
+printf 'hello\n' >"$WORK/docroot/hello"
+head -c 1048576 /dev/zero | tr '\0' x >"$WORK/docroot/1mb"
+
+fill_template() { # fill_template TEMPLATE OUT KEY=VALUE...
+    local template=$1 out=$2 args=() kv
+    for kv in "${@:3}"; do args+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
+    sed "${args[@]}" "$template" >"$out"
+}
+
+# ---------------------------------------------------------------- contenders: start_X sets PORT, ROOTS, SUITE
+start_nginx() { # start_nginx NAME TEMPLATE PORT [CERT KEY]
+    local dir=$WORK/$1
+    mkdir -p "$dir"
+    fill_template "$CONTENDERS_DIR/$2" "$dir/nginx.conf" DIR="$dir" PORT="$3" CERT="${4:-}" KEY="${5:-}" DOCROOT="$WORK/docroot"
+    start_bg "$dir/stdout.log" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
+    wait_port "$3" "$STARTED_PID" || { cat "$dir/stdout.log" "$dir/error.log" >&2; return 1; }
+}
+
+BACKEND_PID="" BACKEND_PORT=""
+ensure_backend() {
+    [[ -n $BACKEND_PID ]] && kill -0 "$BACKEND_PID" 2>/dev/null && return 0
+    BACKEND_PORT=$(free_port)
+    start_nginx nginx-backend nginx-plain.conf "$BACKEND_PORT" || return 1
+    BACKEND_PID=$STARTED_PID
+}
+
+start_contender() { # start_contender NAME; sets PORT, ROOTS (pids whose trees are the server), PATH_PREFIX
+    local name=$1 dir=$WORK/$1
+    mkdir -p "$dir"
+    PORT=$(free_port) ROOTS=() CERT=$WORK/ecdsa.crt KEY=$WORK/ecdsa.key
+    case $name in
+        nginx) start_nginx "$name" nginx-tls.conf "$PORT" "$CERT" "$KEY" || return 1; ROOTS=("$STARTED_PID") ;;
+        nginx-rsa) start_nginx "$name" nginx-tls.conf "$PORT" "$WORK/rsa.crt" "$WORK/rsa.key" || return 1; ROOTS=("$STARTED_PID") ;;
+        hitch)
+            ensure_backend || return 1
+            fill_template "$CONTENDERS_DIR/hitch.conf" "$dir/hitch.conf" PORT="$PORT" BACKEND_PORT="$BACKEND_PORT" PEM="$WORK/ecdsa.pem"
+            start_bg "$dir/stdout.log" hitch --config="$dir/hitch.conf"
+            wait_port "$PORT" "$STARTED_PID" || { cat "$dir/stdout.log" >&2; return 1; }
+            ROOTS=("$STARTED_PID" "$BACKEND_PID") ;;
+        haproxy)
+            ensure_backend || return 1
+            fill_template "$CONTENDERS_DIR/haproxy.cfg" "$dir/haproxy.cfg" PORT="$PORT" BACKEND_PORT="$BACKEND_PORT" PEM="$WORK/ecdsa.pem"
+            start_bg "$dir/stdout.log" haproxy -db -f "$dir/haproxy.cfg"
+            wait_port "$PORT" "$STARTED_PID" || { cat "$dir/stdout.log" >&2; return 1; }
+            ROOTS=("$STARTED_PID" "$BACKEND_PID") ;;
+        kestrel)
+            start_bg "$dir/stdout.log" "$KESTREL" "$PORT" "$CERT" "$KEY"
+            wait_line "$dir/stdout.log" '^kestrel ready' "$STARTED_PID" || { cat "$dir/stdout.log" >&2; return 1; }
+            ROOTS=("$STARTED_PID") ;;
+        baton-passthrough | baton-handoff | baton-handoff-rsa)
+            local mode=${name#baton-}
+            mode=${mode%-rsa}
+            [[ $name == *-rsa ]] && CERT=$WORK/rsa.crt KEY=$WORK/rsa.key
+            start_bg "$dir/stdout.log" "$BATON" serve --listen 127.0.0.1:0 --workers 2 --cert "$CERT" --key "$KEY" --mode "$mode"
+            wait_line "$dir/stdout.log" 'baton ready: https://127\.0\.0\.1:[0-9]+' "$STARTED_PID" \
+                || { cat "$dir/stdout.log" >&2; return 1; }
+            PORT=$(grep -oE 'baton ready: https://127\.0\.0\.1:[0-9]+' "$dir/stdout.log" | head -1 | grep -oE '[0-9]+$')
+            ROOTS=("$STARTED_PID") ;;
+        *) die "unknown contender $name" ;;
+    esac
+    SERVER_PID=$STARTED_PID
+}
+
+stop_contender() { stop_pid "$SERVER_PID"; }
+
+# ---------------------------------------------------------------- measurements
+to_ms() { # wrk latency "812.00us" / "1.20ms" / "1.01s" -> milliseconds
+    awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
+}
+
+run_wrk() { # run_wrk URL CONNECTIONS RAWFILE -> "requests seconds req_per_s p50_ms p99_ms cpu_s errors"
+    local url=$1 conns=$2 raw=$3 before after
+    before=$(tree_cpu "${ROOTS[@]}")
+    wrk -t1 -c"$conns" -d"${DURATION}s" --latency "$url" >"$raw" 2>&1
+    after=$(tree_cpu "${ROOTS[@]}")
+    local requests secs rps p50 p99 errors
+    read -r requests secs < <(awk '/requests in/ { gsub(/,/, "", $1); gsub(/s,$/, "", $4); print $1, $4 }' "$raw")
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$raw")
+    p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$raw")")
+    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$raw")")
+    errors=$(awk '/Socket errors|Non-2xx/ { printf "%s ", $0 }' "$raw" | tr -s ' ' | tr ' ' '_')
+    echo "${requests:-0} ${secs:-0} ${rps:-0} $p50 $p99 $(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.3f", a - b }') ${errors:-none}"
+}
+
+run_handshakes() { # run_handshakes PORT PATH RAWPREFIX -> "handshakes wall_s cpu_s"
+    local port=$1 path=$2 raw=$3 before after start end i pids=()
+    before=$(tree_cpu "${ROOTS[@]}")
+    start=$(date +%s.%N)
+    for ((i = 0; i < HS_CLIENTS; i++)); do
+        # -new: never resume; -www: one HTTP/1.0 request per connection, so Baton's handoff mode hands each
+        # connection to a worker (its front reads the first request before the handoff).
+        openssl s_time -connect "127.0.0.1:$port" -new -time "$HS_DURATION" -www "$path" >"$raw.$i" 2>&1 &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    end=$(date +%s.%N)
+    after=$(tree_cpu "${ROOTS[@]}")
+    local total
+    total=$(cat "$raw".* | awk '/connections in .* real seconds/ { n += $1 } END { print n + 0 }')
+    echo "$total $(awk -v a="$end" -v b="$start" 'BEGIN { printf "%.3f", a - b }') $(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.3f", a - b }')"
+}
+
+negotiated_suite() {
+    openssl s_client -connect "127.0.0.1:$1" -servername localhost </dev/null 2>/dev/null \
+        | awk '/^New, / { gsub(/,/, ""); print $2 "/" $5; exit }'
+}
+
+# Result fields per contender, best run (by throughput) of RUNS for each measure.
+declare -A R
+best_of() { # best_of KEY FIELD_INDEX_OF_SCORE LINE...: keeps the line with the highest score in R[KEY]
+    local key=$1 field=$2 line best="" best_score=-1 score
+    for line in "${@:3}"; do
+        score=$(echo "$line" | awk -v f="$field" '{ print $f + 0 }')
+        if awk -v a="$score" -v b="$best_score" 'BEGIN { exit !(a > b) }'; then best=$line best_score=$score; fi
+    done
+    R[$key]=$best
+}
+
+measure_contender() {
+    local name=$1 raw=$RESULTS/latest-raw/$1 base hello_path=/hello big_path=/1mb run lines
+    mkdir -p "$raw"
+    start_contender "$name" || { log "$name did not start"; R[$name.status]="did not start"; return 1; }
+    base=https://127.0.0.1:$PORT
+    R[$name.suite]=$(negotiated_suite "$PORT")
+    R[$name.note]=""
+    if [[ $(curl -sk "$base/hello") != hello ]]; then
+        hello_path=/
+        R[$name.note]+="/hello not served: keep-alive and handshakes measured on / ($(curl -sk "$base/" | wc -c) bytes). "
+    fi
+    if [[ $(curl -sk "$base/1mb" | wc -c) != 1048576 ]]; then
+        big_path=""
+        R[$name.note]+="/1mb not served: no transfer figure. "
+    fi
+    log "$name: port $PORT, suite ${R[$name.suite]}, server pids $(python3 "$CONTENDERS_DIR/proctree.py" pids "${ROOTS[@]}" | tr '\n' ' ')"
+
+    # Warm-up, not measured: JIT tiering in the .NET servers (Kestrel, Baton), caches and pools everywhere.
+    wrk -t1 -c50 -d"${WARMUP}s" "$base$hello_path" >"$raw/warmup.txt" 2>&1
+    openssl s_time -connect "127.0.0.1:$PORT" -new -time "$WARMUP" -www "$hello_path" >>"$raw/warmup.txt" 2>&1
+    [[ -n $big_path ]] && wrk -t1 -c"$BIG_CONNECTIONS" -d"${WARMUP}s" "$base$big_path" >>"$raw/warmup.txt" 2>&1
+
+    lines=()
+    for ((run = 1; run <= RUNS; run++)); do
+        lines+=("$(run_wrk "$base$hello_path" 50 "$raw/wrk-hello.$run.txt")")
+        log "$name keep-alive run $run: ${lines[-1]}"
+    done
+    best_of "$name.hello" 3 "${lines[@]}"
+
+    lines=()
+    for ((run = 1; run <= RUNS; run++)); do
+        lines+=("$(run_handshakes "$PORT" "$hello_path" "$raw/s_time.$run")")
+        log "$name handshakes run $run: ${lines[-1]}"
+    done
+    best_of "$name.hs" 1 "${lines[@]}"
+
+    if [[ -n $big_path ]]; then
+        lines=()
+        for ((run = 1; run <= RUNS; run++)); do
+            lines+=("$(run_wrk "$base$big_path" "$BIG_CONNECTIONS" "$raw/wrk-1mb.$run.txt")")
+            log "$name 1 MiB run $run: ${lines[-1]}"
+        done
+        best_of "$name.big" 3 "${lines[@]}"
+    fi
+    stop_contender
+    R[$name.status]=ok
+}
+
+# ---------------------------------------------------------------- idle connections: memory per connection
+pss_of() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
+
+measure_idle() { # measure_idle NAME: PSS of the server tree (and of its root alone) before/after IDLE idle TLS connections
+    local name=$1 path=/hello before after root_before root_after out client opened
+    start_contender "$name" || { log "$name did not start"; return 1; }
+    [[ $(curl -sk "https://127.0.0.1:$PORT/hello") == hello ]] || path=/
+    before=$(tree_mem "${ROOTS[@]}") root_before=$(pss_of "$SERVER_PID")
+    out=$WORK/$name/idle.out
+    start_bg "$out" python3 "$CONTENDERS_DIR/idle_clients.py" 127.0.0.1 "$PORT" "$IDLE" "$path"
+    client=$STARTED_PID
+    wait_line "$out" '^opened' "$client" 300 || log "$name idle: client did not finish: $(cat "$out")"
+    opened=$(awk '/^opened/ { print $2 }' "$out")
+    after=$(tree_mem "${ROOTS[@]}") root_after=$(pss_of "$SERVER_PID")
+    # fields: opened, tree pss/rss/nprocs before, tree pss/rss/nprocs after, root pss before, root pss after
+    R[$name.idle]="${opened:-0} $before $after $root_before $root_after"
+    log "$name idle: $(head -2 "$out" | tr '\n' ' ') -> ${R[$name.idle]}"
+    stop_pid "$client"
+    stop_contender
+}
+
+# ---------------------------------------------------------------- openssl speed: the physical limits, one core
+measure_speed() {
+    local raw=$RESULTS/latest-raw/openssl-speed.txt
+    openssl speed -seconds "$SPEED_SECONDS" ecdsap256 ecdhx25519 rsa2048 >"$raw" 2>/dev/null
+    R[speed.ECDSA P-256 sign]=$(awk '/ecdsa \(nistp256\)/ { printf "%.0f", $(NF-1) }' "$raw")
+    R[speed.X25519 derive]=$(awk '/ecdh \(X25519\)/ { printf "%.0f", $NF }' "$raw")
+    R[speed.RSA-2048 sign]=$(awk '/^rsa 2048 bits/ { printf "%.0f", $(NF-1) }' "$raw")
+    local cipher label
+    for cipher in aes-256-gcm aes-128-gcm chacha20-poly1305; do
+        openssl speed -seconds "$SPEED_SECONDS" -bytes 16384 -evp "$cipher" >>"$raw" 2>/dev/null
+        label=$(tail -1 "$raw" | awk '{ printf "%.0f MiB/s", ($2 + 0) * 1000 / 1048576 }')
+        R[speed.$cipher 16 KiB]=$label
+    done
+}
+
+# ---------------------------------------------------------------- main
+rm -rf "$RESULTS/latest-raw"
+mkdir -p "$RESULTS/latest-raw"
+R[meta.date]=$(date -u +'%Y-%m-%d %H:%M UTC')
+R[meta.runs]=$RUNS
+R[meta.line1]="machine: $(lscpu | awk -F: '/^Model name/ { gsub(/^ +/, "", $2); print $2 }'), $(nproc) CPUs; kernel $(uname -r); $(openssl version | cut -d' ' -f1-2); .NET SDK $(dotnet --version 2>/dev/null)"
+R[meta.line2]="$(nginx -v 2>&1 | cut -d' ' -f3); hitch $(hitch --version 2>&1 | awk '{ print $2 }'); HAProxy $(haproxy -v | awk 'NR == 1 { print $3 }'); wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"
+R[meta.line3]="settings: ${WARMUP}s warm-up per contender (not measured), then wrk -t1 -c50 -d${DURATION}s (/hello), wrk -t1 -c$BIG_CONNECTIONS -d${DURATION}s (/1mb), $HS_CLIENTS × openssl s_time -new -time $HS_DURATION -www /hello; $RUNS run(s) each"
+R[meta.line4]="load average at start: $(cut -d' ' -f1-3 /proc/loadavg); busiest other processes: $(ps -eo pcpu,comm --sort=-pcpu --no-headers | head -4 | awk '{ printf "%s %s%%; ", $2, $1 }')"
+
+if ((DO_SPEED)); then log "openssl speed"; measure_speed; fi
+for name in nginx nginx-rsa hitch haproxy kestrel baton-passthrough baton-handoff baton-handoff-rsa; do
+    wanted "$name" || continue
+    log "== $name"
+    measure_contender "$name"
+done
+[[ -n $BACKEND_PID ]] && { stop_pid "$BACKEND_PID"; BACKEND_PID=""; }
+if ((DO_IDLE)); then
+    for name in nginx baton-handoff; do
+        wanted "$name" || continue
+        log "== $name: $IDLE idle connections"
+        measure_idle "$name"
+    done
+fi
+R[meta.line5]="load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+for key in "${!R[@]}"; do printf '%s\t%s\n' "$key" "${R[$key]}"; done >"$RESULTS/latest-raw/results.tsv"
+python3 "$CONTENDERS_DIR/report.py" "$RESULTS/latest-raw/results.tsv" >"$RESULTS/latest.md" || die "report failed"
+cat "$RESULTS/latest.md"
