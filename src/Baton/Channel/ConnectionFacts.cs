@@ -60,6 +60,14 @@ public sealed class ConnectionFacts
         CryptographicOperations.ZeroMemory(MemoryMarshal.AsMemory(InitialData).Span);
     }
 
+    /// <summary>
+    /// Bytes <see cref="WriteTo"/> needs at most: the names, endpoints and field headers fit in 2 KiB;
+    /// the ALPN offer and the three byte fields are counted. Lets the front rent a small buffer.
+    /// </summary>
+    internal int EncodedLengthUpperBound =>
+        2048 + OfferedAlpn.Count * (ChannelBodyWriter.ItemHeaderLength + ChannelCodec.MaxNameBytes)
+        + TlsState.Length + InitialData.Length + InitialCiphertext.Length;
+
     /// <summary>Encodes the facts into <paramref name="destination"/>; returns the body length.</summary>
     internal int WriteTo(Span<byte> destination)
     {

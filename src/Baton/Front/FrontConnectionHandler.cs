@@ -109,7 +109,7 @@ internal sealed class FrontConnectionHandler
 
     private static PendingHandoff CreateHandoff(ulong id, FrontSocket socket, ConnectionFacts facts)
     {
-        byte[] body = ArrayPool<byte>.Shared.Rent(ChannelHeader.MaxBodyLength);
+        byte[] body = ArrayPool<byte>.Shared.Rent(facts.EncodedLengthUpperBound);
         try
         {
             int length = facts.WriteTo(body);

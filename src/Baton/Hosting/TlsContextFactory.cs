@@ -11,6 +11,10 @@ internal static class TlsContextFactory
         bool handoffCapture = false, TicketKeyRing? ticketKeys = null)
     {
         var options = new TlsServerOptions { EnableHandoffCapture = handoffCapture, SessionTicketKeys = ticketKeys };
+        // The handoff front pays for every ticket inside its handshake, and one per connection is what
+        // HTTP clients use: issue one (OpenSSL's default is two).
+        if (handoffCapture)
+            options.SessionTicketCount = 1;
         foreach (CertificateMaterial certificate in certificates)
             options.Certificates.Add(new TlsCertificate(certificate.ServerNames, certificate.CertificateChainPem, certificate.PrivateKeyPem));
         foreach (string protocol in applicationProtocols)
