@@ -143,6 +143,45 @@ internal sealed partial class BatonConnection : ConnectionContext
         }
     }
 
+    /// <summary>One full TLS record of plaintext: the unit the send loop gathers small pipe segments into.</summary>
+    private const int RecordPlaintext = 16 * 1024;
+
+    /// <summary>
+    /// Writes what Kestrel produced, gathering the pipe's small segments (4 KiB) into whole 16 KiB
+    /// writes: each stream write becomes at least one TLS record and one send, so a 1 MiB response
+    /// is 64 records instead of 256.
+    /// </summary>
+    private async ValueTask WriteCoalescedAsync(ReadOnlySequence<byte> buffer)
+    {
+        if (buffer.IsSingleSegment)
+        {
+            await _stream.WriteAsync(buffer.First).ConfigureAwait(false);
+            return;
+        }
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(RecordPlaintext);
+        try
+        {
+            while (!buffer.IsEmpty)
+            {
+                ReadOnlyMemory<byte> first = buffer.First;
+                if (first.Length >= RecordPlaintext)
+                {
+                    await _stream.WriteAsync(first).ConfigureAwait(false);
+                    buffer = buffer.Slice(first.Length);
+                    continue;
+                }
+                int length = (int)Math.Min(RecordPlaintext, buffer.Length);
+                buffer.Slice(0, length).CopyTo(scratch);
+                await _stream.WriteAsync(scratch.AsMemory(0, length)).ConfigureAwait(false);
+                buffer = buffer.Slice(length);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
     private async Task DoSend()
     {
         Exception? shutdownReason = null;
@@ -156,8 +195,7 @@ internal sealed partial class BatonConnection : ConnectionContext
                 if (result.IsCanceled)
                     break;
                 ReadOnlySequence<byte> buffer = result.Buffer;
-                foreach (ReadOnlyMemory<byte> segment in buffer)
-                    await _stream.WriteAsync(segment).ConfigureAwait(false);
+                await WriteCoalescedAsync(buffer).ConfigureAwait(false);
                 output.AdvanceTo(buffer.End);
                 if (result.IsCompleted)
                 {
