@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using Baton.Channel;
@@ -40,11 +41,12 @@ internal sealed class FrontConnectionHandler
     {
         var socket = new FrontSocket(accepted, _poller);
         PendingHandoff? handoff = null;
-        string remote = socket.RemoteEndPoint?.ToString() ?? "?";
+        // Formatted only if a log line is written: this runs for every connection.
+        IPEndPoint? remote = socket.RemoteEndPoint;
         try
         {
             ConnectionFacts facts = await InspectAsync(socket, listener, stopping).ConfigureAwait(false);
-            remote = facts.RemoteEndPoint?.ToString() ?? remote;
+            remote = facts.RemoteEndPoint ?? remote;
             WorkerPool pool = _pools[facts.Pool];
             handoff = CreateHandoff(id, socket, facts);
             if (!await pool.DispatchAsync(handoff, stopping).ConfigureAwait(false))
@@ -151,7 +153,7 @@ internal sealed class FrontConnectionHandler
         }
     }
 
-    private void Fail(ulong id, string remote, string reason, string detail)
+    private void Fail(ulong id, IPEndPoint? remote, string reason, string detail)
     {
         _metrics.Failed(reason);
         _logger.ConnectionFailed(id, remote, reason, detail);

@@ -27,10 +27,10 @@ internal static partial class Log
     public static partial void WorkerKilledAtDeadline(this ILogger logger, string pool, int pid);
 
     [LoggerMessage(10, LogLevel.Warning, "connection {Id} from {Remote} failed: reason={Reason}: {Detail}")]
-    public static partial void ConnectionFailed(this ILogger logger, ulong id, string remote, string reason, string detail);
+    public static partial void ConnectionFailed(this ILogger logger, ulong id, System.Net.IPEndPoint? remote, string reason, string detail);
 
     [LoggerMessage(11, LogLevel.Debug, "connection {Id} from {Remote} handed to pool={Pool}")]
-    public static partial void ConnectionHandedOff(this ILogger logger, ulong id, string remote, string pool);
+    public static partial void ConnectionHandedOff(this ILogger logger, ulong id, System.Net.IPEndPoint? remote, string pool);
 
     [LoggerMessage(20, LogLevel.Information, "listening on {Address} (listener {Listener}, PROXY protocol {Proxy})")]
     public static partial void Listening(this ILogger logger, string address, string listener, bool proxy);
