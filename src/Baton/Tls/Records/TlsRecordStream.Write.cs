@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace Baton.Tls.Records;
@@ -17,16 +18,16 @@ internal sealed partial class TlsRecordStream
         try
         {
             ThrowIfWriteClosed();
+            RentWriteBuffer(buffer.Length);
             int used = SealOwedKeyUpdate(0);
-            int maxRecord = _state.MaxPlaintext + _writer.Overhead + KeyUpdateRecordReserve;
             while (!buffer.IsEmpty)
             {
-                if (used + maxRecord > _writeBuffer.Length)
+                int chunk = Math.Min(buffer.Length, _state.MaxPlaintext);
+                if (used > 0 && used + chunk + RecordReserve > _writeBuffer.Length)
                 {
                     await WriteInnerAsync(used, cancellationToken).ConfigureAwait(false);
                     used = 0;
                 }
-                int chunk = Math.Min(buffer.Length, _state.MaxPlaintext);
                 used += SealApplicationData(buffer.Span[..chunk], used);
                 buffer = buffer[chunk..];
             }
@@ -34,6 +35,7 @@ internal sealed partial class TlsRecordStream
         }
         finally
         {
+            ReturnWriteBuffer();
             _writeLock.Release();
         }
     }
@@ -46,12 +48,14 @@ internal sealed partial class TlsRecordStream
         try
         {
             ThrowIfWriteClosed();
+            RentWriteBuffer(0);
             // An owed update_not_requested answer is covered by this KeyUpdate too (RFC 8446 §4.6.3).
             int used = SealKeyUpdate(requestPeerUpdate, 0);
             await WriteInnerAsync(used, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
+            ReturnWriteBuffer();
             _writeLock.Release();
         }
     }
@@ -62,12 +66,14 @@ internal sealed partial class TlsRecordStream
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_writeClosed || _writeBuffer.Length == 0) return;
+            if (_writeClosed) return;
+            RentWriteBuffer(0);
             _keyUpdateOwed = true;
             await WriteInnerAsync(SealOwedKeyUpdate(0), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
+            ReturnWriteBuffer();
             _writeLock.Release();
         }
     }
@@ -93,13 +99,15 @@ internal sealed partial class TlsRecordStream
     {
         try
         {
-            if (_writeClosed || _writeBuffer.Length == 0) return;
+            if (_writeClosed) return;
+            RentWriteBuffer(0);
             int used = SealAlert(level, description);
             if (level == TlsAlertLevel.Fatal || description == TlsAlertDescription.CloseNotify) _writeClosed = true;
             await WriteInnerAsync(used, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
+            ReturnWriteBuffer();
             _writeLock.Release();
         }
     }
@@ -159,6 +167,27 @@ internal sealed partial class TlsRecordStream
             _writeClosed = true;
             throw;
         }
+    }
+
+    /// <summary>Room one record needs beyond its plaintext: header, tag, inner type, and an owed KeyUpdate record.</summary>
+    private int RecordReserve => _writer.Overhead + KeyUpdateRecordReserve;
+
+    /// <summary>
+    /// Rents the record buffer for one locked write, sized to what it will seal (at most
+    /// <see cref="WriteBufferSize"/>): an idle connection holds none. It only ever holds ciphertext,
+    /// which is why it goes back to the pool without being cleared.
+    /// </summary>
+    private void RentWriteBuffer(int plaintextLength)
+    {
+        int records = plaintextLength / _state.MaxPlaintext + 1;
+        _writeBuffer = ArrayPool<byte>.Shared.Rent(Math.Min(WriteBufferSize, plaintextLength + (records + 1) * RecordReserve));
+    }
+
+    private void ReturnWriteBuffer()
+    {
+        byte[] buffer = _writeBuffer;
+        _writeBuffer = [];
+        if (buffer.Length > 0) ArrayPool<byte>.Shared.Return(buffer);
     }
 
     private void ThrowIfWriteClosed()

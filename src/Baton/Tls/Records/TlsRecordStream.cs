@@ -40,7 +40,8 @@ internal sealed partial class TlsRecordStream : Stream, IRecordLayerStream
     private readonly TlsRecordProtector _writer;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private byte[] _readBuffer;
-    private byte[] _writeBuffer;
+    /// <summary>Rented for the duration of one locked write (see RentWriteBuffer), empty in between.</summary>
+    private byte[] _writeBuffer = [];
     private int _disposed;
 
     /// <param name="inner">The connection (a NetworkStream over the handed-off socket).</param>
@@ -64,7 +65,6 @@ internal sealed partial class TlsRecordStream : Stream, IRecordLayerStream
         _initialCiphertext = initialCiphertext;
         _keyUpdateOwed = state.KeyUpdatePending;
         _readBuffer = ArrayPool<byte>.Shared.Rent(TlsRecordProtector.HeaderLength + TlsRecordProtector.MaxTls12Ciphertext);
-        _writeBuffer = ArrayPool<byte>.Shared.Rent(WriteBufferSize);
     }
 
     /// <summary>IANA id of the session's cipher suite.</summary>
@@ -156,10 +156,11 @@ internal sealed partial class TlsRecordStream : Stream, IRecordLayerStream
         byte[] read = Interlocked.Exchange(ref _readBuffer, []);
         if (Volatile.Read(ref _readInProgress) == 0) ArrayPool<byte>.Shared.Return(read, clearArray: true);
         else Array.Clear(read);
+        // No write buffer to return: a write in progress returns its own; closing the write side makes
+        // any later write fail instead of sealing with wiped keys.
         if (_writeLock.Wait(0))
         {
-            byte[] write = Interlocked.Exchange(ref _writeBuffer, []);
-            ArrayPool<byte>.Shared.Return(write, clearArray: true);
+            _writeClosed = true;
             _writeLock.Release();
         }
     }
