@@ -19,6 +19,7 @@ internal sealed class WorkerPool
     private readonly WorkerProcess?[] _slots;
     private readonly int[] _consecutiveFailures;
     private TaskCompletionSource _changed = NewSignal();
+    private int _waiting;
     private volatile bool _stopping;
 
     public WorkerPool(string name, PoolOptions options, LimitOptions limits, WorkerLauncher launcher, BatonMetrics metrics, ILogger logger)
@@ -48,8 +49,22 @@ internal sealed class WorkerPool
     /// <summary>Completes when every worker of the pool has reported Ready.</summary>
     public async Task WaitReadyAsync(CancellationToken cancellationToken)
     {
-        while (!_slots.All(w => w is { IsReady: true }))
-            await WaitForChangeAsync(cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            while (true)
+            {
+                // The signal is taken before the state is looked at, so a change in between is not missed.
+                Task signal = _changed.Task;
+                if (_slots.All(w => w is { IsReady: true }))
+                    return;
+                await signal.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
     }
 
     /// <summary>
@@ -64,19 +79,35 @@ internal sealed class WorkerPool
         {
             while (true)
             {
-                Task signal = _changed.Task;
-                if (SelectWorker()?.TrySend(handoff) is Task<bool> acknowledgement)
-                {
-                    if (await acknowledgement.WaitAsync(timeout.Token).ConfigureAwait(false))
-                        return true;
-                    continue;
-                }
-                await signal.WaitAsync(timeout.Token).ConfigureAwait(false);
+                Task<bool> acknowledgement = SelectWorker()?.TrySend(handoff) ?? await WaitForWorkerAsync(handoff, timeout.Token).ConfigureAwait(false);
+                if (await acknowledgement.WaitAsync(timeout.Token).ConfigureAwait(false))
+                    return true;
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return false;
+        }
+    }
+
+    /// <summary>No worker could take the connection: wait for pool changes until one does.</summary>
+    private async Task<Task<bool>> WaitForWorkerAsync(PendingHandoff handoff, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            while (true)
+            {
+                // Taken before trying again, so a change in between is not missed.
+                Task signal = _changed.Task;
+                if (SelectWorker()?.TrySend(handoff) is Task<bool> acknowledgement)
+                    return acknowledgement;
+                await signal.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
         }
     }
 
@@ -142,9 +173,12 @@ internal sealed class WorkerPool
         StartSlot(slot);
     }
 
-    private void OnWorkerChanged(WorkerProcess worker) => Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult();
-
-    private Task WaitForChangeAsync(CancellationToken cancellationToken) => _changed.Task.WaitAsync(cancellationToken);
+    /// <summary>Wakes whoever waits for a worker (Ready, Ack, Closed, exit); nothing to do, and nothing allocated, when nobody waits.</summary>
+    private void OnWorkerChanged(WorkerProcess worker)
+    {
+        if (Volatile.Read(ref _waiting) > 0)
+            Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult();
+    }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
