@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 
@@ -112,7 +113,12 @@ internal sealed partial class TlsRecordStream
                 needed += bodyLength;
                 if (available >= needed) return needed;
             }
-            if (available == 0) _rawStart = _rawEnd = 0;
+            if (available == 0)
+            {
+                _rawStart = _rawEnd = 0;
+                if (_initialCiphertext.IsEmpty)
+                    await WaitForDataWithoutBufferAsync(cancellationToken).ConfigureAwait(false);
+            }
             else if (_readBuffer.Length - _rawStart < needed)
             {
                 _readBuffer.AsSpan(_rawStart, available).CopyTo(_readBuffer);
@@ -129,6 +135,20 @@ internal sealed partial class TlsRecordStream
             }
             _rawEnd += read;
         }
+    }
+
+    /// <summary>
+    /// An idle connection holds no read buffer: between records it gives the buffer back (cleared: it
+    /// held decrypted plaintext) and waits with a zero-byte read until the socket has data.
+    /// </summary>
+    private async ValueTask WaitForDataWithoutBufferAsync(CancellationToken cancellationToken)
+    {
+        byte[] idle = Interlocked.Exchange(ref _readBuffer, []);
+        if (idle.Length > 0)
+            ArrayPool<byte>.Shared.Return(idle, clearArray: true);
+        await _inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        _readBuffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
     }
 
     private ValueTask<int> FillAsync(CancellationToken cancellationToken)

@@ -32,6 +32,9 @@ internal sealed partial class TlsRecordStream : Stream, IRecordLayerStream
     internal const ulong Tls12GcmRecordLimit = 1UL << 24;
     private const int WriteBufferSize = 64 * 1024;
 
+    /// <summary>Room for the largest record either version allows.</summary>
+    private const int ReadBufferSize = TlsRecordProtector.HeaderLength + TlsRecordProtector.MaxTls12Ciphertext;
+
     private readonly Stream _inner;
     private readonly bool _leaveInnerStreamOpen;
     private readonly TlsSessionState _state;
@@ -64,7 +67,7 @@ internal sealed partial class TlsRecordStream : Stream, IRecordLayerStream
         _initialPlaintext = initialPlaintext;
         _initialCiphertext = initialCiphertext;
         _keyUpdateOwed = state.KeyUpdatePending;
-        _readBuffer = ArrayPool<byte>.Shared.Rent(TlsRecordProtector.HeaderLength + TlsRecordProtector.MaxTls12Ciphertext);
+        _readBuffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
     }
 
     /// <summary>IANA id of the session's cipher suite.</summary>
