@@ -108,6 +108,9 @@ internal sealed partial class BatonConnection : ConnectionContext
             PipeWriter input = _input.Writer;
             while (true)
             {
+                // Like Kestrel's socket transport: wait for data before taking a pipe segment, so an
+                // idle keep-alive connection holds no buffer (every TLS stream here supports it).
+                await _stream.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false);
                 Memory<byte> buffer = input.GetMemory(MinAllocBufferSize);
                 int received = await _stream.ReadAsync(buffer).ConfigureAwait(false);
                 if (received == 0)

@@ -124,7 +124,9 @@ public sealed partial class OpenSslStream
         lock (_sslLock)
         {
             ThrowIfDisposedLocked();
-            return Interop.Ssl.SslHasPending(_ssl) != 0;
+            // SSL_has_pending sees only what libssl has taken from the BIO; records that arrived with
+            // the handshake may still wait in the read BIO, unseen by it.
+            return Interop.Ssl.SslHasPending(_ssl) != 0 || Interop.Crypto.BioCtrlPending(_ssl.ReadBio) != 0;
         }
     }
 
