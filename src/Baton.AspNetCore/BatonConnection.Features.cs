@@ -86,7 +86,7 @@ internal static class TlsFacts
     public static (SslProtocols Protocol, TlsCipherSuite? Suite) Read(Stream stream) => stream switch
     {
         Baton.Tls.OpenSslStream tls => (tls.SslProtocol, tls.CipherSuite),
-        Baton.Tls.Records.IRecordLayerStream records => (Protocol(records.ProtocolVersion), (TlsCipherSuite)records.CipherSuite),
+        Baton.Tls.Records.RecordLayerStream records => (Protocol(records.ProtocolVersion), (TlsCipherSuite)records.CipherSuite),
         _ => (SslProtocols.None, null),
     };
 

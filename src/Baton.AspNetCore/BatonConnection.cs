@@ -233,7 +233,7 @@ internal sealed partial class BatonConnection : ConnectionContext
     private Task SendCloseNotifyAsync() => _stream switch
     {
         Baton.Tls.OpenSslStream tls => tls.ShutdownAsync(),
-        Baton.Tls.Records.IRecordLayerStream records => records.ShutdownAsync(),
+        Baton.Tls.Records.RecordLayerStream records => records.ShutdownAsync(),
         _ => Task.CompletedTask,
     };
 

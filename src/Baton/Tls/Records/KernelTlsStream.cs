@@ -24,7 +24,7 @@ namespace Baton.Tls.Records;
 /// The stream owns the socket and the state: disposing sends close_notify (if no write is in progress and the
 /// socket buffer has room), wipes the state and closes the socket.
 /// </summary>
-internal sealed partial class KernelTlsStream : Stream, IRecordLayerStream
+internal sealed partial class KernelTlsStream : RecordLayerStream
 {
     internal const long UsageLimitBytes = 1L << 38;
 
@@ -51,36 +51,10 @@ internal sealed partial class KernelTlsStream : Stream, IRecordLayerStream
     }
 
     /// <summary>IANA id of the session's cipher suite.</summary>
-    public ushort CipherSuite => _suite.Id;
+    public override ushort CipherSuite => _suite.Id;
 
     /// <summary>0x0303 or 0x0304.</summary>
-    public ushort ProtocolVersion => _suite.ProtocolVersion;
-
-    public override bool CanRead => true;
-
-    public override bool CanWrite => true;
-
-    public override bool CanSeek => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) =>
-        ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Write(byte[] buffer, int offset, int count) =>
-        WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    public override ushort ProtocolVersion => _suite.ProtocolVersion;
 
     /// <summary>Nothing to flush: every send forms and sends its records.</summary>
     public override void Flush()
@@ -89,12 +63,8 @@ internal sealed partial class KernelTlsStream : Stream, IRecordLayerStream
 
     public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
     /// <summary>Sends close_notify (once). The socket stays open until dispose.</summary>
-    public Task ShutdownAsync(CancellationToken cancellationToken = default) =>
+    public override Task ShutdownAsync(CancellationToken cancellationToken = default) =>
         SendAlertAsync(TlsAlertLevel.Warning, TlsAlertDescription.CloseNotify, cancellationToken);
 
     public override ValueTask DisposeAsync()

@@ -26,7 +26,7 @@ namespace Baton.Tls.Records;
 /// </para>
 /// The stream owns the state (it updates keys and sequence numbers in it) and wipes it on dispose.
 /// </summary>
-internal sealed partial class TlsRecordStream : Stream, IRecordLayerStream
+internal sealed partial class TlsRecordStream : RecordLayerStream
 {
     internal const ulong Tls13KeyUpdateThreshold = 1UL << 24;
     internal const ulong Tls12GcmRecordLimit = 1UL << 24;
@@ -71,47 +71,17 @@ internal sealed partial class TlsRecordStream : Stream, IRecordLayerStream
     }
 
     /// <summary>IANA id of the session's cipher suite.</summary>
-    public ushort CipherSuite => _suite.Id;
+    public override ushort CipherSuite => _suite.Id;
 
     /// <summary>0x0303 or 0x0304.</summary>
-    public ushort ProtocolVersion => _suite.ProtocolVersion;
-
-    public override bool CanRead => true;
-
-    public override bool CanWrite => true;
-
-    public override bool CanSeek => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) =>
-        ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Write(byte[] buffer, int offset, int count) =>
-        WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    public override ushort ProtocolVersion => _suite.ProtocolVersion;
 
     public override void Flush() => _inner.Flush();
 
     public override Task FlushAsync(CancellationToken cancellationToken) => _inner.FlushAsync(cancellationToken);
 
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
     /// <summary>Sends close_notify (once). The inner stream stays open until dispose.</summary>
-    public Task ShutdownAsync(CancellationToken cancellationToken = default) =>
+    public override Task ShutdownAsync(CancellationToken cancellationToken = default) =>
         SendAlertAsync(TlsAlertLevel.Warning, TlsAlertDescription.CloseNotify, cancellationToken);
 
     public override async ValueTask DisposeAsync()
