@@ -114,7 +114,12 @@ internal sealed partial class BatonConnection : ConnectionContext
                 Memory<byte> buffer = input.GetMemory(MinAllocBufferSize);
                 int received = await _stream.ReadAsync(buffer).ConfigureAwait(false);
                 if (received == 0)
+                {
+                    // The handed-off socket reports a reset as the end of the stream rather than by throwing.
+                    if (_connection.ResetByPeer)
+                        error = Reset("Connection reset by peer", inner: null);
                     break;
+                }
                 input.Advance(received);
                 FlushResult flush = await input.FlushAsync().ConfigureAwait(false);
                 // Completed: Kestrel stopped reading. Cancelled: the send loop ended and unblocked us.
@@ -124,9 +129,7 @@ internal sealed partial class BatonConnection : ConnectionContext
         }
         catch (Exception ex) when (IsReset(ex))
         {
-            if (!_shutDown)
-                Log.ConnectionReset(_logger, ConnectionId);
-            error = new ConnectionResetException(ex.Message, ex);
+            error = Reset(ex.Message, ex);
         }
         catch (Exception ex) when (_shutDown && ex is IOException or ObjectDisposedException or OperationCanceledException or SocketException)
         {
@@ -144,6 +147,13 @@ internal sealed partial class BatonConnection : ConnectionContext
             FireConnectionClosed();
             await _waitForConnectionClosed.Task.ConfigureAwait(false);
         }
+    }
+
+    private ConnectionResetException Reset(string message, Exception? inner)
+    {
+        if (!_shutDown)
+            Log.ConnectionReset(_logger, ConnectionId);
+        return inner is null ? new ConnectionResetException(message) : new ConnectionResetException(message, inner);
     }
 
     /// <summary>One full TLS record of plaintext: the unit the send loop gathers small pipe segments into.</summary>

@@ -19,6 +19,7 @@ public sealed class WorkerConnection : IAsyncDisposable
     private readonly TlsServerContext? _tls;
     private readonly TimeSpan _handshakeTimeout;
     private readonly Action<ulong> _closed;
+    private HandedOffSocketStream? _socketStream;
     private Stream? _stream;
     private int _disposed;
 
@@ -47,12 +48,15 @@ public sealed class WorkerConnection : IAsyncDisposable
     /// <summary>The underlying socket (for socket options; the stream owns reading and writing).</summary>
     public Socket Socket => _socket;
 
+    /// <summary>True once a read found the connection reset by the client (the stream then reads as ended).</summary>
+    internal bool ResetByPeer => _socketStream?.ResetByPeer ?? false;
+
     /// <summary>Runs or resumes TLS and returns the plaintext stream; throws when the client fails the handshake.</summary>
     public async Task<Stream> OpenAsync(CancellationToken cancellationToken)
     {
         if (_facts.Mode == HandoffMode.Passthrough)
         {
-            var tls = new OpenSslStream(new NetworkStream(_socket, ownsSocket: true), _tls!);
+            var tls = new OpenSslStream(_socketStream = new HandedOffSocketStream(_socket), _tls!);
             _stream = tls;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_handshakeTimeout);
@@ -72,7 +76,7 @@ public sealed class WorkerConnection : IAsyncDisposable
         // Kernel TLS where the kernel offers it for this session, else the user-space record layer.
         // Either reads the initial plaintext in place: the facts are wiped when the connection ends.
         _stream = KernelTls.TryEnable(_socket, state, _facts.InitialData, _facts.InitialCiphertext, out _)
-            ?? new TlsRecordStream(new NetworkStream(_socket, ownsSocket: true), state, _facts.InitialData, _facts.InitialCiphertext);
+            ?? new TlsRecordStream(_socketStream = new HandedOffSocketStream(_socket), state, _facts.InitialData, _facts.InitialCiphertext);
         return _stream;
     }
 
