@@ -16,6 +16,7 @@ namespace Baton.AspNetCore;
 internal sealed partial class BatonConnectionListener : IConnectionListener
 {
     private readonly WorkerListener _worker;
+    private readonly MemoryPool<byte> _memoryPool;
     private readonly BatonTransportOptions _options;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger _logger;
@@ -25,9 +26,11 @@ internal sealed partial class BatonConnectionListener : IConnectionListener
     private int _opening;
     private readonly TaskCompletionSource _openingDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public BatonConnectionListener(WorkerListener worker, BatonTransportOptions options, IHostApplicationLifetime lifetime, ILogger logger)
+    /// <param name="memoryPool">The pipes' buffers; the listener owns it and disposes it last.</param>
+    public BatonConnectionListener(WorkerListener worker, MemoryPool<byte> memoryPool, BatonTransportOptions options, IHostApplicationLifetime lifetime, ILogger logger)
     {
         _worker = worker;
+        _memoryPool = memoryPool;
         _options = options;
         _lifetime = lifetime;
         _logger = logger;
@@ -71,6 +74,7 @@ internal sealed partial class BatonConnectionListener : IConnectionListener
             await orphan.DisposeAsync().ConfigureAwait(false);
         await _worker.DisposeAsync().ConfigureAwait(false);
         _unbound.Dispose();
+        _memoryPool.Dispose();
     }
 
     private async Task ReceiveAsync()
@@ -101,7 +105,7 @@ internal sealed partial class BatonConnectionListener : IConnectionListener
         try
         {
             Stream stream = await connection.OpenAsync(_unbound.Token).ConfigureAwait(false);
-            var context = new BatonConnection(connection, stream, MemoryPool<byte>.Shared,
+            var context = new BatonConnection(connection, stream, _memoryPool,
                 _options.MaxReadBufferSize, _options.MaxWriteBufferSize, _logger);
             context.Start();
             if (!_ready.Writer.TryWrite(context))
