@@ -160,12 +160,19 @@ internal sealed partial class BatonConnection : ConnectionContext
     private const int RecordPlaintext = 16 * 1024;
 
     /// <summary>
-    /// Writes what Kestrel produced, gathering the pipe's small segments (4 KiB) into whole 16 KiB
-    /// writes: each stream write becomes at least one TLS record and one send, so a 1 MiB response
-    /// is 64 records instead of 256.
+    /// Writes what Kestrel produced. The user-space record layer takes the pipe's segments as they are
+    /// (sealing 16 KiB records across them, four records per send). Other streams get the small
+    /// segments (4 KiB) gathered into whole 16 KiB writes: each stream write becomes at least one TLS
+    /// record and one send, so a 1 MiB response is 64 records instead of 256.
     /// </summary>
     private async ValueTask WriteCoalescedAsync(ReadOnlySequence<byte> buffer)
     {
+        if (_stream is Baton.Tls.Records.TlsRecordStream records)
+        {
+            // The user-space record layer seals straight from the segments and batches its sends itself.
+            await records.WriteAsync(buffer).ConfigureAwait(false);
+            return;
+        }
         if (buffer.IsSingleSegment)
         {
             await _stream.WriteAsync(buffer.First).ConfigureAwait(false);

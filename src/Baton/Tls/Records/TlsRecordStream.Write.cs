@@ -10,8 +10,15 @@ internal sealed partial class TlsRecordStream
     private bool _keyUpdateOwed;
     private bool _writeClosed;
 
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+        WriteAsync(new ReadOnlySequence<byte>(buffer), cancellationToken);
+
+    /// <summary>
+    /// Seals the data into records of at most MaxPlaintext bytes, straight from the sequence's segments (a
+    /// pipe's blocks need no gathering), and sends them in batches of up to 64 KiB: one send for four full records.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    public async ValueTask WriteAsync(ReadOnlySequence<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -22,14 +29,14 @@ internal sealed partial class TlsRecordStream
             int used = SealOwedKeyUpdate(0);
             while (!buffer.IsEmpty)
             {
-                int chunk = Math.Min(buffer.Length, _state.MaxPlaintext);
+                int chunk = (int)Math.Min(buffer.Length, _state.MaxPlaintext);
                 if (used > 0 && used + chunk + RecordReserve > _writeBuffer.Length)
                 {
                     await WriteInnerAsync(used, cancellationToken).ConfigureAwait(false);
                     used = 0;
                 }
-                used += SealApplicationData(buffer.Span[..chunk], used);
-                buffer = buffer[chunk..];
+                used += SealApplicationData(buffer.Slice(0, chunk), used);
+                buffer = buffer.Slice(chunk);
             }
             if (used > 0) await WriteInnerAsync(used, cancellationToken).ConfigureAwait(false);
         }
@@ -121,7 +128,7 @@ internal sealed partial class TlsRecordStream
         return used;
     }
 
-    private int SealApplicationData(ReadOnlySpan<byte> data, int offset)
+    private int SealApplicationData(in ReadOnlySequence<byte> data, int offset)
     {
         int used = 0;
         if (_suite.IsTls13 && _writer.Sequence >= Tls13KeyUpdateThreshold)
@@ -177,10 +184,10 @@ internal sealed partial class TlsRecordStream
     /// <see cref="WriteBufferSize"/>): an idle connection holds none. It only ever holds ciphertext,
     /// which is why it goes back to the pool without being cleared.
     /// </summary>
-    private void RentWriteBuffer(int plaintextLength)
+    private void RentWriteBuffer(long plaintextLength)
     {
-        int records = plaintextLength / _state.MaxPlaintext + 1;
-        _writeBuffer = ArrayPool<byte>.Shared.Rent(Math.Min(WriteBufferSize, plaintextLength + (records + 1) * RecordReserve));
+        long records = plaintextLength / _state.MaxPlaintext + 1;
+        _writeBuffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(WriteBufferSize, plaintextLength + (records + 1) * RecordReserve));
     }
 
     private void ReturnWriteBuffer()

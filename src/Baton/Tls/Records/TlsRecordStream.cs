@@ -13,7 +13,8 @@ namespace Baton.Tls.Records;
 /// <para>
 /// Write policy: every WriteAsync seals its data at once into records of at most MaxPlaintext bytes and writes
 /// them with one inner write per batch (a 64 KiB buffer); there is no coalescing across calls, so callers that
-/// write many small pieces should gather them first (Kestrel's pipes do). FlushAsync only flushes the inner stream.
+/// write many small pieces should pass them together: the ReadOnlySequence overload takes a pipe's segments as
+/// they are, and records span segment boundaries. FlushAsync only flushes the inner stream.
 /// </para>
 /// <para>
 /// Concurrency: one reader and one writer may run at the same time. Reads may have to write (KeyUpdate answers,

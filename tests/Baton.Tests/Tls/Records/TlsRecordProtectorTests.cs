@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Baton.Tls.Handoff;
@@ -80,6 +81,55 @@ public class TlsRecordProtectorTests
         Assert.True(reader.TryOpen(mine, out TlsContentType type, out int offset, out int length, out _));
         Assert.Equal(TlsContentType.Handshake, type);
         Assert.Equal(content, mine.AsSpan(offset, length).ToArray());
+    }
+
+    /// <summary>A record sealed from a pipe's segments is byte for byte the record sealed from the whole content.</summary>
+    [Theory]
+    [MemberData(nameof(SuitesAndSizes))]
+    public void SealingFromSegmentsEqualsSealingTheWhole(ushort suite, int size)
+    {
+        TlsCipherSuiteInfo info = TlsCipherSuiteInfo.Get(suite);
+        byte[] key = RandomNumberGenerator.GetBytes(info.KeyLength), iv = RandomNumberGenerator.GetBytes(info.IvLength);
+        byte[] content = RandomNumberGenerator.GetBytes(size);
+        using var whole = new TlsRecordProtector(info, encrypt: true, key, iv, 7);
+        byte[] expected = new byte[size + whole.Overhead];
+        whole.Seal(TlsContentType.ApplicationData, content, expected);
+
+        // Pieces of 1, 15, 4096 bytes and the rest: block-unaligned boundaries included.
+        foreach (int[] cuts in new[] { new[] { 1 }, new[] { 15, 4096 }, new[] { 4096, 8192 } })
+        {
+            using var pieces = new TlsRecordProtector(info, encrypt: true, key, iv, 7);
+            byte[] actual = new byte[size + pieces.Overhead];
+            Assert.Equal(actual.Length, pieces.Seal(TlsContentType.ApplicationData, Segments(content, cuts), actual));
+            Assert.Equal(expected, actual);
+            Assert.Equal(8UL, pieces.Sequence);
+        }
+    }
+
+    private static ReadOnlySequence<byte> Segments(byte[] content, int[] cuts)
+    {
+        int[] bounds = [0, .. cuts.Where(cut => cut < content.Length), content.Length];
+        var first = new Segment(content.AsMemory(bounds[0], bounds[1] - bounds[0]), 0);
+        Segment last = first;
+        for (int i = 1; i + 1 < bounds.Length; i++)
+            last = last.Append(content.AsMemory(bounds[i], bounds[i + 1] - bounds[i]));
+        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
+    }
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
+        {
+            Memory = memory;
+            RunningIndex = runningIndex;
+        }
+
+        public Segment Append(ReadOnlyMemory<byte> memory)
+        {
+            var next = new Segment(memory, RunningIndex + Memory.Length);
+            Next = next;
+            return next;
+        }
     }
 
     [Theory]
