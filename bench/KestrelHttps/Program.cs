@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 
 // Minimal Kestrel HTTPS server for bench/compare.sh: the same two resources as every other contender,
@@ -16,8 +17,17 @@ Array.Fill(oneMebibyte, (byte)'x');
 
 var builder = WebApplication.CreateSlimBuilder();
 builder.Logging.ClearProviders();
+// Baton's TLS 1.3 suite order, so every contender encrypts with AES-128-GCM (.NET applies the server's order).
+var suites = new CipherSuitesPolicy([
+    TlsCipherSuite.TLS_AES_128_GCM_SHA256, TlsCipherSuite.TLS_AES_256_GCM_SHA384, TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+    TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384]);
 builder.WebHost.ConfigureKestrel(kestrel =>
-    kestrel.Listen(IPAddress.Loopback, port, listen => listen.UseHttps(certificate)));
+    kestrel.Listen(IPAddress.Loopback, port, listen => listen.UseHttps(https =>
+    {
+        https.ServerCertificate = certificate;
+        https.OnAuthenticate = (_, ssl) => ssl.CipherSuitesPolicy = suites;
+    })));
 
 var app = builder.Build();
 app.MapGet("/hello", () => Results.Bytes(hello, "text/plain"));

@@ -5,6 +5,7 @@ internal static partial class Interop
     internal static partial class Ssl
     {
         // SSL_CTX_ctrl commands (ssl.h). The SSL_CTX_set_* names for these are macros, so they are bound through the ctrl call.
+        internal const int SSL_CTRL_MODE = 33;
         internal const int SSL_CTRL_SET_READ_AHEAD = 41;
         internal const int SSL_CTRL_SET_SESS_CACHE_MODE = 44;
         internal const int SSL_CTRL_SET_TLSEXT_SERVERNAME_CB = 53;
@@ -13,6 +14,7 @@ internal static partial class Interop
         internal const int SSL_CTRL_SET_MIN_PROTO_VERSION = 123;
 
         internal const long SSL_SESS_CACHE_SERVER = 0x0002;
+        internal const long SSL_MODE_RELEASE_BUFFERS = 0x0010;
 
         internal const ulong SSL_OP_NO_COMPRESSION = 1UL << 17;
         internal const ulong SSL_OP_CIPHER_SERVER_PREFERENCE = 1UL << 22;

@@ -103,6 +103,16 @@ public sealed partial class OpenSslStream
         }
     }
 
+    /// <summary>Bytes OpenSSL produced that are not sent yet.</summary>
+    private int PendingOutput()
+    {
+        lock (_sslLock)
+        {
+            ThrowIfDisposedLocked();
+            return (int)Math.Min(int.MaxValue, Interop.Crypto.BioCtrlPending(_ssl.WriteBio));
+        }
+    }
+
     private unsafe void PutIntoReadBio(ReadOnlySpan<byte> received)
     {
         lock (_sslLock)

@@ -13,19 +13,18 @@ namespace Baton.Tls;
 /// </summary>
 public sealed partial class OpenSslStream : Stream
 {
-    // One record's plaintext; larger writes are split so the write BIO never holds more than one record.
+    // One record's plaintext per SSL_write; up to four records are encrypted before one send.
     private const int MaxPlaintextPerWrite = 16 * 1024;
+    private const int MaxPlaintextPerSend = 4 * MaxPlaintextPerWrite;
     private const int ReadBufferSize = 16 * 1024;
-    // A full record: 5-byte header + 2^14 + the largest expansion (TLS 1.2 allows 2048).
-    private const int WriteBufferSize = 5 + 16 * 1024 + 2048;
+    // Four full records: 5-byte header + 2^14 + the largest expansion (TLS 1.2 allows 2048) each.
+    private const int MaxSendSize = 4 * (5 + 16 * 1024 + 2048);
 
     private readonly Stream _inner;
     private readonly bool _leaveInnerStreamOpen;
     private readonly SafeSslHandle _ssl;
     private readonly Lock _sslLock = new();
     private readonly SemaphoreSlim _sendGate = new(1, 1);
-    private byte[] _readBuffer;
-    private byte[] _writeBuffer;
     private bool _authenticated;
     private int _disposed;
 
@@ -36,8 +35,6 @@ public sealed partial class OpenSslStream : Stream
         _inner = innerStream;
         _leaveInnerStreamOpen = leaveInnerStreamOpen;
         _ssl = SafeSslHandle.Create(context.Handle);
-        _readBuffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
-        _writeBuffer = ArrayPool<byte>.Shared.Rent(WriteBufferSize);
     }
 
     /// <summary>"TLSv1.2" or "TLSv1.3" (SSL_get_version).</summary>
@@ -131,10 +128,11 @@ public sealed partial class OpenSslStream : Stream
         {
             while (!buffer.IsEmpty)
             {
-                int chunk = Math.Min(buffer.Length, MaxPlaintextPerWrite);
-                Encrypt(buffer.Span[..chunk]);
+                int batch = Math.Min(buffer.Length, MaxPlaintextPerSend);
+                for (int done = 0; done < batch; done += MaxPlaintextPerWrite)
+                    Encrypt(buffer.Span[done..Math.Min(batch, done + MaxPlaintextPerWrite)]);
                 await DrainWriteBioAsync(cancellationToken).ConfigureAwait(false);
-                buffer = buffer[chunk..];
+                buffer = buffer[batch..];
             }
         }
         finally
@@ -175,10 +173,6 @@ public sealed partial class OpenSslStream : Stream
                 _ssl.Dispose();
             }
             if (!_leaveInnerStreamOpen) _inner.Dispose();
-            ArrayPool<byte>.Shared.Return(_readBuffer);
-            ArrayPool<byte>.Shared.Return(_writeBuffer);
-            _readBuffer = [];
-            _writeBuffer = [];
         }
         base.Dispose(disposing);
     }
@@ -197,17 +191,26 @@ public sealed partial class OpenSslStream : Stream
         }
     }
 
-    /// <summary>Caller holds the send gate.</summary>
+    /// <summary>
+    /// Caller holds the send gate. The buffer is rented for the drain only (it holds ciphertext, so it goes back
+    /// uncleared): a connection between writes holds none.
+    /// </summary>
     private async ValueTask DrainWriteBioAsync(CancellationToken cancellationToken)
     {
-        bool sent = false;
-        int count;
-        while ((count = TakeFromWriteBio(_writeBuffer)) > 0)
+        int pending = PendingOutput();
+        if (pending == 0) return;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Min(pending, MaxSendSize));
+        try
         {
-            await _inner.WriteAsync(_writeBuffer.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
-            sent = true;
+            int count;
+            while ((count = TakeFromWriteBio(buffer)) > 0)
+                await _inner.WriteAsync(buffer.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
         }
-        if (sent) await _inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        await _inner.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Best effort: the handshake already failed, the alert is a courtesy to the peer.</summary>
@@ -222,13 +225,26 @@ public sealed partial class OpenSslStream : Stream
         }
     }
 
-    /// <summary>Reads once from the inner stream into the read BIO. False at end of stream.</summary>
+    /// <summary>
+    /// Reads once from the inner stream into the read BIO. False at end of stream. After the handshake, where a
+    /// connection can sit idle for long, it first waits with a zero-byte read (Kestrel's way) so that waiting
+    /// holds no buffer; the buffer is rented for the read only and holds ciphertext, so it goes back uncleared.
+    /// </summary>
     private async ValueTask<bool> ReceiveAsync(CancellationToken cancellationToken)
     {
-        int count = await _inner.ReadAsync(_readBuffer.AsMemory(0, ReadBufferSize), cancellationToken).ConfigureAwait(false);
-        if (count == 0) return false;
-        PutIntoReadBio(_readBuffer.AsSpan(0, count));
-        return true;
+        if (_authenticated) await _inner.ReadAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
+        try
+        {
+            int count = await _inner.ReadAsync(buffer.AsMemory(0, ReadBufferSize), cancellationToken).ConfigureAwait(false);
+            if (count == 0) return false;
+            PutIntoReadBio(buffer.AsSpan(0, count));
+            return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>Zero-byte read: completes when input is available, without consuming plaintext.</summary>

@@ -103,6 +103,9 @@ public sealed class TlsServerContext : IDisposable
         // exactly one record at a time from the read BIO, so unprocessed bytes stay there and can travel to a worker.
         Interop.Ssl.SslCtxCtrl(ctx, Interop.Ssl.SSL_CTRL_SET_READ_AHEAD, 0, 0);
         Interop.Ssl.SslCtxCtrl(ctx, Interop.Ssl.SSL_CTRL_SET_SESS_CACHE_MODE, (nint)Interop.Ssl.SSL_SESS_CACHE_SERVER, 0);
+        // libssl frees its record buffers (about 34 KiB) while a connection has nothing in flight, as nginx has it do:
+        // most of what an idle passthrough connection would otherwise hold.
+        Interop.Ssl.SslCtxCtrl(ctx, Interop.Ssl.SSL_CTRL_MODE, (nint)Interop.Ssl.SSL_MODE_RELEASE_BUFFERS, 0);
         Interop.Ssl.SslCtxSetOptions(ctx,
             Interop.Ssl.SSL_OP_NO_RENEGOTIATION | Interop.Ssl.SSL_OP_NO_COMPRESSION | Interop.Ssl.SSL_OP_CIPHER_SERVER_PREFERENCE);
         Check(Interop.Ssl.SslCtxSetCipherList(ctx, Tls12CipherList) == 1, "SSL_CTX_set_cipher_list");
