@@ -11,7 +11,9 @@ namespace Baton.AspNetCore;
 /// <summary>
 /// Kestrel's listener over the front's channel. Connections arrive already acknowledged; each one's
 /// TLS is opened (worker handshake or handoff continuation) concurrently, off Kestrel's accept loop,
-/// and only ready connections are returned from <see cref="AcceptAsync"/>.
+/// and only ready connections are returned from <see cref="AcceptAsync"/>. Unbinding (Kestrel stopping)
+/// refuses what the front sends next but still hands Kestrel every connection acknowledged before:
+/// <see cref="AcceptAsync"/> returns null only once those are all opened and returned.
 /// </summary>
 internal sealed partial class BatonConnectionListener : IConnectionListener
 {
@@ -21,7 +23,9 @@ internal sealed partial class BatonConnectionListener : IConnectionListener
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger _logger;
     private readonly Channel<BatonConnection> _ready = System.Threading.Channels.Channel.CreateUnbounded<BatonConnection>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly CancellationTokenSource _unbound = new();
+    /// <summary>Cancelled on dispose: TLS handshakes still running then are abandoned.</summary>
+    private readonly CancellationTokenSource _disposing = new();
+    private volatile bool _unbinding;
     private Task? _receiving;
     private int _opening;
     private readonly TaskCompletionSource _openingDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -57,15 +61,15 @@ internal sealed partial class BatonConnectionListener : IConnectionListener
     /// <summary>Kestrel is stopping: refuse new connections so the front sends them to other workers.</summary>
     public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
     {
+        _unbinding = true;
         _worker.StopAccepting();
-        _unbound.Cancel();
-        _ready.Writer.TryComplete();
         return ValueTask.CompletedTask;
     }
 
     public async ValueTask DisposeAsync()
     {
         await UnbindAsync().ConfigureAwait(false);
+        _disposing.Cancel();
         if (_receiving is not null)
             await _receiving.ConfigureAwait(false);
         await _openingDone.Task.ConfigureAwait(false);
@@ -73,7 +77,7 @@ internal sealed partial class BatonConnectionListener : IConnectionListener
         while (_ready.Reader.TryRead(out BatonConnection? orphan))
             await orphan.DisposeAsync().ConfigureAwait(false);
         await _worker.DisposeAsync().ConfigureAwait(false);
-        _unbound.Dispose();
+        _disposing.Dispose();
         _memoryPool.Dispose();
     }
 
@@ -81,17 +85,19 @@ internal sealed partial class BatonConnectionListener : IConnectionListener
     {
         try
         {
-            while (await _worker.AcceptAsync(_unbound.Token).ConfigureAwait(false) is WorkerConnection connection)
+            while (await _worker.AcceptAsync(_disposing.Token).ConfigureAwait(false) is WorkerConnection connection)
             {
                 Interlocked.Increment(ref _opening);
                 _ = OpenAsync(connection);
             }
-            // The front closed the channel: it is gone or stopping. Serve what we have, then exit.
-            Log.FrontClosedChannel(_logger);
-            _ready.Writer.TryComplete();
-            _lifetime.StopApplication();
+            if (!_unbinding)
+            {
+                // The front closed the channel: it is gone or stopping. Serve what we have, then exit.
+                Log.FrontClosedChannel(_logger);
+                _lifetime.StopApplication();
+            }
         }
-        catch (OperationCanceledException) when (_unbound.IsCancellationRequested)
+        catch (OperationCanceledException) when (_disposing.IsCancellationRequested)
         {
         }
         finally
@@ -104,7 +110,7 @@ internal sealed partial class BatonConnectionListener : IConnectionListener
     {
         try
         {
-            Stream stream = await connection.OpenAsync(_unbound.Token).ConfigureAwait(false);
+            Stream stream = await connection.OpenAsync(_disposing.Token).ConfigureAwait(false);
             var context = new BatonConnection(connection, stream, _memoryPool,
                 _options.MaxReadBufferSize, _options.MaxWriteBufferSize, _logger);
             context.Start();
@@ -122,10 +128,13 @@ internal sealed partial class BatonConnectionListener : IConnectionListener
         }
     }
 
+    /// <summary>The receive loop counts as one opening: the last one to finish ends what AcceptAsync returns.</summary>
     private void OpeningFinished()
     {
-        if (Interlocked.Decrement(ref _opening) == 0)
-            _openingDone.TrySetResult();
+        if (Interlocked.Decrement(ref _opening) != 0)
+            return;
+        _ready.Writer.TryComplete();
+        _openingDone.TrySetResult();
     }
 
     private static partial class Log

@@ -87,7 +87,10 @@ public sealed class WorkerListener : IAsyncDisposable
         }
     }
 
-    /// <summary>The next connection, or null once the front closed the channel (the worker should drain and exit).</summary>
+    /// <summary>
+    /// The next connection, or null once none will come: the front closed the channel (the worker should drain
+    /// and exit) or <see cref="StopAccepting"/> was called and every connection acknowledged before was returned.
+    /// </summary>
     public async ValueTask<WorkerConnection?> AcceptAsync(CancellationToken cancellationToken)
     {
         while (await _accepted.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
@@ -100,12 +103,17 @@ public sealed class WorkerListener : IAsyncDisposable
 
     /// <summary>
     /// Draining: connections the front sends from now on are answered Rejected (the front still holds
-    /// them and hands them to another worker) instead of being acknowledged and left unserved.
+    /// them and hands them to another worker) instead of being acknowledged and left unserved. Those
+    /// acknowledged before are still returned by <see cref="AcceptAsync"/>, which then returns null.
     /// </summary>
     public void StopAccepting()
     {
         lock (_acceptGate)
+        {
             _stopAccepting = true;
+            // Under the gate Accept queues under: nothing is queued after this.
+            _accepted.Writer.TryComplete();
+        }
     }
 
     private void ReceiveLoop()
