@@ -90,15 +90,17 @@ public sealed partial class OpenSslStream
         }
     }
 
-    private unsafe int TakeFromWriteBio(byte[] destination)
+    /// <summary>Moves what the write BIO holds, as much as fits, into destination; returns the byte count (0 if empty).</summary>
+    private unsafe int TakeFromWriteBio(Span<byte> destination)
     {
+        if (destination.IsEmpty) return 0;
         lock (_sslLock)
         {
             ThrowIfDisposedLocked();
             fixed (byte* bytes = destination)
             {
                 // An empty memory BIO returns -1 (retry), not an error.
-                return Interop.Crypto.BioRead(_ssl.WriteBio, bytes, destination.Length);
+                return Math.Max(0, Interop.Crypto.BioRead(_ssl.WriteBio, bytes, destination.Length));
             }
         }
     }

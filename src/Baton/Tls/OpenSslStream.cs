@@ -13,7 +13,7 @@ namespace Baton.Tls;
 /// </summary>
 public sealed partial class OpenSslStream : Stream
 {
-    // One record's plaintext per SSL_write; up to four records are encrypted before one send.
+    // One record's plaintext per SSL_write; up to four records go out in one send.
     private const int MaxPlaintextPerWrite = 16 * 1024;
     private const int MaxPlaintextPerSend = 4 * MaxPlaintextPerWrite;
     private const int ReadBufferSize = 16 * 1024;
@@ -129,15 +129,40 @@ public sealed partial class OpenSslStream : Stream
             while (!buffer.IsEmpty)
             {
                 int batch = Math.Min(buffer.Length, MaxPlaintextPerSend);
-                for (int done = 0; done < batch; done += MaxPlaintextPerWrite)
-                    Encrypt(buffer.Span[done..Math.Min(batch, done + MaxPlaintextPerWrite)]);
-                await DrainWriteBioAsync(cancellationToken).ConfigureAwait(false);
+                await SendRecordsAsync(buffer[..batch], cancellationToken).ConfigureAwait(false);
                 buffer = buffer[batch..];
             }
+            // What did not fit, if the reader queued something meanwhile (a KeyUpdate answer).
+            await DrainWriteBioAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _sendGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Encrypts up to four records and sends them with one write. Each record leaves the write BIO as soon as it
+    /// is made: a memory BIO keeps its largest buffer for the connection's life, so it never holds more than one.
+    /// Caller holds the send gate.
+    /// </summary>
+    private async ValueTask SendRecordsAsync(ReadOnlyMemory<byte> plaintext, CancellationToken cancellationToken)
+    {
+        byte[] records = ArrayPool<byte>.Shared.Rent(MaxSendSize);
+        try
+        {
+            int used = 0;
+            for (int done = 0; done < plaintext.Length; done += MaxPlaintextPerWrite)
+            {
+                Encrypt(plaintext.Span[done..Math.Min(plaintext.Length, done + MaxPlaintextPerWrite)]);
+                used += TakeFromWriteBio(records.AsSpan(used));
+            }
+            await _inner.WriteAsync(records.AsMemory(0, used), cancellationToken).ConfigureAwait(false);
+            await _inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(records);
         }
     }
 
