@@ -72,6 +72,9 @@ internal sealed partial class BatonConnectionListener : IConnectionListener
         _disposing.Cancel();
         if (_receiving is not null)
             await _receiving.ConfigureAwait(false);
+        // Acknowledged but never taken (the receive loop was cancelled): close them, which tells the front.
+        while (await _worker.AcceptAsync(CancellationToken.None).ConfigureAwait(false) is WorkerConnection unopened)
+            await unopened.DisposeAsync().ConfigureAwait(false);
         await _openingDone.Task.ConfigureAwait(false);
         // Opened after Kestrel's last accept: nobody will serve them.
         while (_ready.Reader.TryRead(out BatonConnection? orphan))
