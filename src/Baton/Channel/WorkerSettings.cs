@@ -5,13 +5,14 @@ namespace Baton.Channel;
 
 /// <summary>
 /// The Configure body, sent once to a freshly spawned worker. Secrets: every
-/// <see cref="CertificateMaterial.PrivateKeyPem"/>; call <see cref="Wipe"/> once the keys are loaded.
+/// <see cref="CertificateMaterial.PrivateKeyPem"/> and <see cref="TicketKeys"/>; call <see cref="Wipe"/> once the keys are loaded.
 /// </summary>
 internal sealed class WorkerSettings
 {
     public const int MaxCertificates = 256;
+    public const int MaxTicketKeys = 64;
 
-    private const byte PoolTag = 1, ModeTag = 2, AlpnTag = 3, CertificatesTag = 4, TimeoutTag = 5, DieOnConnectionTag = 6;
+    private const byte PoolTag = 1, ModeTag = 2, AlpnTag = 3, CertificatesTag = 4, TimeoutTag = 5, DieOnConnectionTag = 6, TicketKeysTag = 7;
 
     public required string Pool { get; init; }
 
@@ -25,6 +26,12 @@ internal sealed class WorkerSettings
 
     public required TimeSpan HandshakeTimeout { get; init; }
 
+    /// <summary>
+    /// Passthrough only: the session-ticket keys of <c>SessionTickets:KeyFile</c> (n × 80 bytes, the first encrypts),
+    /// so that every worker of the pool resumes the sessions of the others. Empty: each worker makes its own.
+    /// </summary>
+    public byte[] TicketKeys { get; init; } = [];
+
     /// <summary>Test-only: the worker exits as soon as it receives a Connection (exercises the front's re-handoff).</summary>
     public bool DieOnConnection { get; init; }
 
@@ -34,6 +41,7 @@ internal sealed class WorkerSettings
         {
             certificate.Wipe();
         }
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(TicketKeys);
     }
 
     internal int WriteTo(Span<byte> destination)
@@ -57,6 +65,7 @@ internal sealed class WorkerSettings
         }
         writer.WriteUInt32(TimeoutTag, (uint)HandshakeTimeout.TotalMilliseconds);
         if (DieOnConnection) writer.WriteByte(DieOnConnectionTag, 1);
+        if (TicketKeys.Length > 0) writer.WriteField(TicketKeysTag, TicketKeys);
         return writer.Written;
     }
 
@@ -83,6 +92,7 @@ internal sealed class WorkerSettings
                     case CertificatesTag: Certificates = ReadCertificates(value); break;
                     case TimeoutTag: HandshakeTimeout = TimeSpan.FromMilliseconds(ChannelBodyReader.ReadUInt32(value, nameof(HandshakeTimeout))); break;
                     case DieOnConnectionTag: DieOnConnection = ChannelBodyReader.ReadBoolean(value, nameof(DieOnConnection)); break;
+                    case TicketKeysTag: TicketKeys = ChannelBodyReader.ReadBytes(value, 1, MaxTicketKeys * Tls.TicketKeyRing.KeyEntryLength, nameof(TicketKeys)); break;
                     default: throw ChannelBodyReader.UnknownField(tag);
                 }
             }
@@ -127,6 +137,9 @@ internal sealed class WorkerSettings
         if (ChannelCodec.AlpnProblem(AcceptedAlpn, nameof(AcceptedAlpn)) is string alpnProblem) return alpnProblem;
         if (Certificates.Count > MaxCertificates) return $"more than {MaxCertificates} certificates";
         if (Mode == HandoffMode.Handoff && Certificates.Count > 0) return "handoff workers never hold private keys";
+        if (Mode == HandoffMode.Handoff && TicketKeys.Length > 0) return "handoff workers never hold ticket keys";
+        if (TicketKeys.Length % Tls.TicketKeyRing.KeyEntryLength != 0 || TicketKeys.Length > MaxTicketKeys * Tls.TicketKeyRing.KeyEntryLength)
+            return $"TicketKeys must be 1..{MaxTicketKeys} keys of {Tls.TicketKeyRing.KeyEntryLength} bytes";
         if (HandshakeTimeout <= TimeSpan.Zero || HandshakeTimeout.TotalMilliseconds > uint.MaxValue) return "HandshakeTimeout must be 1 ms..49 days";
         return Certificates.Select(c => c.Problem()).FirstOrDefault(p => p is not null);
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using Baton.Channel;
+using Baton.Tls;
 
 namespace Baton.Hosting;
 
@@ -68,6 +69,9 @@ public static class BatonOptionsValidator
         SessionTicketOptions tickets = options.SessionTickets;
         if (tickets.KeyFile is not null && !File.Exists(tickets.KeyFile))
             Fail("SessionTickets:KeyFile", $"file '{tickets.KeyFile}' does not exist");
+        else if (tickets.KeyFile is not null && new FileInfo(tickets.KeyFile).Length is long length
+            && (length == 0 || length % TicketKeyRing.KeyEntryLength != 0 || length > WorkerSettings.MaxTicketKeys * TicketKeyRing.KeyEntryLength))
+            Fail("SessionTickets:KeyFile", $"must hold 1..{WorkerSettings.MaxTicketKeys} keys of {TicketKeyRing.KeyEntryLength} bytes (it has {length} bytes)");
         if (tickets.RotationInterval <= TimeSpan.Zero)
             Fail("SessionTickets:RotationInterval", $"must be a positive duration (got {tickets.RotationInterval})");
         if (tickets.DecryptionWindow < TimeSpan.Zero)

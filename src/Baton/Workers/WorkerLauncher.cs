@@ -9,7 +9,8 @@ namespace Baton.Workers;
 /// <summary>
 /// Decides what a pool's workers run (the built-in <c>baton worker</c> or the pool's command) and
 /// what settings they get: passthrough workers receive the certificates and keys over their channel
-/// (never on the command line, in the environment or in a file); handoff workers receive no key material.
+/// (never on the command line, in the environment or in a file), and the session-ticket keys when a key
+/// file is configured, so a session resumes on any worker of the pool; handoff workers receive no key material.
 /// </summary>
 internal sealed class WorkerLauncher
 {
@@ -20,12 +21,15 @@ internal sealed class WorkerLauncher
 
     private readonly BatonOptions _options;
     private readonly CertificateStore _certificates;
+    /// <summary>SessionTickets:KeyFile's contents, read once as the handoff front's ring is; empty without a key file.</summary>
+    private readonly byte[] _ticketKeys;
     private int _dieOnConnectionPending;
 
     public WorkerLauncher(BatonOptions options, CertificateStore certificates)
     {
         _options = options;
         _certificates = certificates;
+        _ticketKeys = options.SessionTickets.KeyFile is string keyFile ? File.ReadAllBytes(keyFile) : [];
         _dieOnConnectionPending = Environment.GetEnvironmentVariable(DieOnFirstConnectionVariable) == "1" ? 1 : 0;
     }
 
@@ -42,6 +46,7 @@ internal sealed class WorkerLauncher
             Mode = options.Mode,
             AcceptedAlpn = options.EffectiveAlpn,
             Certificates = options.Mode == HandoffMode.Passthrough ? _certificates.Certificates : [],
+            TicketKeys = options.Mode == HandoffMode.Passthrough ? _ticketKeys : [],
             HandshakeTimeout = _options.Limits.HandshakeTimeout,
             DieOnConnection = Interlocked.Exchange(ref _dieOnConnectionPending, 0) == 1,
         };

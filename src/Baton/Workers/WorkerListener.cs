@@ -61,7 +61,11 @@ public sealed class WorkerListener : IAsyncDisposable
     {
         _settings = await Task.Run(ReceiveSettings, cancellationToken).ConfigureAwait(false);
         if (_settings.Mode == HandoffMode.Passthrough)
-            _tls = TlsContextFactory.Create(_settings.Certificates, _settings.AcceptedAlpn);
+        {
+            // The pool's shared ticket keys when the front has a key file, else this worker's own rotating ones.
+            TicketKeyRing? tickets = _settings.TicketKeys.Length > 0 ? TicketKeyRing.FromKeys(_settings.TicketKeys) : null;
+            _tls = TlsContextFactory.Create(_settings.Certificates, _settings.AcceptedAlpn, ticketKeys: tickets);
+        }
         _settings.Wipe();
         _channel.Send(MessageType.Ready, 0, []);
         if (_settings.Mode == HandoffMode.Handoff)

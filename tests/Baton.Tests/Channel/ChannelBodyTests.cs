@@ -31,6 +31,7 @@ public class ChannelBodyTests
             new CertificateMaterial { ServerNames = ["example.com", "*.example.com"], CertificateChainPem = "chain"u8.ToArray(), PrivateKeyPem = "key-one"u8.ToArray() },
             new CertificateMaterial { ServerNames = ["other.test"], CertificateChainPem = "chain2"u8.ToArray(), PrivateKeyPem = "key-two"u8.ToArray() },
         ],
+        TicketKeys = Enumerable.Range(1, 160).Select(i => (byte)i).ToArray(),
     };
 
     private static byte[] Encode(ConnectionFacts facts)
@@ -106,9 +107,11 @@ public class ChannelBodyTests
         Assert.Equal(sent.Certificates[0].ServerNames, received.Certificates[0].ServerNames);
         Assert.Equal(sent.Certificates[1].CertificateChainPem, received.Certificates[1].CertificateChainPem);
         Assert.Equal("key-two"u8.ToArray(), received.Certificates[1].PrivateKeyPem);
+        Assert.Equal(sent.TicketKeys, received.TicketKeys);
 
         received.Wipe();
         Assert.All(received.Certificates, c => Assert.All(c.PrivateKeyPem, b => Assert.Equal(0, b)));
+        Assert.All(received.TicketKeys, b => Assert.Equal(0, b));
     }
 
     [Fact]
@@ -172,6 +175,9 @@ public class ChannelBodyTests
             .. Field(4, Item([.. Field(2, (byte)'c'), .. Field(2, (byte)'c')]))], (int)ChannelError.DuplicateField },
         { "certificates in handoff", [.. Field(1, (byte)'p'), .. Field(2, 2), .. Field(5, 1, 0, 0, 0),
             .. Field(4, Item([.. Field(1, Item((byte)'a')), .. Field(2, (byte)'c'), .. Field(3, (byte)'k')]))], (int)ChannelError.InvalidFieldValue },
+        { "ticket keys of 79 bytes", [.. Field(1, (byte)'p'), .. Field(2, 1), .. Field(5, 1, 0, 0, 0), .. Field(7, new byte[79])], (int)ChannelError.InvalidFieldValue },
+        { "ticket keys in handoff", [.. Field(1, (byte)'p'), .. Field(2, 2), .. Field(5, 1, 0, 0, 0), .. Field(7, new byte[80])], (int)ChannelError.InvalidFieldValue },
+        { "65 ticket keys", [.. Field(1, (byte)'p'), .. Field(2, 1), .. Field(5, 1, 0, 0, 0), .. Field(7, new byte[65 * 80])], (int)ChannelError.FieldTooLarge },
     };
 
     [Theory]

@@ -4,7 +4,10 @@ using Baton.Tests.Infrastructure;
 
 namespace Baton.Tests.EndToEnd;
 
-/// <summary>Handoff fronts that share a ticket-key file resume each other's sessions; others do not.</summary>
+/// <summary>
+/// Handoff fronts that share a ticket-key file resume each other's sessions; others do not. Passthrough workers
+/// of one pool resume each other's sessions when the front has a key file, and not without one.
+/// </summary>
 public sealed class SessionTicketTests
 {
     [Fact]
@@ -42,7 +45,40 @@ public sealed class SessionTicketTests
         }
     }
 
-    private static string WriteConfig(string directory, string name, string? keyFile)
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task PassthroughWorkersShareTheKeyFile(bool withKeyFile)
+    {
+        string directory = Directory.CreateTempSubdirectory("baton-tickets-").FullName;
+        try
+        {
+            string? keys = withKeyFile ? Path.Combine(directory, "ticket.key") : null;
+            if (keys is not null)
+                await File.WriteAllBytesAsync(keys, RandomNumberGenerator.GetBytes(160));
+            string config = WriteConfig(directory, "passthrough.json", keys, mode: "passthrough", workers: 2);
+            string session = Path.Combine(directory, "session.pem");
+            await using BatonFront front = await BatonFront.StartAsync(["--config", config]);
+
+            // The first connection stays open, so the front gives the second one to the other worker (least busy).
+            await using ChildProcess first = await SClient.ConnectAsync(front.Port, "-tls1_3", "-sess_out", session);
+            await first.RequestAsync("/first");
+            await using ChildProcess second = await SClient.ConnectAsync(front.Port, "-tls1_3", "-sess_in", session);
+            await second.RequestAsync("/second");
+
+            Assert.NotEqual(WorkerPid(first.Output), WorkerPid(second.Output));
+            Assert.Contains(withKeyFile ? "Reused, TLSv1.3" : "New, TLSv1.3", second.Output);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private static string WorkerPid(string output) =>
+        output.Split('\n').First(line => line.StartsWith("worker pid: ", StringComparison.Ordinal));
+
+    private static string WriteConfig(string directory, string name, string? keyFile, string mode = "handoff", int workers = 1)
     {
         string path = Path.Combine(directory, name);
         File.WriteAllText(path, JsonSerializer.Serialize(new
@@ -50,7 +86,7 @@ public sealed class SessionTicketTests
             Baton = new
             {
                 Listeners = new[] { new { Address = "127.0.0.1:0" } },
-                Pools = new Dictionary<string, object> { ["default"] = new { Workers = 1, Mode = "handoff" } },
+                Pools = new Dictionary<string, object> { ["default"] = new { Workers = workers, Mode = mode } },
                 SessionTickets = new { KeyFile = keyFile },
             },
         }));

@@ -45,6 +45,28 @@ public sealed class ConfigurationTests
         Assert.Contains(errors, e => e.StartsWith("Baton:Certificates:0:KeyFile:", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(79)]
+    [InlineData(65 * 80)]
+    public void ATicketKeyFileMustHoldWholeKeys(int length)
+    {
+        string file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllBytes(file, new byte[length]);
+            BatonOptions options = Defaults();
+            options.SessionTickets.KeyFile = file;
+            Assert.Contains(BatonOptionsValidator.Validate(options), e => e.StartsWith("Baton:SessionTickets:KeyFile: must hold 1..64 keys", StringComparison.Ordinal));
+            File.WriteAllBytes(file, new byte[160]);
+            Assert.DoesNotContain(BatonOptionsValidator.Validate(options), e => e.Contains("SessionTickets", StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Fact]
     public void FlagsReplaceListenersAndApplyToEveryPool()
     {
