@@ -25,7 +25,8 @@ public sealed class WorkerListener : IAsyncDisposable
     private readonly Lock _acceptGate = new();
     private bool _stopAccepting;
 
-    private WorkerListener(ChannelSocket channel, ILogger logger)
+    /// <summary>Over an already checked channel (<see cref="FromEnvironment"/>; tests pass one end of a socketpair).</summary>
+    internal WorkerListener(ChannelSocket channel, ILogger logger)
     {
         _channel = channel;
         _logger = logger;
