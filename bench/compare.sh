@@ -16,7 +16,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CONTENDERS_DIR=$ROOT/bench/contenders
 RESULTS=$ROOT/bench/results
 
-RUNS=2 WARMUP=5 DURATION=10 HS_DURATION=10 HS_CLIENTS=4 BIG_CONNECTIONS=8 IDLE=5000 SPEED_SECONDS=3
+RUNS=2 WARMUP=10 DURATION=10 HS_DURATION=10 HS_CLIENTS=4 BIG_CONNECTIONS=8 IDLE=5000 SPEED_SECONDS=3
 ONLY="nginx,nginx-rsa,hitch,haproxy,kestrel,baton-passthrough,baton-handoff,baton-handoff-rsa"
 DO_IDLE=1 DO_SPEED=1
 while (($#)); do
