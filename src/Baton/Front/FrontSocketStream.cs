@@ -1,3 +1,5 @@
+using Baton.Tls;
+
 namespace Baton.Front;
 
 /// <summary>
@@ -5,46 +7,25 @@ namespace Baton.Front;
 /// client socket without registering it in .NET's socket engine. It never closes the socket: the
 /// descriptor outlives the stream and travels to a worker.
 /// </summary>
-internal sealed class FrontSocketStream : Stream
+internal sealed class FrontSocketStream : DuplexStream
 {
     private readonly FrontSocket _socket;
 
     public FrontSocketStream(FrontSocket socket) => _socket = socket;
 
-    public override bool CanRead => true;
-    public override bool CanWrite => true;
-    public override bool CanSeek => false;
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
+    /// <summary>
+    /// A zero-byte read (OpenSslStream's wait for an idle connection) returns at once without a syscall: the
+    /// front reads only while a handshake or a request head is in progress, when waiting without a buffer buys nothing.
+    /// </summary>
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        _socket.ReceiveAsync(buffer, cancellationToken);
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+        buffer.IsEmpty ? ValueTask.FromResult(0) : _socket.ReceiveAsync(buffer, cancellationToken);
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
         _socket.SendAsync(buffer, cancellationToken);
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public override void Flush()
     {
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("the front is asynchronous only");
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("the front is asynchronous only");
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 }

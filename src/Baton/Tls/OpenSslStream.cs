@@ -17,8 +17,9 @@ public sealed partial class OpenSslStream : Stream
     private const int MaxPlaintextPerWrite = 16 * 1024;
     private const int MaxPlaintextPerSend = 4 * MaxPlaintextPerWrite;
     private const int ReadBufferSize = 16 * 1024;
-    // Four full records: 5-byte header + 2^14 + the largest expansion (TLS 1.2 allows 2048) each.
-    private const int MaxSendSize = 4 * (5 + 16 * 1024 + 2048);
+    // A record's header and the largest expansion of its plaintext (TLS 1.2 allows 2048).
+    private const int MaxRecordOverhead = 5 + 2048;
+    private const int MaxSendSize = 4 * (MaxPlaintextPerWrite + MaxRecordOverhead);
 
     private readonly Stream _inner;
     private readonly bool _leaveInnerStreamOpen;
@@ -148,7 +149,9 @@ public sealed partial class OpenSslStream : Stream
     /// </summary>
     private async ValueTask SendRecordsAsync(ReadOnlyMemory<byte> plaintext, CancellationToken cancellationToken)
     {
-        byte[] records = ArrayPool<byte>.Shared.Rent(MaxSendSize);
+        // Sized to this batch: a small response rents a small array, not four records' worth.
+        int recordCount = (plaintext.Length + MaxPlaintextPerWrite - 1) / MaxPlaintextPerWrite;
+        byte[] records = ArrayPool<byte>.Shared.Rent(plaintext.Length + recordCount * MaxRecordOverhead);
         try
         {
             int used = 0;

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Threading.Tasks.Sources;
+using Baton.Tls;
 
 namespace Baton.Workers;
 
@@ -13,7 +14,7 @@ namespace Baton.Workers;
 /// socket transport avoids it the same way, with a SocketAsyncEventArgs that returns the error.
 /// Reads go through one reusable SocketAsyncEventArgs (no allocation per read); one read at a time.
 /// </summary>
-internal sealed class HandedOffSocketStream : Stream
+internal sealed class HandedOffSocketStream : DuplexStream
 {
     private readonly Socket _socket;
     private readonly ReceiveEventArgs _receive = new();
@@ -23,17 +24,6 @@ internal sealed class HandedOffSocketStream : Stream
 
     /// <summary>True once a read saw the peer reset the connection; every later read returns 0.</summary>
     public bool ResetByPeer { get; private set; }
-
-    public override bool CanRead => true;
-    public override bool CanWrite => true;
-    public override bool CanSeek => false;
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -84,22 +74,6 @@ internal sealed class HandedOffSocketStream : Stream
     }
 
     public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public override int Read(byte[] buffer, int offset, int count) =>
-        ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Write(byte[] buffer, int offset, int count) =>
-        WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
