@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using System.Net.Sockets;
 using Baton.Channel;
 using BenchmarkDotNet.Attributes;

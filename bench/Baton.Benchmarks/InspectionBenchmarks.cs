@@ -89,7 +89,7 @@ public class InspectionBenchmarks
     public string? ClientHelloTwoRecords() => Parse(_fragmentedHello);
 
     [Benchmark]
-    public ParseStatus ClientHelloHalfArrived() =>
+    public int ClientHelloHalfArrived() => (int)
         ClientHelloParser.Parse(s_clientHello.AsSpan(0, s_clientHello.Length / 2), out _, out _);
 
     [Benchmark]
@@ -100,7 +100,7 @@ public class InspectionBenchmarks
     }
 
     [Benchmark]
-    public ParseStatus HttpHeadHalfArrived() =>
+    public int HttpHeadHalfArrived() => (int)
         HttpRequestHeadParser.Parse(s_browserHead.AsSpan(0, s_browserHead.Length / 2), null, out _, out _);
 
     [Benchmark]

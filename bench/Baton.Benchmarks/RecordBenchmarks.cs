@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using Baton.Tls.Handoff;
+using Baton.Tls.Session;
 using Baton.Tls.Records;
 using BenchmarkDotNet.Attributes;
 

@@ -2,11 +2,11 @@ using System.Buffers;
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
-using Baton.Channel;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using Baton.Configuration;
 
 namespace Baton.AspNetCore;
 
@@ -30,9 +30,9 @@ internal sealed partial class BatonConnection :
 
     public MemoryPool<byte> MemoryPool { get; }
 
-    public SslProtocols Protocol { get; }
+    public SslProtocols Protocol => _stream.SslProtocol;
 
-    public TlsCipherSuite? NegotiatedCipherSuite { get; }
+    public TlsCipherSuite? NegotiatedCipherSuite => _stream.NegotiatedCipherSuite;
 
     /// <summary>The SNI name the client sent (empty when none).</summary>
     public string HostName { get; }
@@ -59,9 +59,9 @@ internal sealed partial class BatonConnection :
 
     public ulong FrontConnectionId => _connection.Id;
 
-    public string? TlsProtocolName => _connection.TlsProtocol;
+    public string? TlsProtocolName => _stream.ProtocolName;
 
-    public string? CipherSuiteName => _connection.CipherSuite;
+    public string? CipherSuiteName => _stream.CipherSuiteName;
 
     private FeatureCollection CreateFeatures()
     {
@@ -78,22 +78,4 @@ internal sealed partial class BatonConnection :
         features.Set<IBatonConnectionFeature>(this);
         return features;
     }
-}
-
-/// <summary>Protocol and suite as .NET enums, from whichever TLS stream carries the connection.</summary>
-internal static class TlsFacts
-{
-    public static (SslProtocols Protocol, TlsCipherSuite? Suite) Read(Stream stream) => stream switch
-    {
-        Baton.Tls.OpenSslStream tls => (tls.SslProtocol, tls.CipherSuite),
-        Baton.Tls.Records.RecordLayerStream records => (Protocol(records.ProtocolVersion), (TlsCipherSuite)records.CipherSuite),
-        _ => (SslProtocols.None, null),
-    };
-
-    private static SslProtocols Protocol(ushort version) => version switch
-    {
-        0x0304 => SslProtocols.Tls13,
-        0x0303 => SslProtocols.Tls12,
-        _ => SslProtocols.None,
-    };
 }

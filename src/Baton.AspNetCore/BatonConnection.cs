@@ -2,10 +2,11 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using Baton.Workers;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
+using Baton.Tls;
+using Baton.Worker;
 
 namespace Baton.AspNetCore;
 
@@ -23,7 +24,7 @@ internal sealed partial class BatonConnection : ConnectionContext
     private const int MinAllocBufferSize = 4096;
 
     private readonly WorkerConnection _connection;
-    private readonly Stream _stream;
+    private readonly TlsStream _stream;
     private readonly ILogger _logger;
     private readonly Pipe _input;
     private readonly Pipe _output;
@@ -37,7 +38,7 @@ internal sealed partial class BatonConnection : ConnectionContext
     private Task? _receiving;
     private Task? _sending;
 
-    public BatonConnection(WorkerConnection connection, Stream stream, MemoryPool<byte> pool, long maxReadBufferSize, long maxWriteBufferSize, ILogger logger)
+    public BatonConnection(WorkerConnection connection, TlsStream stream, MemoryPool<byte> pool, long maxReadBufferSize, long maxWriteBufferSize, ILogger logger)
     {
         _connection = connection;
         _stream = stream;
@@ -54,9 +55,8 @@ internal sealed partial class BatonConnection : ConnectionContext
         RemoteEndPoint = connection.RemoteEndPoint;
         LocalEndPoint = connection.LocalEndPoint;
         ConnectionClosed = _connectionClosedTokenSource.Token;
-        (Protocol, NegotiatedCipherSuite) = TlsFacts.Read(stream);
-        HostName = connection.ServerName ?? string.Empty;
-        ApplicationProtocol = connection.ApplicationProtocol is string alpn ? System.Text.Encoding.ASCII.GetBytes(alpn) : ReadOnlyMemory<byte>.Empty;
+        HostName = stream.ServerName ?? string.Empty;
+        ApplicationProtocol = stream.ApplicationProtocol is string alpn ? System.Text.Encoding.ASCII.GetBytes(alpn) : ReadOnlyMemory<byte>.Empty;
         Features = CreateFeatures();
     }
 
@@ -116,7 +116,7 @@ internal sealed partial class BatonConnection : ConnectionContext
                 if (received == 0)
                 {
                     // The handed-off socket reports a reset as the end of the stream rather than by throwing.
-                    if (_connection.ResetByPeer)
+                    if (_stream.ResetByPeer)
                         error = Reset("Connection reset by peer", inner: null);
                     break;
                 }
@@ -156,52 +156,6 @@ internal sealed partial class BatonConnection : ConnectionContext
         return inner is null ? new ConnectionResetException(message) : new ConnectionResetException(message, inner);
     }
 
-    /// <summary>One full TLS record of plaintext: the unit the send loop gathers small pipe segments into.</summary>
-    private const int RecordPlaintext = 16 * 1024;
-
-    /// <summary>
-    /// Writes what Kestrel produced. The user-space record layer takes the pipe's segments as they are
-    /// (sealing 16 KiB records across them, four records per send). Other streams get the small
-    /// segments (4 KiB) gathered into whole 16 KiB writes: each stream write becomes at least one TLS
-    /// record and one send, so a 1 MiB response is 64 records instead of 256.
-    /// </summary>
-    private async ValueTask WriteCoalescedAsync(ReadOnlySequence<byte> buffer)
-    {
-        if (_stream is Baton.Tls.Records.TlsRecordStream records)
-        {
-            // The user-space record layer seals straight from the segments and batches its sends itself.
-            await records.WriteAsync(buffer).ConfigureAwait(false);
-            return;
-        }
-        if (buffer.IsSingleSegment)
-        {
-            await _stream.WriteAsync(buffer.First).ConfigureAwait(false);
-            return;
-        }
-        byte[] scratch = ArrayPool<byte>.Shared.Rent(RecordPlaintext);
-        try
-        {
-            while (!buffer.IsEmpty)
-            {
-                ReadOnlyMemory<byte> first = buffer.First;
-                if (first.Length >= RecordPlaintext)
-                {
-                    await _stream.WriteAsync(first).ConfigureAwait(false);
-                    buffer = buffer.Slice(first.Length);
-                    continue;
-                }
-                int length = (int)Math.Min(RecordPlaintext, buffer.Length);
-                buffer.Slice(0, length).CopyTo(scratch);
-                await _stream.WriteAsync(scratch.AsMemory(0, length)).ConfigureAwait(false);
-                buffer = buffer.Slice(length);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(scratch);
-        }
-    }
-
     private async Task DoSend()
     {
         Exception? shutdownReason = null;
@@ -215,11 +169,13 @@ internal sealed partial class BatonConnection : ConnectionContext
                 if (result.IsCanceled)
                     break;
                 ReadOnlySequence<byte> buffer = result.Buffer;
-                await WriteCoalescedAsync(buffer).ConfigureAwait(false);
+                // Each TLS layer seals a pipe's segments its own way (straight from them, or gathered into whole records).
+                await _stream.WriteAsync(buffer).ConfigureAwait(false);
                 output.AdvanceTo(buffer.End);
                 if (result.IsCompleted)
                 {
-                    await SendCloseNotifyAsync().ConfigureAwait(false);
+                    // Kestrel finished the response stream: end the TLS session cleanly before the TCP FIN.
+                    await _stream.ShutdownAsync().ConfigureAwait(false);
                     break;
                 }
             }
@@ -245,14 +201,6 @@ internal sealed partial class BatonConnection : ConnectionContext
             _input.Writer.CancelPendingFlush();
         }
     }
-
-    /// <summary>Kestrel finished the response stream: end the TLS session cleanly before the TCP FIN.</summary>
-    private Task SendCloseNotifyAsync() => _stream switch
-    {
-        Baton.Tls.OpenSslStream tls => tls.ShutdownAsync(),
-        Baton.Tls.Records.RecordLayerStream records => records.ShutdownAsync(),
-        _ => Task.CompletedTask,
-    };
 
     /// <summary>Idempotent: the first caller's reason wins, the socket is shut down once (it is closed on dispose).</summary>
     private void Shutdown(Exception? reason)

@@ -1,10 +1,11 @@
 using System.Buffers;
 using System.Net;
 using System.Threading.Channels;
-using Baton.Workers;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Baton.Tls;
+using Baton.Worker;
 
 namespace Baton.AspNetCore;
 
@@ -113,7 +114,7 @@ internal sealed partial class BatonConnectionListener : IConnectionListener
     {
         try
         {
-            Stream stream = await connection.OpenAsync(_disposing.Token).ConfigureAwait(false);
+            TlsStream stream = await connection.OpenAsync(_disposing.Token).ConfigureAwait(false);
             var context = new BatonConnection(connection, stream, _memoryPool,
                 _options.MaxReadBufferSize, _options.MaxWriteBufferSize, _logger);
             context.Start();

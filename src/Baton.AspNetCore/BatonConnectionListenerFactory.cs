@@ -1,10 +1,10 @@
 using System.Buffers;
 using System.Net;
-using Baton.Workers;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Baton.Worker;
 
 namespace Baton.AspNetCore;
 

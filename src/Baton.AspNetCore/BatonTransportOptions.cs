@@ -4,8 +4,8 @@ namespace Baton.AspNetCore;
 public sealed class BatonTransportOptions
 {
     /// <summary>
-    /// When true, starting the app without a Baton front prints one line to stderr and exits with
-    /// code 2. When false (the default) such a process runs as an ordinary ASP.NET Core app.
+    /// When true, <c>UseBaton</c> throws an <see cref="InvalidOperationException"/> saying so when the app was not
+    /// started by a Baton front. When false (the default) such a process runs as an ordinary ASP.NET Core app.
     /// </summary>
     public bool RequireFront { get; set; }
 

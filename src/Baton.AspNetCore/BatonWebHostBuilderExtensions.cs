@@ -1,7 +1,7 @@
-using Baton.Workers;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Baton.AspNetCore;
 
 namespace Microsoft.AspNetCore.Hosting;
 
@@ -12,19 +12,20 @@ public static class BatonWebHostBuilderExtensions
     /// When the process was started by a Baton front, Kestrel serves the connections the front hands
     /// over (TLS already taken care of: the TLS facts arrive as Kestrel's TLS features) instead of
     /// listening on ports. Without a front the app runs unchanged, or, with
-    /// <see cref="Baton.AspNetCore.BatonTransportOptions.RequireFront"/>, exits with one line on stderr.
+    /// <see cref="Baton.AspNetCore.BatonTransportOptions.RequireFront"/>, throws an <see cref="InvalidOperationException"/>
+    /// whose message says how to start it.
     /// <code>builder.WebHost.UseBaton();</code>
     /// </summary>
     public static IWebHostBuilder UseBaton(this IWebHostBuilder builder, Action<Baton.AspNetCore.BatonTransportOptions>? configure = null)
     {
         var options = new Baton.AspNetCore.BatonTransportOptions();
         configure?.Invoke(options);
-        if (!WorkerListener.IsStartedByFront)
+        if (!Baton.AspNetCore.BatonWorker.IsStartedByFront)
         {
             if (!options.RequireFront)
                 return builder;
-            Console.Error.WriteLine($"{AppDomain.CurrentDomain.FriendlyName}: this app is a Baton worker; start it from `baton serve` (a pool with \"Command\"), which passes it its channel");
-            Environment.Exit(2);
+            throw new InvalidOperationException(
+                $"{AppDomain.CurrentDomain.FriendlyName} is a Baton worker: start it from `baton serve` (a pool with \"Command\"), which passes it its channel");
         }
         return builder.ConfigureServices(services =>
         {

@@ -1,4 +1,7 @@
-using Baton.Channel;
+using Baton.Configuration;
+
+
+
 
 namespace Baton.AspNetCore;
 

@@ -1,7 +1,5 @@
 using System.Net;
 using System.Security.Cryptography;
-using Baton.AspNetCore;
-using Baton.Workers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
@@ -10,6 +8,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Baton.AspNetCore;
 
 namespace Baton.Cli;
 
@@ -22,7 +21,7 @@ internal static class DemoApplication
 {
     public static async Task<int> RunAsync(CancellationToken cancellationToken)
     {
-        if (!WorkerListener.IsStartedByFront)
+        if (!BatonWorker.IsStartedByFront)
         {
             Console.Error.WriteLine("baton worker: this command is started by `baton serve`, which passes it its channel");
             return 2;

@@ -1,5 +1,5 @@
-using Baton.Channel;
 using System.CommandLine;
+using Baton.Configuration;
 using Baton.Hosting;
 
 namespace Baton.Cli;
@@ -11,7 +11,7 @@ internal static class ServeCommand
     {
         var listen = new Option<string[]>("--listen")
         {
-            Description = $"Address:port to accept TLS on, repeatable (default {BatonOptionsValidator.DefaultAddress}; port 0 picks a free port)",
+            Description = $"Address:port to accept TLS on, repeatable (default {FrontProgram.DefaultAddress}; port 0 picks a free port)",
             AllowMultipleArgumentsPerToken = false,
         };
         var workers = new Option<int?>("--workers") { Description = "Workers per pool (default 2)" };

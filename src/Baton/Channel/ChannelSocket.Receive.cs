@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using System.Runtime.InteropServices;
 
 namespace Baton.Channel;
@@ -33,7 +34,16 @@ internal sealed partial class ChannelSocket
                 Control = control,
                 ControlLength = (nuint)controlLength,
             };
-            received = Interop.Libc.ReceiveMessage(_socket, &message, Interop.Libc.MSG_CMSG_CLOEXEC, out int errno);
+            int errno;
+            try
+            {
+                received = Interop.Libc.ReceiveMessage(_socket, &message, Interop.Libc.MSG_CMSG_CLOEXEC, out errno);
+            }
+            catch (ObjectDisposedException)
+            {
+                // Disposed before the call took its reference on the socket (during the call, shutdown ends it with 0).
+                return ReceivedMessage.EndOfStream;
+            }
             if (received < 0)
             {
                 return errno == Interop.Libc.ECONNRESET ? ReceivedMessage.EndOfStream : throw Interop.ErrnoException("recvmsg", errno);

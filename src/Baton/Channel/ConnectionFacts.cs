@@ -3,6 +3,7 @@ using System.Net;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
+using Baton.Configuration;
 
 namespace Baton.Channel;
 
@@ -11,7 +12,7 @@ namespace Baton.Channel;
 /// Secrets: <see cref="TlsState"/> holds traffic keys; <see cref="InitialData"/> holds client plaintext.
 /// Call <see cref="Wipe"/> once they have been used.
 /// </summary>
-public sealed class ConnectionFacts
+internal sealed class ConnectionFacts
 {
     public const int MaxTlsStateLength = 4 * 1024;
     public const int MaxInitialDataLength = 64 * 1024;

@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 namespace Baton.Channel;
 
 /// <summary>One received channel message. The body is the first <see cref="BodyLength"/> bytes of the caller's buffer;

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
+using Baton.Configuration;
 
 namespace Baton.Channel;
 
@@ -10,7 +11,7 @@ namespace Baton.Channel;
 internal sealed class WorkerSettings
 {
     public const int MaxCertificates = 256;
-    public const int MaxTicketKeys = 64;
+    public const int MaxTicketKeys = SessionTicketOptions.MaxKeys;
 
     private const byte PoolTag = 1, ModeTag = 2, AlpnTag = 3, CertificatesTag = 4, TimeoutTag = 5, DieOnConnectionTag = 6, TicketKeysTag = 7;
 
@@ -92,7 +93,7 @@ internal sealed class WorkerSettings
                     case CertificatesTag: Certificates = ReadCertificates(value); break;
                     case TimeoutTag: HandshakeTimeout = TimeSpan.FromMilliseconds(ChannelBodyReader.ReadUInt32(value, nameof(HandshakeTimeout))); break;
                     case DieOnConnectionTag: DieOnConnection = ChannelBodyReader.ReadBoolean(value, nameof(DieOnConnection)); break;
-                    case TicketKeysTag: TicketKeys = ChannelBodyReader.ReadBytes(value, 1, MaxTicketKeys * Tls.TicketKeyRing.KeyEntryLength, nameof(TicketKeys)); break;
+                    case TicketKeysTag: TicketKeys = ChannelBodyReader.ReadBytes(value, 1, MaxTicketKeys * SessionTicketOptions.KeyEntryLength, nameof(TicketKeys)); break;
                     default: throw ChannelBodyReader.UnknownField(tag);
                 }
             }
@@ -138,8 +139,8 @@ internal sealed class WorkerSettings
         if (Certificates.Count > MaxCertificates) return $"more than {MaxCertificates} certificates";
         if (Mode == HandoffMode.Handoff && Certificates.Count > 0) return "handoff workers never hold private keys";
         if (Mode == HandoffMode.Handoff && TicketKeys.Length > 0) return "handoff workers never hold ticket keys";
-        if (TicketKeys.Length % Tls.TicketKeyRing.KeyEntryLength != 0 || TicketKeys.Length > MaxTicketKeys * Tls.TicketKeyRing.KeyEntryLength)
-            return $"TicketKeys must be 1..{MaxTicketKeys} keys of {Tls.TicketKeyRing.KeyEntryLength} bytes";
+        if (TicketKeys.Length % SessionTicketOptions.KeyEntryLength != 0 || TicketKeys.Length > MaxTicketKeys * SessionTicketOptions.KeyEntryLength)
+            return $"TicketKeys must be 1..{MaxTicketKeys} keys of {SessionTicketOptions.KeyEntryLength} bytes";
         if (HandshakeTimeout <= TimeSpan.Zero || HandshakeTimeout.TotalMilliseconds > uint.MaxValue) return "HandshakeTimeout must be 1 ms..49 days";
         return Certificates.Select(c => c.Problem()).FirstOrDefault(p => p is not null);
     }

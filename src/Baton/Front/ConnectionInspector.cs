@@ -1,4 +1,5 @@
 using System.Buffers;
+using Baton.IO;
 using Baton.Inspection;
 
 namespace Baton.Front;
@@ -11,7 +12,7 @@ namespace Baton.Front;
 internal static class ConnectionInspector
 {
     /// <summary>Peeks until a complete PROXY header is queued, then consumes exactly its bytes.</summary>
-    public static async Task<ProxyHeader> ReadProxyHeaderAsync(FrontSocket socket, TimeSpan timeout, CancellationToken stopping)
+    public static async Task<ProxyHeader> ReadProxyHeaderAsync(PolledSocket socket, TimeSpan timeout, CancellationToken stopping)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(ProxyProtocolParser.DefaultMaxV2Bytes);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
@@ -42,7 +43,7 @@ internal static class ConnectionInspector
     }
 
     /// <summary>Peeks until the whole ClientHello (possibly several records and segments) is queued.</summary>
-    public static async Task<ClientHelloInfo> PeekClientHelloAsync(FrontSocket socket, int maxBytes, TimeSpan timeout, CancellationToken stopping)
+    public static async Task<ClientHelloInfo> PeekClientHelloAsync(PolledSocket socket, int maxBytes, TimeSpan timeout, CancellationToken stopping)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(maxBytes);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
@@ -76,7 +77,7 @@ internal static class ConnectionInspector
     }
 
     private static async Task<int> PeekMoreAsync(
-        FrontSocket socket, Memory<byte> window, int seen, string timeoutReason, CancellationToken deadline, CancellationToken stopping)
+        PolledSocket socket, Memory<byte> window, int seen, string timeoutReason, CancellationToken deadline, CancellationToken stopping)
     {
         int queued;
         try
@@ -92,7 +93,7 @@ internal static class ConnectionInspector
         return queued;
     }
 
-    private static async Task ConsumeAsync(FrontSocket socket, int count, CancellationToken cancellationToken)
+    private static async Task ConsumeAsync(PolledSocket socket, int count, CancellationToken cancellationToken)
     {
         byte[] discard = ArrayPool<byte>.Shared.Rent(count);
         try

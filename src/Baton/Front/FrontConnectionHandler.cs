@@ -2,11 +2,13 @@ using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using Baton.Channel;
-using Baton.Hosting;
-using Baton.Inspection;
-using Baton.Workers;
 using Microsoft.Extensions.Logging;
+using Baton.Channel;
+using Baton.Configuration;
+using Baton.Diagnostics;
+using Baton.IO;
+using Baton.Inspection;
+using Baton.Supervisor;
 
 namespace Baton.Front;
 
@@ -39,7 +41,7 @@ internal sealed class FrontConnectionHandler
 
     public async Task HandleAsync(Socket accepted, ListenerOptions listener, ulong id, CancellationToken stopping)
     {
-        var socket = new FrontSocket(accepted, _poller);
+        var socket = new PolledSocket(accepted, _poller);
         PendingHandoff? handoff = null;
         // Formatted only if a log line is written: this runs for every connection.
         IPEndPoint? remote = socket.RemoteEndPoint;
@@ -80,7 +82,7 @@ internal sealed class FrontConnectionHandler
         }
     }
 
-    private async Task<ConnectionFacts> InspectAsync(FrontSocket socket, ListenerOptions listener, CancellationToken stopping)
+    private async Task<ConnectionFacts> InspectAsync(PolledSocket socket, ListenerOptions listener, CancellationToken stopping)
     {
         var remote = socket.RemoteEndPoint;
         var local = socket.LocalEndPoint;
@@ -109,7 +111,7 @@ internal sealed class FrontConnectionHandler
         };
     }
 
-    private static PendingHandoff CreateHandoff(ulong id, FrontSocket socket, ConnectionFacts facts)
+    private static PendingHandoff CreateHandoff(ulong id, PolledSocket socket, ConnectionFacts facts)
     {
         byte[] body = ArrayPool<byte>.Shared.Rent(facts.EncodedLengthUpperBound);
         try
@@ -132,7 +134,7 @@ internal sealed class FrontConnectionHandler
     }
 
     /// <summary>A plain-HTTP client gets a readable 400; a broken TLS client gets a fatal alert.</summary>
-    private static async Task AnswerRejectionAsync(FrontSocket socket, string reason)
+    private static async Task AnswerRejectionAsync(PolledSocket socket, string reason)
     {
         ReadOnlyMemory<byte> answer = reason switch
         {

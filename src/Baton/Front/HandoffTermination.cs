@@ -4,8 +4,10 @@ using System.Security.Cryptography;
 using System.Security.Authentication;
 using System.Text;
 using Baton.Channel;
-using Baton.Hosting;
+using Baton.Configuration;
+using Baton.IO;
 using Baton.Inspection;
+using Baton.Supervisor;
 using Baton.Tls;
 using Baton.Tls.Handoff;
 
@@ -26,7 +28,7 @@ internal sealed class HandoffTermination : IDisposable
 
     private readonly LimitOptions _limits;
     private readonly Router _router;
-    private readonly IReadOnlyDictionary<string, Workers.WorkerPool> _pools;
+    private readonly IReadOnlyDictionary<string, WorkerPool> _pools;
     private readonly Dictionary<string, TlsServerContext> _contexts = new(StringComparer.Ordinal);
     private readonly Dictionary<string, TlsServerContext> _poolContexts = new(StringComparer.Ordinal);
     private readonly TlsServerContext _requestRoutedContext;
@@ -35,7 +37,7 @@ internal sealed class HandoffTermination : IDisposable
     private readonly int _writeSkew = SkewFromEnvironment(WriteSkewVariable);
     private readonly int _readSkew = SkewFromEnvironment(ReadSkewVariable);
 
-    public HandoffTermination(BatonOptions options, IReadOnlyDictionary<string, Workers.WorkerPool> pools, CertificateStore certificates)
+    public HandoffTermination(BatonOptions options, IReadOnlyDictionary<string, WorkerPool> pools, CertificateStore certificates)
     {
         SessionTicketOptions tickets = options.SessionTickets;
         // One ring for every context, so a ticket resumes whichever context the connection lands on.
@@ -49,7 +51,7 @@ internal sealed class HandoffTermination : IDisposable
         // One context per distinct ALPN list: a connection routed by SNI to a pool that speaks h2 may
         // negotiate it; a connection still to be routed by Host/path can only be HTTP/1.1.
         _requestRoutedContext = ContextFor(["http/1.1"], certificates);
-        foreach (Workers.WorkerPool pool in pools.Values.Where(pool => pool.Mode == HandoffMode.Handoff))
+        foreach (WorkerPool pool in pools.Values.Where(pool => pool.Mode == HandoffMode.Handoff))
             _poolContexts[pool.Name] = ContextFor(pool.Alpn, certificates);
     }
 
@@ -58,7 +60,13 @@ internal sealed class HandoffTermination : IDisposable
         string key = string.Join(',', alpn);
         if (!_contexts.TryGetValue(key, out TlsServerContext? context))
         {
-            context = TlsContextFactory.Create(certificates.Certificates, alpn, handoffCapture: true, _ticketKeys);
+            context = TlsContextFactory.Create(certificates.Certificates, alpn, _ticketKeys, static options =>
+            {
+                // The front pays for every ticket inside its handshake, and one per connection is what
+                // HTTP clients use: issue one (OpenSSL's default is two).
+                options.SessionTicketCount = 1;
+                options.ContextSetup = HandoffCapture.InstallCallbacks;
+            });
             _contexts[key] = context;
         }
         return context;
@@ -69,11 +77,11 @@ internal sealed class HandoffTermination : IDisposable
     /// <paramref name="pool"/> is the pool chosen by SNI, or null when a Host/path route may apply.
     /// </summary>
     public async Task<ConnectionFacts> TerminateAsync(
-        FrontSocket socket, string listener, IPEndPoint? remote, IPEndPoint? local, string? serverName, Workers.WorkerPool? pool,
+        PolledSocket socket, string listener, IPEndPoint? remote, IPEndPoint? local, string? serverName, WorkerPool? pool,
         CancellationToken stopping)
     {
         TlsServerContext context = pool is null ? _requestRoutedContext : _poolContexts[pool.Name];
-        using var tls = new OpenSslStream(new FrontSocketStream(socket), context, leaveInnerStreamOpen: true);
+        using var tls = new OpenSslStream(new PolledSocketStream(socket), context, leaveInnerStreamOpen: true);
         using HandoffCapture capture = HandoffCapture.Attach(tls);
         await HandshakeAsync(tls, stopping).ConfigureAwait(false);
 
@@ -82,7 +90,7 @@ internal sealed class HandoffTermination : IDisposable
         try
         {
             HttpRequestHead? head = null;
-            if (tls.NegotiatedApplicationProtocol != "h2")
+            if (tls.ApplicationProtocol != "h2")
                 (head, length) = await ReadRequestHeadAsync(tls, plaintext, stopping).ConfigureAwait(false);
             return await HandOverAsync(tls, capture, listener, remote, local, serverName, pool, head, plaintext.AsMemory(0, length))
                 .ConfigureAwait(false);
@@ -96,7 +104,7 @@ internal sealed class HandoffTermination : IDisposable
 
     private async Task<ConnectionFacts> HandOverAsync(
         OpenSslStream tls, HandoffCapture capture, string listener, IPEndPoint? remote, IPEndPoint? local, string? serverName,
-        Workers.WorkerPool? pool, HttpRequestHead? head, ReadOnlyMemory<byte> alreadyRead)
+        WorkerPool? pool, HttpRequestHead? head, ReadOnlyMemory<byte> alreadyRead)
     {
         // HTTP/2 requests are inside frames: such connections stay with the pool their SNI picked.
         string target = head is null ? pool!.Name : _router.SelectWithRequest(listener, serverName, head.Host, head.Path);
@@ -126,7 +134,7 @@ internal sealed class HandoffTermination : IDisposable
                 RemoteEndPoint = remote,
                 LocalEndPoint = local,
                 ServerName = tls.ServerName ?? serverName,
-                NegotiatedAlpn = tls.NegotiatedApplicationProtocol,
+                NegotiatedAlpn = tls.ApplicationProtocol,
                 TlsState = state,
                 // Copied only now that the handoff will happen; the caller wipes its buffer either way.
                 InitialData = alreadyRead.ToArray(),

@@ -1,4 +1,11 @@
-using Baton.Hosting;
+using Baton.Configuration;
+
+
+
+
+
+
+
 
 namespace Baton.Front;
 

@@ -1,8 +1,9 @@
-using Baton.Channel;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Baton.Configuration;
+using Baton.Diagnostics;
 
 namespace Baton.Hosting;
 
@@ -19,6 +20,9 @@ public sealed class FrontOverrides
 /// <summary>Runs the front: configuration, validation, logging, then the <see cref="FrontService"/> until SIGTERM/SIGINT.</summary>
 public static class FrontProgram
 {
+    /// <summary>The listener of the embedded default, when neither the configuration nor --listen names one.</summary>
+    public const string DefaultAddress = BatonOptionsValidator.DefaultAddress;
+
     public static async Task<int> RunAsync(string? configFile, FrontOverrides overrides, CancellationToken cancellationToken)
     {
         var configuration = new ConfigurationManager();
@@ -71,7 +75,7 @@ public static class FrontProgram
     /// Flags replace what the configuration says: --listen replaces the listeners, --cert/--key the
     /// certificates, and --workers/--mode apply to every pool (or to the default pool when none is configured).
     /// </summary>
-    public static void Apply(BatonOptions options, FrontOverrides overrides)
+    internal static void Apply(BatonOptions options, FrontOverrides overrides)
     {
         if (overrides.Listen.Count > 0)
             options.Listeners = overrides.Listen.Select(address => new ListenerOptions { Address = address }).ToList();

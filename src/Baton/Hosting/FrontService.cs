@@ -1,9 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
-using Baton.Front;
-using Baton.Workers;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Baton.Configuration;
+using Baton.Diagnostics;
+using Baton.Front;
+using Baton.IO;
+using Baton.Supervisor;
+using Baton.Tls;
 
 namespace Baton.Hosting;
 

@@ -1,7 +1,7 @@
 namespace Baton.Inspection;
 
 /// <summary>Why <see cref="ClientHelloParser"/> answered <see cref="ParseStatus.Invalid"/>.</summary>
-public enum ClientHelloError
+internal enum ClientHelloError
 {
     /// <summary>No error (the status was not Invalid).</summary>
     None,

@@ -1,7 +1,7 @@
 namespace Baton.Inspection;
 
 /// <summary>What the front needs from a ClientHello to route a connection without terminating TLS.</summary>
-public sealed class ClientHelloInfo
+internal sealed class ClientHelloInfo
 {
     internal const ushort Tls13 = 0x0304;
 

@@ -11,7 +11,7 @@ namespace Baton.Inspection;
 /// call only walks record headers, so repeated calls stay cheap; limits are enforced from the
 /// announced lengths, before the bytes arrive.
 /// </summary>
-public static class ClientHelloParser
+internal static class ClientHelloParser
 {
     /// <summary>Default bound on the records carrying the hello, headers included.</summary>
     public const int DefaultMaxBytes = 16 * 1024;

@@ -1,7 +1,7 @@
 namespace Baton.Inspection;
 
 /// <summary>Why <see cref="HttpRequestHeadParser"/> answered <see cref="ParseStatus.Invalid"/>.</summary>
-public enum HttpHeadError
+internal enum HttpHeadError
 {
     /// <summary>No error (the status was not Invalid).</summary>
     None,
@@ -71,7 +71,7 @@ public enum HttpHeadError
 }
 
 /// <summary>Maps parse errors to the response status the front sends before closing.</summary>
-public static class HttpHeadErrorExtensions
+internal static class HttpHeadErrorExtensions
 {
     /// <summary>431 for size limits, 505 for an unsupported version, 501 for an unknown transfer coding, else 400.</summary>
     public static int ToStatusCode(this HttpHeadError error) => error switch

@@ -1,7 +1,7 @@
 namespace Baton.Inspection;
 
 /// <summary>Bounds for <see cref="HttpRequestHeadParser"/>.</summary>
-public sealed class HttpHeadLimits
+internal sealed class HttpHeadLimits
 {
     public const int DefaultMaxHeadBytes = 32 * 1024;
     public const int DefaultMaxHeaderCount = 100;

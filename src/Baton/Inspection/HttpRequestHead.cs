@@ -1,7 +1,7 @@
 namespace Baton.Inspection;
 
 /// <summary>The routing-relevant facts of an HTTP/1.x request head.</summary>
-public sealed class HttpRequestHead
+internal sealed class HttpRequestHead
 {
     public string Method { get; internal init; } = "";
 

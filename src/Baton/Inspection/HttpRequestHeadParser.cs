@@ -12,7 +12,7 @@ namespace Baton.Inspection;
 /// line (<see cref="HttpHeadError.BadRequestLine"/>): this parser only sees a connection's first request,
 /// where no earlier body can leave a stray CRLF behind.
 /// </summary>
-public static class HttpRequestHeadParser
+internal static class HttpRequestHeadParser
 {
     private static readonly string[] s_knownMethods = ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
 

@@ -4,7 +4,7 @@ namespace Baton.Inspection;
 /// Outcome of one call to an inspection parser. Parsers are stateless: the caller appends bytes to
 /// one buffer and calls again with the whole buffer until the answer is not <see cref="NeedMoreData"/>.
 /// </summary>
-public enum ParseStatus
+internal enum ParseStatus
 {
     /// <summary>The bytes so far are a valid prefix; call again with more.</summary>
     NeedMoreData,

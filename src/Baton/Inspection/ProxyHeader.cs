@@ -3,7 +3,7 @@ using System.Net;
 namespace Baton.Inspection;
 
 /// <summary>A parsed PROXY protocol header.</summary>
-public sealed class ProxyHeader
+internal sealed class ProxyHeader
 {
     /// <summary>1 (text) or 2 (binary).</summary>
     public int Version { get; internal init; }

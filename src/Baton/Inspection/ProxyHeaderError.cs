@@ -1,7 +1,7 @@
 namespace Baton.Inspection;
 
 /// <summary>Why <see cref="ProxyProtocolParser"/> answered <see cref="ParseStatus.Invalid"/>.</summary>
-public enum ProxyHeaderError
+internal enum ProxyHeaderError
 {
     /// <summary>No error (the status was not Invalid).</summary>
     None,

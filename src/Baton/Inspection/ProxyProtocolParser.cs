@@ -9,7 +9,7 @@ namespace Baton.Inspection;
 /// with the whole, longer buffer after <see cref="ParseStatus.NeedMoreData"/>. Strict, because the
 /// addresses it yields are trusted for logging and access decisions; bytes after the header are not read.
 /// </summary>
-public static class ProxyProtocolParser
+internal static class ProxyProtocolParser
 {
     /// <summary>Default bound on a whole v2 header (16-byte fixed part, addresses and TLVs).</summary>
     public const int DefaultMaxV2Bytes = 1536;

@@ -18,7 +18,7 @@ internal static partial class Interop
         internal static partial nuint OpenSslVersionNumber();
 
         /// <summary>Drains OpenSSL's thread-local error queue into one exception.</summary>
-        internal static Baton.Tls.OpenSslException CreateOpenSslException(string call)
+        internal static OpenSslException CreateOpenSslException(string call)
         {
             var reasons = new StringBuilder();
             nuint code;
@@ -30,7 +30,7 @@ internal static partial class Interop
                 reasons.Append(ErrorString(code));
             }
             string detail = reasons.Length > 0 ? reasons.ToString() : "no OpenSSL error queued";
-            return new Baton.Tls.OpenSslException(call, first, detail);
+            return new OpenSslException(call, first, detail);
         }
 
         private static unsafe string ErrorString(nuint code)

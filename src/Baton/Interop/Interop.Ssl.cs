@@ -47,14 +47,8 @@ internal static partial class Interop
         [LibraryImport(Libraries.Ssl, EntryPoint = "SSL_version")]
         internal static partial int SslVersion(SafeSslHandle ssl);
 
-        [LibraryImport(Libraries.Ssl, EntryPoint = "SSL_get_version")]
-        internal static partial nint SslGetVersion(SafeSslHandle ssl);
-
         [LibraryImport(Libraries.Ssl, EntryPoint = "SSL_get_current_cipher")]
         internal static partial nint SslGetCurrentCipher(SafeSslHandle ssl);
-
-        [LibraryImport(Libraries.Ssl, EntryPoint = "SSL_CIPHER_get_name")]
-        internal static partial nint SslCipherGetName(nint cipher);
 
         [LibraryImport(Libraries.Ssl, EntryPoint = "SSL_CIPHER_get_protocol_id")]
         internal static partial uint SslCipherGetProtocolId(nint cipher);

@@ -5,7 +5,7 @@ namespace Baton.Tls;
 /// Handoff is single-threaded (no concurrent reader/writer), but any SSL_* call made from outside must still be
 /// made under <see cref="SslLock"/>.
 /// </summary>
-public sealed partial class OpenSslStream
+internal sealed partial class OpenSslStream
 {
     /// <summary>The lock every SSL_* and BIO_* call on this connection is made under.</summary>
     internal Lock SslLock => _sslLock;

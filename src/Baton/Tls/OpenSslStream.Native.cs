@@ -6,9 +6,9 @@ namespace Baton.Tls;
 /// The synchronous SSL_* steps. Each runs under the SSL lock, clears the thread-local error queue first and reads
 /// it (SSL_get_error, the exception text) on the same thread before the lock is released.
 /// </summary>
-public sealed partial class OpenSslStream
+internal sealed partial class OpenSslStream
 {
-    private HandshakeStep StepHandshake(out OpenSslException? failure)
+    private HandshakeStep StepHandshake(out Interop.OpenSslException? failure)
     {
         failure = null;
         lock (_sslLock)
@@ -24,7 +24,7 @@ public sealed partial class OpenSslStream
         }
     }
 
-    private unsafe ReadStep ReadPlaintext(Span<byte> buffer, out int read, out bool mustSend, out OpenSslException? failure)
+    private unsafe ReadStep ReadPlaintext(Span<byte> buffer, out int read, out bool mustSend, out Interop.OpenSslException? failure)
     {
         read = 0;
         failure = null;
@@ -69,7 +69,7 @@ public sealed partial class OpenSslStream
             if (result != 1)
             {
                 int error = Interop.Ssl.SslGetError(_ssl, result);
-                OpenSslException failure = Interop.Crypto.CreateOpenSslException($"SSL_write_ex (SSL_get_error {error})");
+                Interop.OpenSslException failure = Interop.Crypto.CreateOpenSslException($"SSL_write_ex (SSL_get_error {error})");
                 throw new IOException($"TLS write failed: {failure.Message}", failure);
             }
         }
@@ -84,7 +84,7 @@ public sealed partial class OpenSslStream
             // 0 means "sent, peer's close_notify not seen yet", which is all this side needs.
             if (Interop.Ssl.SslShutdown(_ssl) < 0)
             {
-                OpenSslException failure = Interop.Crypto.CreateOpenSslException("SSL_shutdown");
+                Interop.OpenSslException failure = Interop.Crypto.CreateOpenSslException("SSL_shutdown");
                 throw new IOException($"TLS shutdown failed: {failure.Message}", failure);
             }
         }
@@ -147,17 +147,12 @@ public sealed partial class OpenSslStream
         lock (_sslLock)
         {
             ThrowIfDisposedLocked();
-            ProtocolVersionNumber = Interop.Ssl.SslVersion(_ssl);
-            ProtocolVersion = Marshal.PtrToStringUTF8(Interop.Ssl.SslGetVersion(_ssl)) ?? "";
+            _protocolVersion = (ushort)Interop.Ssl.SslVersion(_ssl);
             nint cipher = Interop.Ssl.SslGetCurrentCipher(_ssl);
-            if (cipher != 0)
-            {
-                CipherSuiteName = Marshal.PtrToStringUTF8(Interop.Ssl.SslCipherGetName(cipher)) ?? "";
-                CipherSuiteId = (ushort)Interop.Ssl.SslCipherGetProtocolId(cipher);
-            }
+            if (cipher != 0) _cipherSuite = (ushort)Interop.Ssl.SslCipherGetProtocolId(cipher);
             ServerName = Marshal.PtrToStringUTF8(Interop.Ssl.SslGetServerName(_ssl.DangerousGetHandle(), Interop.Ssl.TLSEXT_NAMETYPE_host_name));
             Interop.Ssl.SslGet0AlpnSelected(_ssl, out byte* protocol, out uint length);
-            NegotiatedApplicationProtocol = length == 0 ? null : System.Text.Encoding.ASCII.GetString(protocol, (int)length);
+            ApplicationProtocol = length == 0 ? null : System.Text.Encoding.ASCII.GetString(protocol, (int)length);
             IsResumed = Interop.Ssl.SslSessionReused(_ssl) == 1;
         }
     }

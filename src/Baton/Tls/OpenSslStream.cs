@@ -1,6 +1,6 @@
 using System.Buffers;
-using System.Net.Security;
 using System.Security.Authentication;
+using Baton.IO;
 
 namespace Baton.Tls;
 
@@ -11,7 +11,7 @@ namespace Baton.Tls;
 /// serialized by a lock that is never held across an await, and everything sent to the inner stream goes
 /// through one async gate so records leave in the order OpenSSL produced them.
 /// </summary>
-public sealed partial class OpenSslStream : Stream
+internal sealed partial class OpenSslStream : TlsStream
 {
     // One record's plaintext per SSL_write; up to four records go out in one send.
     private const int MaxPlaintextPerWrite = 16 * 1024;
@@ -27,6 +27,8 @@ public sealed partial class OpenSslStream : Stream
     private readonly Lock _sslLock = new();
     private readonly SemaphoreSlim _sendGate = new(1, 1);
     private bool _authenticated;
+    private ushort _protocolVersion;
+    private ushort _cipherSuite;
     private int _disposed;
 
     public OpenSslStream(Stream innerStream, TlsServerContext context, bool leaveInnerStreamOpen = false)
@@ -38,42 +40,17 @@ public sealed partial class OpenSslStream : Stream
         _ssl = SafeSslHandle.Create(context.Handle);
     }
 
-    /// <summary>"TLSv1.2" or "TLSv1.3" (SSL_get_version).</summary>
-    public string ProtocolVersion { get; private set; } = "";
+    /// <summary>The wire version (SSL_version), once the handshake is done.</summary>
+    public override ushort ProtocolVersion => _protocolVersion;
 
-    /// <summary>The wire version: 0x0303 for TLS 1.2, 0x0304 for TLS 1.3 (SSL_version).</summary>
-    public int ProtocolVersionNumber { get; private set; }
+    /// <summary>The IANA suite number (SSL_CIPHER_get_protocol_id), once the handshake is done.</summary>
+    public override ushort CipherSuite => _cipherSuite;
 
-    public SslProtocols SslProtocol => ProtocolVersionNumber switch
-    {
-        Interop.Ssl.TLS1_3_VERSION => SslProtocols.Tls13,
-        Interop.Ssl.TLS1_2_VERSION => SslProtocols.Tls12,
-        _ => SslProtocols.None,
-    };
-
-    /// <summary>OpenSSL's name of the suite, e.g. "TLS_AES_128_GCM_SHA256" or "ECDHE-ECDSA-AES128-GCM-SHA256".</summary>
-    public string CipherSuiteName { get; private set; } = "";
-
-    /// <summary>The IANA suite number, e.g. 0x1301.</summary>
-    public ushort CipherSuiteId { get; private set; }
-
-    public TlsCipherSuite CipherSuite => (TlsCipherSuite)CipherSuiteId;
-
-    /// <summary>The SNI host name the client sent, or null.</summary>
-    public string? ServerName { get; private set; }
-
-    /// <summary>The negotiated ALPN protocol, or null when none was agreed.</summary>
-    public string? NegotiatedApplicationProtocol { get; private set; }
+    public override bool ResetByPeer => _inner is DuplexStream { ResetByPeer: true };
 
     public bool IsResumed { get; private set; }
 
     public bool IsAuthenticated => _authenticated;
-
-    public override bool CanRead => _disposed == 0;
-    public override bool CanWrite => _disposed == 0;
-    public override bool CanSeek => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     /// <summary>
     /// Runs the server handshake. A failure throws <see cref="AuthenticationException"/> naming OpenSSL's reason,
@@ -84,7 +61,7 @@ public sealed partial class OpenSslStream : Stream
         if (_authenticated) throw new InvalidOperationException("The handshake has already completed.");
         while (true)
         {
-            HandshakeStep step = StepHandshake(out OpenSslException? failure);
+            HandshakeStep step = StepHandshake(out Interop.OpenSslException? failure);
             if (failure is not null)
             {
                 await TrySendAlertAsync(cancellationToken).ConfigureAwait(false);
@@ -108,7 +85,7 @@ public sealed partial class OpenSslStream : Stream
         if (buffer.IsEmpty) return await WaitForInputAsync(cancellationToken).ConfigureAwait(false);
         while (true)
         {
-            ReadStep step = ReadPlaintext(buffer.Span, out int read, out bool mustSend, out OpenSslException? failure);
+            ReadStep step = ReadPlaintext(buffer.Span, out int read, out bool mustSend, out Interop.OpenSslException? failure);
             // Reading can make OpenSSL write: a KeyUpdate answer, or an alert on failure.
             if (mustSend) await SendPendingAsync(cancellationToken).ConfigureAwait(false);
             switch (step)
@@ -170,7 +147,7 @@ public sealed partial class OpenSslStream : Stream
     }
 
     /// <summary>Sends close_notify. Does not wait for the peer's; the connection can still be read until it arrives.</summary>
-    public async Task ShutdownAsync(CancellationToken cancellationToken = default)
+    public override async Task ShutdownAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfNotAuthenticated();
         SendCloseNotify();
@@ -179,17 +156,7 @@ public sealed partial class OpenSslStream : Stream
 
     public override Task FlushAsync(CancellationToken cancellationToken) => _inner.FlushAsync(cancellationToken);
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => throw SyncNotSupported();
-    public override void Write(byte[] buffer, int offset, int count) => throw SyncNotSupported();
-    public override void Flush() => throw SyncNotSupported();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Flush() => _inner.Flush();
 
     /// <summary>Frees the SSL and its BIOs without sending anything (call ShutdownAsync first for close_notify).</summary>
     protected override void Dispose(bool disposing)
@@ -287,9 +254,6 @@ public sealed partial class OpenSslStream : Stream
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         if (!_authenticated) throw new InvalidOperationException("Call AuthenticateAsServerAsync first.");
     }
-
-    private static NotSupportedException SyncNotSupported() =>
-        new("OpenSslStream is asynchronous only: use ReadAsync/WriteAsync/FlushAsync.");
 
     private enum HandshakeStep { NeedInput, Done }
 

@@ -5,7 +5,7 @@ using System.Text;
 
 namespace Baton.Tls;
 
-public enum SelfSignedKeyType
+internal enum SelfSignedKeyType
 {
     EcdsaP256,
     Rsa2048,
@@ -15,7 +15,7 @@ public enum SelfSignedKeyType
 /// An in-memory self-signed server certificate (for local runs and tests): PEM certificate, PKCS#8 PEM key and
 /// the SHA-256 fingerprint to log. The caller should wipe <see cref="PrivateKeyPem"/> once loaded.
 /// </summary>
-public sealed class SelfSignedCertificate
+internal sealed class SelfSignedCertificate
 {
     private SelfSignedCertificate(byte[] certificatePem, byte[] privateKeyPem, string sha256Fingerprint, string subject)
     {

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Baton.Configuration;
 
 namespace Baton.Tls;
 
@@ -14,9 +15,9 @@ namespace Baton.Tls;
 /// reloading every front (e.g. <c>head -c 80 /dev/urandom</c> + old file). Keep the file secret (mode 0600).
 /// </para>
 /// </summary>
-public sealed class TicketKeyRing
+internal sealed class TicketKeyRing
 {
-    public const int KeyEntryLength = 80;
+    public const int KeyEntryLength = SessionTicketOptions.KeyEntryLength;
 
     private readonly Lock _gate = new();
     private readonly TimeProvider? _time;

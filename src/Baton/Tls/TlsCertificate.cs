@@ -5,7 +5,7 @@ namespace Baton.Tls;
 /// the PEM chain (leaf first, then intermediates) and the PEM private key. The bytes are read once, when the
 /// context is created; wiping the caller's arrays afterwards is the caller's job.
 /// </summary>
-public sealed class TlsCertificate
+internal sealed class TlsCertificate
 {
     public TlsCertificate(IReadOnlyList<string> serverNames, ReadOnlyMemory<byte> certificateChainPem, ReadOnlyMemory<byte> privateKeyPem)
     {

@@ -6,7 +6,7 @@ namespace Baton.Tls;
 /// An SSL_CTX configured with Baton's server defaults and its certificates. Thread-safe; one per listener
 /// (or per worker). Disposing it is safe while connections are open: they keep the native context alive.
 /// </summary>
-public sealed class TlsServerContext : IDisposable
+internal sealed class TlsServerContext : IDisposable
 {
     // TLS 1.2: ECDHE + AEAD only, server preference order. TLS 1.3: the three standard AEAD suites.
     private const string Tls12CipherList =
@@ -47,7 +47,7 @@ public sealed class TlsServerContext : IDisposable
         try
         {
             ApplyDefaults(handle, options.SessionTicketCount);
-            if (options.EnableHandoffCapture) Handoff.HandoffCapture.InstallCallbacks(handle);
+            options.ContextSetup?.Invoke(handle);
             if (options.SessionTicketKeys is not null) TicketKeyCallbacks.Install(handle, options.SessionTicketKeys);
             InstallCertificates(handle, state, stateArg, multiple: options.Certificates.Count > 1);
             if (alpnWire.Length > 0) InstallAlpn(handle, stateArg);

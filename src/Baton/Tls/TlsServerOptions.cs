@@ -4,7 +4,7 @@ namespace Baton.Tls;
 /// What a <see cref="TlsServerContext"/> is built from. Everything else is fixed by Baton: TLS 1.2 and 1.3 only,
 /// ECDHE with AEAD suites only, no renegotiation, no compression, no early data, read-ahead off.
 /// </summary>
-public sealed class TlsServerOptions
+internal sealed class TlsServerOptions
 {
     /// <summary>The first certificate is the default (no SNI, or no name matched); later ones are picked by SNI.</summary>
     public IList<TlsCertificate> Certificates { get; } = new List<TlsCertificate>();
@@ -16,10 +16,10 @@ public sealed class TlsServerOptions
     public int SessionTicketCount { get; set; } = 2;
 
     /// <summary>
-    /// Installs the keylog and msg callbacks that a per-connection <see cref="Handoff.HandoffCapture"/> needs to export
-    /// the session to a worker (handoff mode). Costs one lookup per record on connections without a capture.
+    /// More setup of the new SSL_CTX, run after Baton's defaults: the handoff front installs the keylog and msg
+    /// callbacks its per-connection capture needs here (Tls.Handoff sits above this floor and is not known to it).
     /// </summary>
-    public bool EnableHandoffCapture { get; set; }
+    internal Action<SafeSslContextHandle>? ContextSetup { get; set; }
 
     /// <summary>
     /// Keys for session tickets, e.g. loaded from a key file shared by several fronts. Null: OpenSSL's random

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text;
-using Baton.Channel;
 
 namespace Baton.Tests.Channel;
 

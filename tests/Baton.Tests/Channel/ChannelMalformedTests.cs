@@ -1,4 +1,3 @@
-using Baton.Channel;
 using static Baton.Tests.Channel.ChannelTestKit;
 
 namespace Baton.Tests.Channel;

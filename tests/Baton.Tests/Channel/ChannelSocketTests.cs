@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.IO.Pipes;
 using System.Text;
-using Baton.Channel;
 using Microsoft.Win32.SafeHandles;
 using static Baton.Tests.Channel.ChannelTestKit;
 

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Pipes;
 using Microsoft.Win32.SafeHandles;
-using Baton.Channel;
 
 namespace Baton.Tests.Channel;
 

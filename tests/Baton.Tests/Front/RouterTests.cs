@@ -1,5 +1,3 @@
-using Baton.Front;
-using Baton.Hosting;
 
 namespace Baton.Tests.Front;
 

@@ -1,5 +1,3 @@
-using Baton.Channel;
-using Baton.Hosting;
 using Baton.Tests.Infrastructure;
 
 namespace Baton.Tests.Hosting;

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
-using Baton.Inspection;
 using Baton.Tests.Infrastructure;
 
 namespace Baton.Tests.Inspection;

@@ -1,4 +1,3 @@
-using Baton.Inspection;
 
 namespace Baton.Tests.Inspection;
 
@@ -108,7 +107,7 @@ public class ClientHelloParserTests
     [InlineData(new byte[] { 0x16, 0x03, 0x01, 0x00, 0x00 }, ClientHelloError.Malformed)]
     [InlineData(new byte[] { 0x16, 0x03, 0x01, 0x00, 0x10, 0x02 }, ClientHelloError.NotClientHello)]
     [InlineData(new byte[] { 0x16, 0x03, 0x01, 0x00, 0x10, 0x01, 0x01, 0x00, 0x00 }, ClientHelloError.HelloTooLarge)]
-    public void FirstBytesAreJudgedAtOnce(byte[] prefix, ClientHelloError expected) => AssertInvalid(prefix, expected);
+    public void FirstBytesAreJudgedAtOnce(byte[] prefix, object expected) => AssertInvalid(prefix, (ClientHelloError)expected);
 
     [Fact]
     public void LimitIsEnforcedFromAnnouncedLengths()

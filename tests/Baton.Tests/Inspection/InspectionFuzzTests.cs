@@ -1,5 +1,4 @@
 using System.Text;
-using Baton.Inspection;
 
 namespace Baton.Tests.Inspection;
 

@@ -1,5 +1,4 @@
 using Baton.Tests.Infrastructure;
-using Baton.Tls;
 
 namespace Baton.Tests.Tls;
 

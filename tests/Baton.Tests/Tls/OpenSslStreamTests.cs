@@ -4,7 +4,6 @@ using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Text;
 using Baton.Tests.Infrastructure;
-using Baton.Tls;
 
 namespace Baton.Tests.Tls;
 

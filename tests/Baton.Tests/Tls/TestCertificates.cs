@@ -1,4 +1,3 @@
-using Baton.Tls;
 
 namespace Baton.Tests.Tls;
 

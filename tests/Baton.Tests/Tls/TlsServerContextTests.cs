@@ -1,6 +1,5 @@
 using System.Text;
 using System.Security.Cryptography.X509Certificates;
-using Baton.Tls;
 
 namespace Baton.Tests.Tls;
 
@@ -24,7 +23,7 @@ public sealed class TlsServerContextTests
         var options = new TlsServerOptions();
         options.Certificates.Add(new TlsCertificate(["localhost"], "not a certificate"u8.ToArray(), TestCertificates.Localhost.PrivateKeyPem));
 
-        OpenSslException e = Assert.Throws<OpenSslException>(() => TlsServerContext.Create(options));
+        Interop.OpenSslException e = Assert.Throws<Interop.OpenSslException>(() => TlsServerContext.Create(options));
         Assert.Contains("PEM_read_bio_X509_AUX", e.Message);
         Assert.Contains("no start line", e.Message);
     }
@@ -37,7 +36,7 @@ public sealed class TlsServerContextTests
         var options = new TlsServerOptions();
         options.Certificates.Add(new TlsCertificate(["localhost"], chain, TestCertificates.Localhost.PrivateKeyPem));
 
-        OpenSslException e = Assert.Throws<OpenSslException>(() => TlsServerContext.Create(options));
+        Interop.OpenSslException e = Assert.Throws<Interop.OpenSslException>(() => TlsServerContext.Create(options));
         Assert.Contains("intermediate", e.Message);
     }
 
@@ -48,7 +47,7 @@ public sealed class TlsServerContextTests
         options.Certificates.Add(new TlsCertificate(["localhost"], TestCertificates.Localhost.CertificatePem,
             TestCertificates.WildcardExample.PrivateKeyPem));
 
-        OpenSslException e = Assert.Throws<OpenSslException>(() => TlsServerContext.Create(options));
+        Interop.OpenSslException e = Assert.Throws<Interop.OpenSslException>(() => TlsServerContext.Create(options));
         Assert.Contains("SSL_CTX_use_cert_and_key", e.Message);
     }
 
@@ -61,7 +60,7 @@ public sealed class TlsServerContextTests
         var options = new TlsServerOptions();
         options.Certificates.Add(new TlsCertificate(["localhost"], TestCertificates.Localhost.CertificatePem, Encoding.ASCII.GetBytes(encrypted)));
 
-        OpenSslException e = Assert.Throws<OpenSslException>(() => TlsServerContext.Create(options));
+        Interop.OpenSslException e = Assert.Throws<Interop.OpenSslException>(() => TlsServerContext.Create(options));
         Assert.Contains("PEM_read_bio_PrivateKey", e.Message);
     }
 

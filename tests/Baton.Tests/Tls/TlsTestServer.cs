@@ -2,7 +2,6 @@ using System.Net.Sockets;
 using System.Text;
 using System.Threading.Channels;
 using Baton.Tests.Infrastructure;
-using Baton.Tls;
 
 namespace Baton.Tests.Tls;
 
@@ -57,7 +56,7 @@ internal sealed class TlsTestServer : IAsyncDisposable
             if (read == 0) return;
             head.Append(Encoding.ASCII.GetString(buffer, 0, read));
         }
-        string body = $"hello from baton over {tls.ProtocolVersion}\n";
+        string body = $"hello from baton over {tls.ProtocolName}\n";
         string response = $"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}";
         await tls.WriteAsync(Encoding.ASCII.GetBytes(response));
         await tls.ShutdownAsync();
@@ -75,8 +74,8 @@ internal sealed class TlsTestServer : IAsyncDisposable
                 timeout.CancelAfter(_handshakeTimeout);
                 await tls.AuthenticateAsServerAsync(timeout.Token);
             }
-            _handshakes.Writer.TryWrite(new HandshakeInfo(tls.ProtocolVersion, tls.ProtocolVersionNumber, tls.CipherSuiteName,
-                tls.CipherSuiteId, tls.ServerName, tls.NegotiatedApplicationProtocol, tls.IsResumed));
+            _handshakes.Writer.TryWrite(new HandshakeInfo(tls.ProtocolName, tls.ProtocolVersion, tls.CipherSuiteName,
+                tls.CipherSuite, tls.ServerName, tls.ApplicationProtocol, tls.IsResumed));
             await _handler(tls).WaitAsync(Deadline);
         }
         catch (Exception e)

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using Baton.Workers;
 
 namespace Baton.Tests.Workers;
 

@@ -1,8 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using Baton.Channel;
 using Baton.Tests.Channel;
-using Baton.Workers;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Baton.Tests.Workers;

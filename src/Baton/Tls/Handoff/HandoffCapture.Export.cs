@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using Baton.Tls.Records;
+using Baton.Tls.Session;
 
 namespace Baton.Tls.Handoff;
 
@@ -130,7 +130,7 @@ internal sealed partial class HandoffCapture
 
     /// <summary>max_fragment_length codes 1..4 mean 2^9..2^12 (RFC 6066); anything else leaves the TLS limit, 2^14.</summary>
     internal static int MaxPlaintext(byte maxFragmentLength) =>
-        maxFragmentLength is >= 1 and <= 4 ? 256 << maxFragmentLength : TlsRecordProtector.MaxPlaintext;
+        maxFragmentLength is >= 1 and <= 4 ? 256 << maxFragmentLength : TlsRecordLimits.MaxPlaintext;
 
     private static ulong Skew(ulong sequence, int skew) => checked((ulong)((long)sequence + skew));
 

@@ -7,7 +7,7 @@ namespace Baton.Tls.Handoff;
 /// The front's per-connection record of what libssl did, kept so the session can be exported to a worker:
 /// record counts and sizes per direction since each direction's application keys started, KeyUpdates, and the
 /// TLS 1.3 traffic secrets from the keylog callback. Attach it before the handshake; the context must have been
-/// created with <see cref="TlsServerOptions.EnableHandoffCapture"/> so the callbacks that feed it are installed.
+/// created with <see cref="InstallCallbacks"/> as its <see cref="TlsServerOptions.ContextSetup"/> so the callbacks that feed it are installed.
 /// <para>
 /// Threading: the callbacks run inside SSL_* calls, which <see cref="OpenSslStream"/> makes under its SSL lock;
 /// <see cref="Export"/> and <see cref="Dispose"/> take the same lock, so the fields need no other synchronization.

@@ -1,3 +1,11 @@
+using Baton.Tls.Session;
+
+
+
+
+
+
+
 namespace Baton.Tls.Handoff;
 
 /// <summary>

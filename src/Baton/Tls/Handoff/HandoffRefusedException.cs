@@ -1,7 +1,7 @@
 namespace Baton.Tls.Handoff;
 
 /// <summary>Why a session could not be exported; the front then serves or closes the connection itself.</summary>
-public enum HandoffRefusalReason
+internal enum HandoffRefusalReason
 {
     /// <summary>libssl holds decrypted plaintext no read returned yet (SSL_pending &gt; 0): read with a bigger buffer.</summary>
     PendingPlaintext = 1,
@@ -29,7 +29,7 @@ public enum HandoffRefusalReason
 }
 
 /// <summary>The session cannot be handed to a worker; nothing was changed on the connection.</summary>
-public sealed class HandoffRefusedException : Exception
+internal sealed class HandoffRefusedException : Exception
 {
     internal HandoffRefusedException(HandoffRefusalReason reason, string detail)
         : base($"TLS handoff refused ({reason}): {detail}")

@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using Baton.Tls.Handoff;
+using Baton.Tls.Session;
 
 namespace Baton.Tls.Records;
 
@@ -58,7 +58,7 @@ internal static class KernelTls
     /// </summary>
     /// <param name="initialPlaintext">Application data the front already decrypted; returned first. Not copied.</param>
     /// <param name="initialCiphertext">Bytes the front read but did not decrypt: when not empty, this falls back.</param>
-    public static Stream? TryEnable(
+    public static TlsStream? TryEnable(
         Socket socket, TlsSessionState state, ReadOnlyMemory<byte> initialPlaintext, ReadOnlyMemory<byte> initialCiphertext,
         out string? reason)
     {
@@ -92,7 +92,7 @@ internal static class KernelTls
             return $"the front passed {initialCiphertext.Length} bytes of records it had not decrypted; only the user-space record layer can consume them";
         if (KernelTlsCryptoInfo.CipherType(state.Suite.Aead) == 0)
             return $"kernel TLS has no cipher for suite 0x{state.CipherSuite:X4}";
-        if (state.MaxPlaintext != TlsRecordProtector.MaxPlaintext)
+        if (state.MaxPlaintext != TlsRecordLimits.MaxPlaintext)
             return $"max_fragment_length limits records to {state.MaxPlaintext} bytes; kernel TLS always fills records up to 16384";
         return null;
     }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using Baton.Tls.Session;
 
 namespace Baton.Tls.Records;
 

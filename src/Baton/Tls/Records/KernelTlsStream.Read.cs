@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using Baton.Tls.Session;
 
 namespace Baton.Tls.Records;
 
@@ -10,7 +11,7 @@ internal sealed partial class KernelTlsStream
 
     // A read into a buffer larger than any record's plaintext always takes a whole record (the kernel copies
     // min(record, buffer)), so the rest of a control record is read with one such buffer, rented for that read.
-    private const int WholeRecordBuffer = TlsRecordProtector.MaxPlaintext + 1;
+    private const int WholeRecordBuffer = TlsRecordLimits.MaxPlaintext + 1;
 
     // Control records worth reading are tiny (alerts: 2 bytes, KeyUpdate: 5); of anything longer only the start is kept.
     private readonly byte[] _control = new byte[64];

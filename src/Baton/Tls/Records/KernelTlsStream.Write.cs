@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Baton.Tls.Session;
 
 namespace Baton.Tls.Records;
 

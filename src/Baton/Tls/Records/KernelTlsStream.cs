@@ -1,6 +1,6 @@
 using System.Net.Sockets;
-using Baton.Front;
-using Baton.Tls.Handoff;
+using Baton.IO;
+using Baton.Tls.Session;
 
 namespace Baton.Tls.Records;
 
@@ -24,7 +24,7 @@ namespace Baton.Tls.Records;
 /// The stream owns the socket and the state: disposing sends close_notify (if no write is in progress and the
 /// socket buffer has room), wipes the state and closes the socket.
 /// </summary>
-internal sealed partial class KernelTlsStream : RecordLayerStream
+internal sealed partial class KernelTlsStream : TlsStream
 {
     internal const long UsageLimitBytes = 1L << 38;
 
@@ -46,7 +46,7 @@ internal sealed partial class KernelTlsStream : RecordLayerStream
         _initialPlaintext = initialPlaintext;
         _keyUpdateOwed = state.KeyUpdatePending;
         // Records the front already wrote under this key count as full ones: an overestimate only rekeys sooner.
-        _epochBytes = (long)Math.Min(state.WriteSequence, 1UL << 24) * TlsRecordProtector.MaxPlaintext;
+        _epochBytes = (long)Math.Min(state.WriteSequence, 1UL << 24) * TlsRecordLimits.MaxPlaintext;
         if (!_suite.IsTls13) state.Wipe(); // TLS 1.2 never derives new keys: the kernel's copy is the only one needed
     }
 
@@ -55,6 +55,9 @@ internal sealed partial class KernelTlsStream : RecordLayerStream
 
     /// <summary>0x0303 or 0x0304.</summary>
     public override ushort ProtocolVersion => _suite.ProtocolVersion;
+
+    /// <summary>Not detected yet: a reset fails the read with an IOException.</summary>
+    public override bool ResetByPeer => false;
 
     /// <summary>Nothing to flush: every send forms and sends its records.</summary>
     public override void Flush()

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
+using Baton.Tls.Session;
 
 namespace Baton.Tls.Records;
 
@@ -11,13 +12,8 @@ namespace Baton.Tls.Records;
 /// </summary>
 internal sealed unsafe class TlsRecordProtector : IDisposable
 {
-    internal const int HeaderLength = 5;
-    internal const int MaxPlaintext = 1 << 14;
-    internal const int MaxTls13Ciphertext = MaxPlaintext + 256;
-    internal const int MaxTls12Ciphertext = MaxPlaintext + 2048;
-
     /// <summary>Largest record we ever write: header, explicit nonce, 2^14 bytes, inner type, tag.</summary>
-    internal const int MaxSealedRecord = HeaderLength + 8 + MaxPlaintext + 1 + TlsCipherSuiteInfo.TagLength;
+    internal const int MaxSealedRecord = TlsRecordLimits.HeaderLength + 8 + TlsRecordLimits.MaxPlaintext + 1 + TlsCipherSuiteInfo.TagLength;
 
     private readonly TlsCipherSuiteInfo _suite;
     private readonly bool _encrypt;
@@ -51,7 +47,7 @@ internal sealed unsafe class TlsRecordProtector : IDisposable
     public ulong Sequence { get; set; }
 
     /// <summary>Ciphertext bytes a record adds to its content (header, explicit nonce, inner type, tag).</summary>
-    public int Overhead => HeaderLength + _suite.ExplicitNonceLength + (_suite.IsTls13 ? 1 : 0) + TlsCipherSuiteInfo.TagLength;
+    public int Overhead => TlsRecordLimits.HeaderLength + _suite.ExplicitNonceLength + (_suite.IsTls13 ? 1 : 0) + TlsCipherSuiteInfo.TagLength;
 
     private int Direction => _encrypt ? Interop.Crypto.EVP_ENCRYPT : Interop.Crypto.EVP_DECRYPT;
 
@@ -101,12 +97,12 @@ internal sealed unsafe class TlsRecordProtector : IDisposable
     /// <summary>Writes the header, sets the record's nonce, feeds the AAD; returns where the ciphertext goes.</summary>
     private Span<byte> BeginSeal(TlsContentType type, int contentLength, Span<byte> destination, out int recordLength)
     {
-        if (contentLength > MaxPlaintext) throw new ArgumentOutOfRangeException(nameof(contentLength));
+        if (contentLength > TlsRecordLimits.MaxPlaintext) throw new ArgumentOutOfRangeException(nameof(contentLength));
         if (Sequence == ulong.MaxValue) throw new InvalidOperationException("record sequence number exhausted");
         bool tls13 = _suite.IsTls13;
         int explicitNonce = _suite.ExplicitNonceLength;
         int sealedLength = explicitNonce + contentLength + (tls13 ? 1 : 0) + TlsCipherSuiteInfo.TagLength;
-        recordLength = HeaderLength + sealedLength;
+        recordLength = TlsRecordLimits.HeaderLength + sealedLength;
         Span<byte> record = destination[..recordLength];
         record[0] = (byte)(tls13 ? TlsContentType.ApplicationData : type);
         BinaryPrimitives.WriteUInt16BigEndian(record[1..], TlsCipherSuiteInfo.Tls12);
@@ -115,7 +111,7 @@ internal sealed unsafe class TlsRecordProtector : IDisposable
         Span<byte> nonce = stackalloc byte[TlsCipherSuiteInfo.NonceLength];
         Span<byte> aad = stackalloc byte[13];
         int aadLength = BuildNonceAndAad(record, (byte)type, contentLength, nonce, aad);
-        if (explicitNonce != 0) nonce[4..].CopyTo(record[HeaderLength..]);
+        if (explicitNonce != 0) nonce[4..].CopyTo(record[TlsRecordLimits.HeaderLength..]);
         fixed (byte* n = nonce)
         fixed (byte* a = aad)
         {
@@ -124,7 +120,7 @@ internal sealed unsafe class TlsRecordProtector : IDisposable
             Check(Interop.Crypto.EvpCipherInitEx(_ctx, 0, 0, null, n, Interop.Crypto.EVP_ENCRYPT), "EVP_CipherInit_ex");
             Check(Interop.Crypto.EvpCipherUpdate(_ctx, null, out _, a, aadLength), "EVP_CipherUpdate");
         }
-        return record[(HeaderLength + explicitNonce)..];
+        return record[(TlsRecordLimits.HeaderLength + explicitNonce)..];
     }
 
     /// <summary>GCM and ChaCha20-Poly1305 are stream modes: pieces of any length encrypt to the same bytes as the whole.</summary>
@@ -165,7 +161,7 @@ internal sealed unsafe class TlsRecordProtector : IDisposable
     public bool TryOpen(Span<byte> record, out TlsContentType type, out int contentOffset, out int contentLength, out TlsAlertDescription alert)
     {
         type = default;
-        contentOffset = HeaderLength + _suite.ExplicitNonceLength;
+        contentOffset = TlsRecordLimits.HeaderLength + _suite.ExplicitNonceLength;
         contentLength = 0;
         alert = TlsAlertDescription.BadRecordMac;
         int cipherLength = record.Length - contentOffset - TlsCipherSuiteInfo.TagLength;
@@ -175,7 +171,7 @@ internal sealed unsafe class TlsRecordProtector : IDisposable
         Span<byte> nonce = stackalloc byte[TlsCipherSuiteInfo.NonceLength];
         Span<byte> aad = stackalloc byte[13];
         int aadLength = BuildNonceAndAad(record, record[0], cipherLength, nonce, aad);
-        if (_suite.ExplicitNonceLength != 0) record.Slice(HeaderLength, 8).CopyTo(nonce[4..]);
+        if (_suite.ExplicitNonceLength != 0) record.Slice(TlsRecordLimits.HeaderLength, 8).CopyTo(nonce[4..]);
 
         Span<byte> body = record[contentOffset..];
         fixed (byte* n = nonce)
@@ -221,8 +217,8 @@ internal sealed unsafe class TlsRecordProtector : IDisposable
         }
         if (_suite.IsTls13)
         {
-            header[..HeaderLength].CopyTo(aad);
-            return HeaderLength;
+            header[..TlsRecordLimits.HeaderLength].CopyTo(aad);
+            return TlsRecordLimits.HeaderLength;
         }
         // TLS 1.2: seq_num ‖ type ‖ version ‖ plaintext length.
         BinaryPrimitives.WriteUInt64BigEndian(aad, Sequence);
@@ -239,7 +235,7 @@ internal sealed unsafe class TlsRecordProtector : IDisposable
         length = 0;
         // RFC 8446 §5.4: an inner plaintext of only zeros has no content type.
         if (last < 0) return Fail(TlsAlertDescription.UnexpectedMessage, out alert);
-        if (last > MaxPlaintext || inner.Length > MaxPlaintext + 1) return Fail(TlsAlertDescription.RecordOverflow, out alert);
+        if (last > TlsRecordLimits.MaxPlaintext || inner.Length > TlsRecordLimits.MaxPlaintext + 1) return Fail(TlsAlertDescription.RecordOverflow, out alert);
         type = (TlsContentType)inner[last];
         length = last;
         alert = default;
@@ -251,7 +247,7 @@ internal sealed unsafe class TlsRecordProtector : IDisposable
         type = (TlsContentType)outerType;
         contentLength = length;
         alert = default;
-        return length <= MaxPlaintext || Fail(TlsAlertDescription.RecordOverflow, out alert);
+        return length <= TlsRecordLimits.MaxPlaintext || Fail(TlsAlertDescription.RecordOverflow, out alert);
     }
 
     private static bool Fail(TlsAlertDescription description, out TlsAlertDescription alert)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using Baton.Tls.Session;
 
 namespace Baton.Tls.Records;
 
@@ -107,8 +108,8 @@ internal sealed partial class TlsRecordStream
         while (true)
         {
             int available = _rawEnd - _rawStart;
-            int needed = TlsRecordProtector.HeaderLength;
-            if (available >= TlsRecordProtector.HeaderLength)
+            int needed = TlsRecordLimits.HeaderLength;
+            if (available >= TlsRecordLimits.HeaderLength)
             {
                 int bodyLength = CheckHeader(_readBuffer.AsSpan(_rawStart), out TlsAlertDescription alert, out string reason);
                 if (bodyLength < 0) await FailAsync(alert, reason).ConfigureAwait(false);
@@ -189,7 +190,7 @@ internal sealed partial class TlsRecordStream
             reason = "record version is not 0x0303";
             return -1;
         }
-        if (length > (_suite.IsTls13 ? TlsRecordProtector.MaxTls13Ciphertext : TlsRecordProtector.MaxTls12Ciphertext))
+        if (length > (_suite.IsTls13 ? TlsRecordLimits.MaxTls13Ciphertext : TlsRecordLimits.MaxTls12Ciphertext))
         {
             alert = TlsAlertDescription.RecordOverflow;
             reason = $"record of {length} bytes";

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using Baton.Tls.Session;
 
 namespace Baton.Tls.Records;
 
@@ -18,7 +19,7 @@ internal sealed partial class TlsRecordStream
     /// pipe's blocks need no gathering), and sends them in batches of up to 64 KiB: one send for four full records.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public async ValueTask WriteAsync(ReadOnlySequence<byte> buffer, CancellationToken cancellationToken = default)
+    public override async ValueTask WriteAsync(ReadOnlySequence<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using System.Buffers;
-using Baton.Tls.Handoff;
+using Baton.IO;
+using Baton.Tls.Session;
 
 namespace Baton.Tls.Records;
 
@@ -27,14 +28,14 @@ namespace Baton.Tls.Records;
 /// </para>
 /// The stream owns the state (it updates keys and sequence numbers in it) and wipes it on dispose.
 /// </summary>
-internal sealed partial class TlsRecordStream : RecordLayerStream
+internal sealed partial class TlsRecordStream : TlsStream
 {
     internal const ulong Tls13KeyUpdateThreshold = 1UL << 24;
     internal const ulong Tls12GcmRecordLimit = 1UL << 24;
     private const int WriteBufferSize = 64 * 1024;
 
     /// <summary>Room for the largest record either version allows.</summary>
-    private const int ReadBufferSize = TlsRecordProtector.HeaderLength + TlsRecordProtector.MaxTls12Ciphertext;
+    private const int ReadBufferSize = TlsRecordLimits.HeaderLength + TlsRecordLimits.MaxTls12Ciphertext;
 
     private readonly Stream _inner;
     private readonly bool _leaveInnerStreamOpen;
@@ -76,6 +77,8 @@ internal sealed partial class TlsRecordStream : RecordLayerStream
 
     /// <summary>0x0303 or 0x0304.</summary>
     public override ushort ProtocolVersion => _suite.ProtocolVersion;
+
+    public override bool ResetByPeer => _inner is DuplexStream { ResetByPeer: true };
 
     public override void Flush() => _inner.Flush();
 

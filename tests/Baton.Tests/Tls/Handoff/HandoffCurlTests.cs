@@ -1,6 +1,4 @@
 using Baton.Tests.Infrastructure;
-using Baton.Tls;
-using Baton.Tls.Records;
 using Xunit;
 
 namespace Baton.Tests.Tls.Handoff;

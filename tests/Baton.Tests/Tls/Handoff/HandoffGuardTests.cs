@@ -3,8 +3,6 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Text;
 using Baton.Tests.Tls.Records;
-using Baton.Tls;
-using Baton.Tls.Handoff;
 using Xunit;
 
 namespace Baton.Tests.Tls.Handoff;

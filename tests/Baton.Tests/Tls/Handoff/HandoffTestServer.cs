@@ -2,9 +2,6 @@ using System.Net.Sockets;
 using System.Text;
 using System.Threading.Channels;
 using Baton.Tests.Infrastructure;
-using Baton.Tls;
-using Baton.Tls.Handoff;
-using Baton.Tls.Records;
 
 namespace Baton.Tests.Tls.Handoff;
 
@@ -52,7 +49,7 @@ internal sealed class HandoffTestServer : IAsyncDisposable
 
     public static TlsServerContext CreateContext(SelfSignedCertificate certificate, Action<TlsServerOptions>? configure = null)
     {
-        var options = new TlsServerOptions { EnableHandoffCapture = true };
+        var options = new TlsServerOptions { ContextSetup = HandoffCapture.InstallCallbacks };
         options.Certificates.Add(TestCertificates.ToTlsCertificate(certificate));
         configure?.Invoke(options);
         return TlsServerContext.Create(options);

@@ -4,9 +4,6 @@ using System.Security.Authentication;
 using System.Text;
 using Baton.Tests.Infrastructure;
 using Baton.Tests.Tls.Records;
-using Baton.Tls;
-using Baton.Tls.Handoff;
-using Baton.Tls.Records;
 using Xunit;
 
 namespace Baton.Tests.Tls.Handoff;

@@ -1,5 +1,4 @@
 using Baton.Tests.Infrastructure;
-using Baton.Tls;
 using Xunit;
 
 namespace Baton.Tests.Tls.Handoff;

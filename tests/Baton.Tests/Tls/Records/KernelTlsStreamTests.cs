@@ -1,7 +1,5 @@
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using Baton.Tls.Handoff;
-using Baton.Tls.Records;
 using static Baton.Tests.Tls.Records.RecordTestSupport;
 
 namespace Baton.Tests.Tls.Records;

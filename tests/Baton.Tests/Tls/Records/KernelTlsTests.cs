@@ -1,7 +1,5 @@
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using Baton.Tls.Handoff;
-using Baton.Tls.Records;
 using static Baton.Tests.Tls.Records.RecordTestSupport;
 
 namespace Baton.Tests.Tls.Records;
@@ -190,7 +188,7 @@ public class KernelTlsTests
         byte[] iv = Enumerable.Range(0x20, info.IvLength).Select(i => (byte)i).ToArray();
         byte[] secret = new byte[info.TrafficSecretLength];
         return TlsSessionState.Create(info.ProtocolVersion, suite, key, iv, key, iv, secret, secret,
-            readSequence: 0, writeSequence, keyUpdatePending: false, TlsRecordProtector.MaxPlaintext);
+            readSequence: 0, writeSequence, keyUpdatePending: false, TlsRecordLimits.MaxPlaintext);
     }
 
     /// <summary>After a fallback the socket must still carry the user-space record layer, both ways.</summary>

@@ -1,7 +1,5 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
-using Baton.Tls.Handoff;
-using Baton.Tls.Records;
 
 namespace Baton.Tests.Tls.Records;
 

@@ -6,8 +6,6 @@ using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Baton.Tests.Infrastructure;
-using Baton.Tls.Handoff;
-using Baton.Tls.Records;
 using static Baton.Tests.Tls.Records.RecordTestSupport;
 
 namespace Baton.Tests.Tls.Records;

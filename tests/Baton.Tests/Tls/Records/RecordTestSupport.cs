@@ -2,8 +2,6 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using Baton.Tls.Handoff;
-using Baton.Tls.Records;
 
 namespace Baton.Tests.Tls.Records;
 

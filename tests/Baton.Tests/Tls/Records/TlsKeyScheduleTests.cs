@@ -1,8 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Baton.Tests.Infrastructure;
-using Baton.Tls.Handoff;
-using Baton.Tls.Records;
 using static Baton.Tests.Tls.Records.RecordTestSupport;
 
 namespace Baton.Tests.Tls.Records;

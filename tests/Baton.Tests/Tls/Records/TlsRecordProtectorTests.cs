@@ -1,8 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
-using Baton.Tls.Handoff;
-using Baton.Tls.Records;
 using static Baton.Tests.Tls.Records.RecordTestSupport;
 
 namespace Baton.Tests.Tls.Records;

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using Baton.Tls.Handoff;
 using static Baton.Tests.Tls.Records.RecordTestSupport;
 
 namespace Baton.Tests.Tls.Records;

@@ -1,0 +1,149 @@
+
+namespace Baton.Configuration;
+
+/// <summary>
+/// The whole configuration of a Baton front, bound from the "Baton" section
+/// (JSON file, then BATON__ environment variables, then command-line flags).
+/// </summary>
+internal sealed class BatonOptions
+{
+    public const string SectionName = "Baton";
+
+    public List<ListenerOptions> Listeners { get; set; } = [];
+    public Dictionary<string, PoolOptions> Pools { get; set; } = new(StringComparer.Ordinal);
+    public List<RouteOptions> Routes { get; set; } = [];
+
+    /// <summary>Pool for connections that no route matches.</summary>
+    public string DefaultPool { get; set; } = "default";
+
+    /// <summary>Certificates by server name; the first one is served when SNI matches none.</summary>
+    public List<CertificateOptions> Certificates { get; set; } = [];
+
+    public LimitOptions Limits { get; set; } = new();
+
+    /// <summary>Session-ticket keys of the front's TLS (handoff mode).</summary>
+    public SessionTicketOptions SessionTickets { get; set; } = new();
+}
+
+internal sealed class SessionTicketOptions
+{
+    /// <summary>One key of a key file: 16 bytes of name, 32 of HMAC secret, 32 of AES key (nginx's format).</summary>
+    public const int KeyEntryLength = 80;
+
+    /// <summary>The most keys a key file (and a worker's Configure message) may hold.</summary>
+    public const int MaxKeys = 64;
+
+    /// <summary>
+    /// File of 80-byte keys (nginx's ssl_session_ticket_key format: 16 name, 32 HMAC, 32 AES bytes);
+    /// the first key encrypts, all decrypt. Share it between fronts so they resume each other's
+    /// sessions. Null: random keys made in memory and rotated.
+    /// </summary>
+    public string? KeyFile { get; set; }
+
+    /// <summary>How often in-memory keys are replaced.</summary>
+    public TimeSpan RotationInterval { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>How long a replaced in-memory key still decrypts tickets.</summary>
+    public TimeSpan DecryptionWindow { get; set; } = TimeSpan.FromHours(12);
+}
+
+internal sealed class ListenerOptions
+{
+    public string Name { get; set; } = "";
+
+    /// <summary>"host:port", e.g. "127.0.0.1:8443" or "[::1]:8443".</summary>
+    public string Address { get; set; } = "";
+
+    /// <summary>Require a PROXY protocol v1 or v2 header before the TLS ClientHello.</summary>
+    public bool ProxyProtocol { get; set; }
+}
+
+internal sealed class PoolOptions
+{
+    public int Workers { get; set; } = 2;
+    public HandoffMode Mode { get; set; } = HandoffMode.Passthrough;
+
+    /// <summary>Executable of a custom worker; null runs the built-in `baton worker`.</summary>
+    public string? Command { get; set; }
+
+    public List<string> Arguments { get; set; } = [];
+
+    /// <summary>
+    /// ALPN protocols the pool's workers speak, in server preference order; null means
+    /// <see cref="DefaultAlpn"/>. (A non-empty default list would be appended to by the configuration binder.)
+    /// </summary>
+    public List<string>? Alpn { get; set; }
+
+    public static IReadOnlyList<string> DefaultAlpn { get; } = ["h2", "http/1.1"];
+
+    /// <summary>The protocols in effect.</summary>
+    internal IReadOnlyList<string> EffectiveAlpn => Alpn ?? DefaultAlpn;
+
+    public int MaxConnectionsPerWorker { get; set; } = 10_000;
+
+    /// <summary>User the workers run as (they drop to it at start); null keeps the front's user.</summary>
+    public string? User { get; set; }
+}
+
+internal sealed class RouteOptions
+{
+    /// <summary>Listener name this route applies to; null applies to every listener.</summary>
+    public string? Listener { get; set; }
+
+    /// <summary>SNI names, exact or "*.example.com"; empty matches any.</summary>
+    public List<string> ServerNames { get; set; } = [];
+
+    /// <summary>Host header values (without port), exact or "*.example.com"; empty matches any. Handoff pools only.</summary>
+    public List<string> Hosts { get; set; } = [];
+
+    /// <summary>Request path prefix, e.g. "/api/"; null matches any. Handoff pools only.</summary>
+    public string? PathPrefix { get; set; }
+
+    /// <summary>True when the route needs the first request (Host or path) to decide.</summary>
+    internal bool NeedsRequest => Hosts.Count > 0 || PathPrefix is not null;
+
+    public string Pool { get; set; } = "";
+}
+
+internal sealed class CertificateOptions
+{
+    /// <summary>Names this certificate serves (exact or "*.example.com"); empty uses the certificate's own default role.</summary>
+    public List<string> ServerNames { get; set; } = [];
+
+    public string CertificateFile { get; set; } = "";
+    public string KeyFile { get; set; } = "";
+}
+
+internal sealed class LimitOptions
+{
+    public TimeSpan ProxyHeaderTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    public int ClientHelloMaxBytes { get; set; } = 16 * 1024;
+    public TimeSpan ClientHelloTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Handoff mode: how long the front waits for the first request head after the handshake.</summary>
+    public TimeSpan RequestHeadTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Handoff mode: the largest first request head the front reads (431 past it).</summary>
+    public int MaxRequestHeadBytes { get; set; } = 32 * 1024;
+
+    /// <summary>How long a connection may wait for a worker below its limit before it is closed.</summary>
+    public TimeSpan DispatchTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Connections the front holds at once (being inspected, in a front handshake, or waiting for a
+    /// worker's Ack); at the cap it stops accepting until one leaves. Handed-off connections don't count.
+    /// </summary>
+    public int MaxFrontConnections { get; set; } = 10_000;
+
+    /// <summary>How long the front waits at start for every worker to report Ready before it gives up.</summary>
+    public TimeSpan WorkerStartTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long workers get to finish their connections on SIGTERM before they are killed.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>First restart delay of a worker that exited; doubles per consecutive failure.</summary>
+    public TimeSpan RestartBackoff { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    public TimeSpan MaxRestartBackoff { get; set; } = TimeSpan.FromSeconds(10);
+}

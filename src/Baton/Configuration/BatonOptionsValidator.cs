@@ -1,0 +1,138 @@
+using System.Net;
+using Baton.IO;
+
+namespace Baton.Configuration;
+
+/// <summary>
+/// Fills in the embedded default (one listener on 127.0.0.1:8443, one pool of two workers) and
+/// checks the configuration at start, with errors that name the configuration key.
+/// </summary>
+internal static class BatonOptionsValidator
+{
+    /// <summary>Where the embedded default listens.</summary>
+    public const string DefaultAddress = "127.0.0.1:8443";
+
+    public static void ApplyDefaults(BatonOptions options)
+    {
+        if (options.Listeners.Count == 0)
+            options.Listeners.Add(new ListenerOptions { Name = "default", Address = DefaultAddress });
+        for (int i = 0; i < options.Listeners.Count; i++)
+        {
+            if (string.IsNullOrEmpty(options.Listeners[i].Name))
+                options.Listeners[i].Name = i == 0 ? "default" : $"listener{i}";
+        }
+        if (options.Pools.Count == 0)
+            options.Pools[options.DefaultPool] = new PoolOptions();
+    }
+
+    /// <summary>Returns every problem found; an empty list means the configuration is usable.</summary>
+    public static IReadOnlyList<string> Validate(BatonOptions options)
+    {
+        var errors = new List<string>();
+        void Fail(string key, string problem) => errors.Add($"{BatonOptions.SectionName}:{key}: {problem}");
+
+        ValidateListeners(options, Fail);
+        ValidatePools(options, Fail);
+        if (!options.Pools.ContainsKey(options.DefaultPool))
+            Fail("DefaultPool", $"names pool '{options.DefaultPool}', which is not configured");
+        for (int i = 0; i < options.Routes.Count; i++)
+        {
+            RouteOptions route = options.Routes[i];
+            if (!options.Pools.ContainsKey(route.Pool))
+                Fail($"Routes:{i}:Pool", $"names pool '{route.Pool}', which is not configured");
+            else if (route.NeedsRequest && options.Pools[route.Pool].Mode != HandoffMode.Handoff)
+                Fail($"Routes:{i}:Pool", $"routes by Host or path, so pool '{route.Pool}' must be in handoff mode (only the front reads requests)");
+            if (route.PathPrefix is { } prefix && !prefix.StartsWith('/'))
+                Fail($"Routes:{i}:PathPrefix", $"'{prefix}' must start with '/'");
+            for (int h = 0; h < route.Hosts.Count; h++)
+            {
+                if (!HostPattern.IsValid(route.Hosts[h]))
+                    Fail($"Routes:{i}:Hosts:{h}", $"'{route.Hosts[h]}' is not a host name or *.domain pattern");
+            }
+            if (route.Listener is not null && options.Listeners.All(l => l.Name != route.Listener))
+                Fail($"Routes:{i}:Listener", $"names listener '{route.Listener}', which is not configured");
+            for (int n = 0; n < route.ServerNames.Count; n++)
+            {
+                if (!HostPattern.IsValid(route.ServerNames[n]))
+                    Fail($"Routes:{i}:ServerNames:{n}", $"'{route.ServerNames[n]}' is not a host name or *.domain pattern");
+            }
+        }
+        for (int i = 0; i < options.Certificates.Count; i++)
+        {
+            CertificateOptions cert = options.Certificates[i];
+            if (!File.Exists(cert.CertificateFile))
+                Fail($"Certificates:{i}:CertificateFile", $"file '{cert.CertificateFile}' does not exist");
+            if (!File.Exists(cert.KeyFile))
+                Fail($"Certificates:{i}:KeyFile", $"file '{cert.KeyFile}' does not exist");
+        }
+        ValidateLimits(options.Limits, Fail);
+        SessionTicketOptions tickets = options.SessionTickets;
+        if (tickets.KeyFile is not null && !File.Exists(tickets.KeyFile))
+            Fail("SessionTickets:KeyFile", $"file '{tickets.KeyFile}' does not exist");
+        else if (tickets.KeyFile is not null && new FileInfo(tickets.KeyFile).Length is long length
+            && (length == 0 || length % SessionTicketOptions.KeyEntryLength != 0 || length > SessionTicketOptions.MaxKeys * SessionTicketOptions.KeyEntryLength))
+            Fail("SessionTickets:KeyFile", $"must hold 1..{SessionTicketOptions.MaxKeys} keys of {SessionTicketOptions.KeyEntryLength} bytes (it has {length} bytes)");
+        if (tickets.RotationInterval <= TimeSpan.Zero)
+            Fail("SessionTickets:RotationInterval", $"must be a positive duration (got {tickets.RotationInterval})");
+        if (tickets.DecryptionWindow < TimeSpan.Zero)
+            Fail("SessionTickets:DecryptionWindow", $"must not be negative (got {tickets.DecryptionWindow})");
+        return errors;
+    }
+
+    private static void ValidateListeners(BatonOptions options, Action<string, string> fail)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < options.Listeners.Count; i++)
+        {
+            ListenerOptions listener = options.Listeners[i];
+            if (!IPEndPoint.TryParse(listener.Address, out IPEndPoint? endPoint))
+                fail($"Listeners:{i}:Address", $"'{listener.Address}' is not an address:port such as 127.0.0.1:8443");
+            else if (endPoint.Port == 0 && !listener.Address.EndsWith(":0", StringComparison.Ordinal))
+                fail($"Listeners:{i}:Address", $"'{listener.Address}' has no port (use :0 for any free port)");
+            if (!names.Add(listener.Name))
+                fail($"Listeners:{i}:Name", $"'{listener.Name}' is used by another listener");
+        }
+    }
+
+    private static void ValidatePools(BatonOptions options, Action<string, string> fail)
+    {
+        foreach ((string name, PoolOptions pool) in options.Pools)
+        {
+            if (pool.Workers is < 1 or > 256)
+                fail($"Pools:{name}:Workers", $"must be between 1 and 256 (got {pool.Workers})");
+            if (pool.MaxConnectionsPerWorker < 1)
+                fail($"Pools:{name}:MaxConnectionsPerWorker", $"must be at least 1 (got {pool.MaxConnectionsPerWorker})");
+            if (pool.Command is not null && !File.Exists(pool.Command))
+                fail($"Pools:{name}:Command", $"file '{pool.Command}' does not exist");
+            if (pool.User is not null && ProcessIdentity.Problem(pool.User) is string userProblem)
+                fail($"Pools:{name}:User", userProblem);
+            if (pool.EffectiveAlpn.Count == 0 || pool.EffectiveAlpn.Any(p => p.Length is 0 or > 255))
+                fail($"Pools:{name}:Alpn", "must list one or more protocol names of 1 to 255 bytes");
+        }
+    }
+
+    private static void ValidateLimits(LimitOptions limits, Action<string, string> fail)
+    {
+        void Positive(string key, TimeSpan value)
+        {
+            if (value <= TimeSpan.Zero)
+                fail($"Limits:{key}", $"must be a positive duration such as 00:00:05 (got {value})");
+        }
+        Positive(nameof(limits.ProxyHeaderTimeout), limits.ProxyHeaderTimeout);
+        Positive(nameof(limits.ClientHelloTimeout), limits.ClientHelloTimeout);
+        Positive(nameof(limits.HandshakeTimeout), limits.HandshakeTimeout);
+        Positive(nameof(limits.RequestHeadTimeout), limits.RequestHeadTimeout);
+        Positive(nameof(limits.DispatchTimeout), limits.DispatchTimeout);
+        Positive(nameof(limits.ShutdownTimeout), limits.ShutdownTimeout);
+        Positive(nameof(limits.WorkerStartTimeout), limits.WorkerStartTimeout);
+        Positive(nameof(limits.RestartBackoff), limits.RestartBackoff);
+        Positive(nameof(limits.MaxRestartBackoff), limits.MaxRestartBackoff);
+        if (limits.MaxFrontConnections < 1)
+            fail("Limits:MaxFrontConnections", $"must be at least 1 (got {limits.MaxFrontConnections})");
+        if (limits.ClientHelloMaxBytes is < 512 or > 256 * 1024)
+            fail("Limits:ClientHelloMaxBytes", $"must be between 512 and 262144 (got {limits.ClientHelloMaxBytes})");
+        // The plaintext read while looking for the head (limit + one 16 KiB record) must fit the 64 KiB InitialData.
+        if (limits.MaxRequestHeadBytes is < 1024 or > 48 * 1024)
+            fail("Limits:MaxRequestHeadBytes", $"must be between 1024 and 49152 (got {limits.MaxRequestHeadBytes})");
+    }
+}

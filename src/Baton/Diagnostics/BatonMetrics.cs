@@ -1,0 +1,35 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Baton.Diagnostics;
+
+/// <summary>The front's counters, published on the "Baton" meter (dotnet-counters monitor -n baton --counters Baton).</summary>
+internal sealed class BatonMetrics : IDisposable
+{
+    public const string MeterName = "Baton";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _accepted;
+    private readonly Counter<long> _handedOff;
+    private readonly Counter<long> _failed;
+    private readonly Counter<long> _workerRestarts;
+
+    public BatonMetrics(IMeterFactory? meterFactory = null)
+    {
+        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        _accepted = _meter.CreateCounter<long>("baton.connections.accepted", "{connection}", "Connections accepted by the front");
+        _handedOff = _meter.CreateCounter<long>("baton.connections.handed_off", "{connection}", "Connections acknowledged by a worker");
+        _failed = _meter.CreateCounter<long>("baton.connections.failed", "{connection}", "Connections the front closed, by reason");
+        _workerRestarts = _meter.CreateCounter<long>("baton.workers.restarts", "{restart}", "Workers restarted after they exited");
+    }
+
+    public void Accepted(string listener) => _accepted.Add(1, new KeyValuePair<string, object?>("listener", listener));
+
+    public void HandedOff(string pool) => _handedOff.Add(1, new KeyValuePair<string, object?>("pool", pool));
+
+    public void Failed(string reason) => _failed.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public void WorkerRestarted(string pool) => _workerRestarts.Add(1, new KeyValuePair<string, object?>("pool", pool));
+
+    public void Dispose() => _meter.Dispose();
+}

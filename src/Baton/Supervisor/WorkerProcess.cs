@@ -1,0 +1,201 @@
+using Microsoft.Win32.SafeHandles;
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Baton.Channel;
+using Baton.Diagnostics;
+
+namespace Baton.Supervisor;
+
+/// <summary>
+/// The front's view of one running worker: its pid, its channel, the connections sent but not yet
+/// acknowledged, and how many it is serving. One dedicated thread reads the worker's messages.
+/// </summary>
+internal sealed class WorkerProcess
+{
+    private readonly ChannelSocket _channel;
+    /// <summary>Connections sent but not acknowledged, each with the completion of that one attempt.</summary>
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<bool>> _unacknowledged = new();
+    private readonly ILogger _logger;
+    private readonly Action<WorkerProcess> _changed;
+    private readonly TaskCompletionSource<WorkerExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _outstanding;
+    private volatile bool _ready;
+
+    private WorkerProcess(string pool, int pid, ChannelSocket channel, ILogger logger, Action<WorkerProcess> changed)
+    {
+        Pool = pool;
+        Pid = pid;
+        _channel = channel;
+        _logger = logger;
+        _changed = changed;
+        StartedAt = DateTime.UtcNow;
+    }
+
+    public string Pool { get; }
+    public int Pid { get; }
+    public DateTime StartedAt { get; }
+    public bool IsReady => _ready;
+    public int Outstanding => Volatile.Read(ref _outstanding);
+
+    /// <summary>Completes once the process has exited and been reaped.</summary>
+    public Task<WorkerExit> Exited => _exited.Task;
+
+    /// <summary>Spawns the worker, sends it its settings and starts reading its channel.</summary>
+    public static WorkerProcess Start(
+        string pool, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment,
+        ReadOnlySpan<byte> settings, ILogger logger, Action<WorkerProcess> changed)
+    {
+        (ChannelSocket channel, SafeFdHandle workerEnd) = ChannelSocket.CreatePair();
+        int pid;
+        try
+        {
+            using (workerEnd)
+                pid = WorkerSpawner.Spawn(argv, environment, workerEnd);
+        }
+        catch
+        {
+            channel.Dispose();
+            throw;
+        }
+        try
+        {
+            if (!channel.TrySend(MessageType.Configure, 0, settings, null))
+                throw new IOException("the new worker's channel is full before its first message");
+        }
+        catch
+        {
+            // A worker that exits at once (EPIPE here) must not stay behind as a zombie.
+            channel.Dispose();
+            Interop.Libc.Kill(pid, Interop.Libc.SIGKILL);
+            Interop.Libc.WaitPid(pid, out _, 0);
+            throw;
+        }
+        var worker = new WorkerProcess(pool, pid, channel, logger, changed);
+        new Thread(worker.ReceiveLoop) { IsBackground = true, Name = $"baton-worker-{pid}" }.Start();
+        return worker;
+    }
+
+    /// <summary>
+    /// Sends a connection. Null when it was not sent (queue full, worker gone); otherwise a task that
+    /// is true once the worker acknowledged it and false when the worker refused it or died first.
+    /// Each attempt has its own completion, so a late answer can never be taken for another attempt's.
+    /// </summary>
+    public Task<bool>? TrySend(PendingHandoff handoff)
+    {
+        var acknowledgement = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_ready || !_unacknowledged.TryAdd(handoff.Id, acknowledgement))
+            return null;
+        Interlocked.Increment(ref _outstanding);
+        bool sent;
+        try
+        {
+            sent = _channel.TrySend(MessageType.Connection, handoff.Id, handoff.Body, handoff.Socket.Handle);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or System.ComponentModel.Win32Exception)
+        {
+            sent = false;
+        }
+        if (sent)
+            return acknowledgement.Task;
+        if (_unacknowledged.TryRemove(handoff.Id, out _))
+            Interlocked.Decrement(ref _outstanding);
+        return null;
+    }
+
+    public void Signal(int signal) => Interop.Libc.Kill(Pid, signal);
+
+    private void ReceiveLoop()
+    {
+        byte[] body = new byte[ChannelHeader.MaxBodyLength];
+        try
+        {
+            while (true)
+            {
+                ReceivedMessage message = _channel.Receive(body);
+                if (message.IsEndOfStream)
+                    break;
+                message.Fd?.Dispose();
+                Handle(message);
+            }
+        }
+        catch (Exception ex)
+        {
+            // Whatever broke the channel (a malformed message, a recvmsg error, a bug in Handle),
+            // it costs this worker only: it is killed and restarted, the front goes on.
+            _logger.WorkerChannelFailed(Pool, Pid, ex.Message);
+            Signal(Interop.Libc.SIGKILL);
+        }
+        _ready = false;
+        _channel.Dispose();
+        _exited.TrySetResult(Reap());
+    }
+
+    private void Handle(ReceivedMessage message)
+    {
+        switch (message.Type)
+        {
+            case MessageType.Ready:
+                _ready = true;
+                _logger.WorkerReady(Pool, Pid);
+                break;
+            case MessageType.Ack when _unacknowledged.TryRemove(message.ConnectionId, out TaskCompletionSource<bool>? acknowledgement):
+                acknowledgement.TrySetResult(true);
+                break;
+            case MessageType.Rejected when _unacknowledged.TryRemove(message.ConnectionId, out TaskCompletionSource<bool>? acknowledgement):
+                // Only a draining worker refuses connections: send it no more.
+                _ready = false;
+                Interlocked.Decrement(ref _outstanding);
+                acknowledgement.TrySetResult(false);
+                break;
+            case MessageType.Closed:
+                Interlocked.Decrement(ref _outstanding);
+                break;
+            default:
+                throw new ChannelProtocolException(ChannelError.BadConnectionId, $"{message.Type} for unknown connection {message.ConnectionId}");
+        }
+        _changed(this);
+    }
+
+    /// <summary>
+    /// After the worker died: every connection it never acknowledged is answered "not taken", so the
+    /// dispatcher waiting on it sends the same descriptor and state to another worker.
+    /// </summary>
+    public void ReleaseUnacknowledged()
+    {
+        foreach (ulong id in _unacknowledged.Keys)
+        {
+            if (_unacknowledged.TryRemove(id, out TaskCompletionSource<bool>? acknowledgement))
+                acknowledgement.TrySetResult(false);
+        }
+    }
+
+    /// <summary>
+    /// The channel closes when the worker exits (the kernel closes its descriptors), so reaping
+    /// normally returns at once; a worker that closed its channel but lingers is killed.
+    /// </summary>
+    private WorkerExit Reap()
+    {
+        DateTime killAt = DateTime.UtcNow.AddSeconds(2);
+        int status;
+        while (Interop.Libc.WaitPid(Pid, out status, Interop.Libc.WNOHANG) == 0)
+        {
+            if (DateTime.UtcNow > killAt)
+            {
+                Signal(Interop.Libc.SIGKILL);
+                Interop.Libc.WaitPid(Pid, out status, 0);
+                break;
+            }
+            Thread.Sleep(10);
+        }
+        return WorkerExit.FromWaitStatus(status);
+    }
+}
+
+/// <summary>How a worker ended: an exit code or the signal that killed it.</summary>
+internal readonly record struct WorkerExit(int? ExitCode, int? Signal)
+{
+    public static WorkerExit FromWaitStatus(int status) =>
+        (status & 0x7f) == 0 ? new WorkerExit((status >> 8) & 0xff, null) : new WorkerExit(null, status & 0x7f);
+
+    public override string ToString() => ExitCode is int code ? $"exit code {code}" : $"signal {Signal}";
+}

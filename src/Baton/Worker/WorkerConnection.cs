@@ -1,0 +1,87 @@
+using System.Net;
+using System.Net.Sockets;
+using Baton.Channel;
+using Baton.Configuration;
+using Baton.IO;
+using Baton.Tls;
+using Baton.Tls.Records;
+using Baton.Tls.Session;
+
+namespace Baton.Worker;
+
+/// <summary>
+/// One client connection handed to this worker. <see cref="OpenAsync"/> gives the application a
+/// plaintext duplex stream: in passthrough mode after the worker's own TLS handshake, in handoff
+/// mode by continuing the front's TLS session. Disposing it tells the front the connection ended.
+/// </summary>
+internal sealed class WorkerConnection : IAsyncDisposable
+{
+    private readonly ConnectionFacts _facts;
+    private readonly Socket _socket;
+    private readonly TlsServerContext? _tls;
+    private readonly TimeSpan _handshakeTimeout;
+    private readonly Action<ulong> _closed;
+    private TlsStream? _stream;
+    private int _disposed;
+
+    internal WorkerConnection(ulong id, ConnectionFacts facts, Socket socket, TlsServerContext? tls, TimeSpan handshakeTimeout, Action<ulong> closed)
+    {
+        Id = id;
+        _facts = facts;
+        _socket = socket;
+        _tls = tls;
+        _handshakeTimeout = handshakeTimeout;
+        _closed = closed;
+    }
+
+    public ulong Id { get; }
+    public string Pool => _facts.Pool;
+    public HandoffMode Mode => _facts.Mode;
+
+    /// <summary>The client, from the PROXY header when the listener requires one, else the TCP peer.</summary>
+    public IPEndPoint? RemoteEndPoint => _facts.RemoteEndPoint;
+    public IPEndPoint? LocalEndPoint => _facts.LocalEndPoint;
+
+    /// <summary>The underlying socket (for socket options; the stream owns reading and writing).</summary>
+    public Socket Socket => _socket;
+
+    /// <summary>
+    /// Runs or resumes TLS and returns the plaintext stream, which says what was negotiated; throws when the
+    /// client fails the handshake or the front's session state is unusable.
+    /// </summary>
+    public async Task<TlsStream> OpenAsync(CancellationToken cancellationToken)
+    {
+        if (_facts.Mode == HandoffMode.Passthrough)
+        {
+            var tls = new OpenSslStream(new HandedOffSocketStream(_socket), _tls!);
+            _stream = tls;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_handshakeTimeout);
+            await tls.AuthenticateAsServerAsync(timeout.Token).ConfigureAwait(false);
+            tls.ServerName ??= _facts.ServerName;
+            return tls;
+        }
+        if (!TlsSessionState.TryRead(_facts.TlsState.Span, out TlsSessionState? state, out TlsSessionStateError error))
+            throw new InvalidDataException($"the front's TLS session state is unusable: {error}");
+        // Kernel TLS where the kernel offers it for this session, else the user-space record layer.
+        // Either reads the initial plaintext in place: the facts are wiped when the connection ends.
+        TlsStream records = KernelTls.TryEnable(_socket, state!, _facts.InitialData, _facts.InitialCiphertext, out _)
+            ?? new TlsRecordStream(new HandedOffSocketStream(_socket), state!, _facts.InitialData, _facts.InitialCiphertext);
+        records.ServerName = _facts.ServerName;
+        records.ApplicationProtocol = _facts.NegotiatedAlpn;
+        _stream = records;
+        return records;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        if (_stream is not null)
+            await _stream.DisposeAsync().ConfigureAwait(false);
+        else
+            _socket.Dispose();
+        _facts.Wipe();
+        _closed(Id);
+    }
+}
