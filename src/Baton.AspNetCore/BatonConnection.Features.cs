@@ -59,9 +59,9 @@ internal sealed partial class BatonConnection :
 
     public ulong FrontConnectionId => _connection.Id;
 
-    public string? TlsProtocolName => _stream.ProtocolName;
+    public string TlsProtocolName => _stream.ProtocolName;
 
-    public string? CipherSuiteName => _stream.CipherSuiteName;
+    public string CipherSuiteName => _stream.CipherSuiteName;
 
     private FeatureCollection CreateFeatures()
     {

@@ -10,9 +10,9 @@ namespace Baton.AspNetCore;
 
 /// <summary>
 /// Binds <see cref="BatonEndPoint"/>: opens the channel the front passed at spawn, receives the pool
-/// settings, reports Ready and starts taking the connections the front hands over.
+/// settings, reports Ready and starts taking the connections the front hands over. Registered by <c>UseBaton</c>.
 /// </summary>
-public sealed class BatonConnectionListenerFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
+internal sealed class BatonConnectionListenerFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
     private readonly BatonTransportOptions _options;
     private readonly IHostApplicationLifetime _lifetime;

@@ -1,6 +1,5 @@
 using Baton.Worker;
 
-
 namespace Baton.AspNetCore;
 
 /// <summary>What an app can ask about its place in Baton.</summary>

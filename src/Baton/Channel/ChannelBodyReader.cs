@@ -76,13 +76,6 @@ internal ref struct ChannelBodyReader
     public static uint ReadUInt32(ReadOnlySpan<byte> value, string name) =>
         value.Length == sizeof(uint) ? BinaryPrimitives.ReadUInt32LittleEndian(value) : throw Invalid(name);
 
-    public static bool ReadBoolean(ReadOnlySpan<byte> value, string name) => ReadByte(value, name) switch
-    {
-        0 => false,
-        1 => true,
-        _ => throw Invalid(name),
-    };
-
     /// <summary>Strict UTF-8, 1..<paramref name="maxBytes"/> bytes.</summary>
     public static string ReadString(ReadOnlySpan<byte> value, int maxBytes, string name)
     {

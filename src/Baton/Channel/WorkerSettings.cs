@@ -13,7 +13,9 @@ internal sealed class WorkerSettings
     public const int MaxCertificates = 256;
     public const int MaxTicketKeys = SessionTicketOptions.MaxKeys;
 
-    private const byte PoolTag = 1, ModeTag = 2, AlpnTag = 3, CertificatesTag = 4, TimeoutTag = 5, DieOnConnectionTag = 6, TicketKeysTag = 7;
+    // Tag 6 is retired (it was a test hook): a worker built against another Baton version may still
+    // know it, so it is never given a new meaning, and the reader refuses it like any unknown tag.
+    private const byte PoolTag = 1, ModeTag = 2, AlpnTag = 3, CertificatesTag = 4, TimeoutTag = 5, TicketKeysTag = 7;
 
     public required string Pool { get; init; }
 
@@ -32,9 +34,6 @@ internal sealed class WorkerSettings
     /// so that every worker of the pool resumes the sessions of the others. Empty: each worker makes its own.
     /// </summary>
     public byte[] TicketKeys { get; init; } = [];
-
-    /// <summary>Test-only: the worker exits as soon as it receives a Connection (exercises the front's re-handoff).</summary>
-    public bool DieOnConnection { get; init; }
 
     public void Wipe()
     {
@@ -65,7 +64,6 @@ internal sealed class WorkerSettings
             writer.EndField(lengthOffset);
         }
         writer.WriteUInt32(TimeoutTag, (uint)HandshakeTimeout.TotalMilliseconds);
-        if (DieOnConnection) writer.WriteByte(DieOnConnectionTag, 1);
         if (TicketKeys.Length > 0) writer.WriteField(TicketKeysTag, TicketKeys);
         return writer.Written;
     }
@@ -92,7 +90,6 @@ internal sealed class WorkerSettings
                     case AlpnTag: AcceptedAlpn = ChannelCodec.ReadAlpnList(value, nameof(AcceptedAlpn)); break;
                     case CertificatesTag: Certificates = ReadCertificates(value); break;
                     case TimeoutTag: HandshakeTimeout = TimeSpan.FromMilliseconds(ChannelBodyReader.ReadUInt32(value, nameof(HandshakeTimeout))); break;
-                    case DieOnConnectionTag: DieOnConnection = ChannelBodyReader.ReadBoolean(value, nameof(DieOnConnection)); break;
                     case TicketKeysTag: TicketKeys = ChannelBodyReader.ReadBytes(value, 1, MaxTicketKeys * SessionTicketOptions.KeyEntryLength, nameof(TicketKeys)); break;
                     default: throw ChannelBodyReader.UnknownField(tag);
                 }

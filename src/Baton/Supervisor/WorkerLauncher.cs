@@ -16,21 +16,16 @@ namespace Baton.Supervisor;
 /// </summary>
 internal sealed class WorkerLauncher
 {
-    /// <summary>Test-only: the first worker launched exits when it receives its first connection, before acknowledging it.</summary>
-    public const string DieOnFirstConnectionVariable = "BATON_TEST_WORKER_DIES_ON_FIRST_CONNECTION";
-
     private readonly BatonOptions _options;
     private readonly CertificateStore _certificates;
     /// <summary>SessionTickets:KeyFile's contents, read once as the handoff front's ring is; empty without a key file.</summary>
     private readonly byte[] _ticketKeys;
-    private int _dieOnConnectionPending;
 
     public WorkerLauncher(BatonOptions options, CertificateStore certificates)
     {
         _options = options;
         _certificates = certificates;
         _ticketKeys = options.SessionTickets.KeyFile is string keyFile ? File.ReadAllBytes(keyFile) : [];
-        _dieOnConnectionPending = Environment.GetEnvironmentVariable(DieOnFirstConnectionVariable) == "1" ? 1 : 0;
     }
 
     public WorkerProcess Launch(string pool, ILogger logger, Action<WorkerProcess> changed)
@@ -48,7 +43,6 @@ internal sealed class WorkerLauncher
             Certificates = options.Mode == HandoffMode.Passthrough ? _certificates.Certificates : [],
             TicketKeys = options.Mode == HandoffMode.Passthrough ? _ticketKeys : [],
             HandshakeTimeout = _options.Limits.HandshakeTimeout,
-            DieOnConnection = Interlocked.Exchange(ref _dieOnConnectionPending, 0) == 1,
         };
         byte[] body = new byte[ChannelHeader.MaxBodyLength];
         try

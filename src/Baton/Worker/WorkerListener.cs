@@ -155,8 +155,6 @@ internal sealed class WorkerListener : IAsyncDisposable
     private void Accept(ReceivedMessage message, ReadOnlySpan<byte> body)
     {
         SafeFdHandle fd = message.Fd!;
-        if (Settings.DieOnConnection)
-            Environment.Exit(70);
         ConnectionFacts facts;
         try
         {
