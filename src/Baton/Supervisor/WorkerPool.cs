@@ -4,6 +4,9 @@ using Baton.Diagnostics;
 
 namespace Baton.Supervisor;
 
+/// <summary>Starts one worker of a pool: <see cref="WorkerLauncher.Launch"/> in the front; tests start the program they need.</summary>
+internal delegate WorkerProcess LaunchWorker(string pool, ILogger logger, Action<WorkerProcess> changed);
+
 /// <summary>
 /// One configured pool: a fixed number of worker slots, each holding a running worker that is
 /// restarted with exponential backoff when it exits. Connections go to the ready worker with the
@@ -13,7 +16,7 @@ internal sealed class WorkerPool
 {
     private readonly PoolOptions _options;
     private readonly LimitOptions _limits;
-    private readonly WorkerLauncher _launcher;
+    private readonly LaunchWorker _launch;
     private readonly BatonMetrics _metrics;
     private readonly ILogger _logger;
     private readonly WorkerProcess?[] _slots;
@@ -23,11 +26,17 @@ internal sealed class WorkerPool
     private volatile bool _stopping;
 
     public WorkerPool(string name, PoolOptions options, LimitOptions limits, WorkerLauncher launcher, BatonMetrics metrics, ILogger logger)
+        : this(name, options, limits, launcher.Launch, metrics, logger)
+    {
+    }
+
+    /// <summary>With any way of starting workers: the seam the supervisor tests use to run real test worker programs.</summary>
+    internal WorkerPool(string name, PoolOptions options, LimitOptions limits, LaunchWorker launch, BatonMetrics metrics, ILogger logger)
     {
         Name = name;
         _options = options;
         _limits = limits;
-        _launcher = launcher;
+        _launch = launch;
         _metrics = metrics;
         _logger = logger;
         _slots = new WorkerProcess?[options.Workers];
@@ -129,7 +138,7 @@ internal sealed class WorkerPool
         WorkerProcess worker;
         try
         {
-            worker = _launcher.Launch(Name, _logger, OnWorkerChanged);
+            worker = _launch(Name, _logger, OnWorkerChanged);
         }
         catch (Exception ex)
         {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Baton.Tests.Infrastructure;
+using Baton.Tests.Supervisor;
 
 namespace Baton.Tests.EndToEnd;
 
@@ -26,15 +27,36 @@ public sealed class WorkerFailureTests
     [Fact]
     public async Task AConnectionWhoseWorkerDiesBeforeAcknowledgingIsServedByAnother()
     {
-        await using BatonFront front = await BatonFront.StartAsync(
-            environment: new Dictionary<string, string> { ["BATON_TEST_WORKER_DIES_ON_FIRST_CONNECTION"] = "1" });
-        int[] initial = front.InitialWorkers["default"];
+        // Real workers serving TLS; the one that receives the first connection dies before acknowledging it.
+        string marker = TestWorkerProgram.NewMarker();
+        string config = Path.Combine(Path.GetTempPath(), $"baton-test-{Guid.NewGuid():N}.json");
+        File.WriteAllText(config, JsonSerializer.Serialize(new
+        {
+            Baton = new
+            {
+                Listeners = new[] { new { Address = "127.0.0.1:0" } },
+                Pools = new Dictionary<string, object>
+                {
+                    ["default"] = new { Workers = 2, Command = TestWorkerProgram.Path, Arguments = new[] { "tls", "--first", marker, "die" } },
+                },
+            },
+        }));
+        try
+        {
+            await using BatonFront front = await BatonFront.StartAsync(["--config", config]);
+            int[] initial = front.InitialWorkers["default"];
 
-        string page = await Clients.CurlAsync(front.Port);
+            string page = await Clients.CurlAsync(front.Port);
 
-        int dead = initial.Single(pid => !ProcFs.IsAlive(pid));
-        Assert.NotEqual(dead, Clients.WorkerPid(page));
-        await front.WaitForOutputAsync($"worker exited: pool=default pid={dead}");
+            int dead = initial.Single(pid => !ProcFs.IsAlive(pid));
+            Assert.NotEqual(dead, Clients.WorkerPid(page));
+            await front.WaitForOutputAsync($"worker exited: pool=default pid={dead} (exit code {TestWorkerProgram.DiedOnConnection})");
+        }
+        finally
+        {
+            File.Delete(config);
+            File.Delete(marker);
+        }
     }
 
     [Fact]
