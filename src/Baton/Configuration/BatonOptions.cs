@@ -83,6 +83,12 @@ internal sealed class PoolOptions
 
     /// <summary>User the workers run as (they drop to it at start); null keeps the front's user.</summary>
     public string? User { get; set; }
+
+    /// <summary>
+    /// Variables the workers get on top of the few they inherit from the front (PATH, HOME, locale, DOTNET_*,
+    /// ...; see Channel.WorkerEnvironment): the rest of the front's environment may hold its configuration.
+    /// </summary>
+    public Dictionary<string, string> Environment { get; set; } = new(StringComparer.Ordinal);
 }
 
 internal sealed class RouteOptions

@@ -108,6 +108,13 @@ internal static class BatonOptionsValidator
                 fail($"Pools:{name}:User", userProblem);
             if (pool.EffectiveAlpn.Count == 0 || pool.EffectiveAlpn.Any(p => p.Length is 0 or > 255))
                 fail($"Pools:{name}:Alpn", "must list one or more protocol names of 1 to 255 bytes");
+            foreach ((string variable, string value) in pool.Environment)
+            {
+                if (variable.Length == 0 || variable.Contains('=') || variable.Contains('\0') || value.Contains('\0'))
+                    fail($"Pools:{name}:Environment:{variable}", "a variable name must be non-empty without '=' or NUL, and its value without NUL");
+                else if (variable.StartsWith("BATON_", StringComparison.Ordinal))
+                    fail($"Pools:{name}:Environment:{variable}", "BATON_ variables are the front's contract with its workers and are set by the front");
+            }
         }
     }
 

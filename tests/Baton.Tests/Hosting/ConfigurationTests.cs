@@ -76,6 +76,19 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void PoolEnvironmentCannotSetTheFrontsContractVariables()
+    {
+        BatonOptions options = Defaults();
+        options.Pools["default"].Environment = new() { ["GREETING"] = "hello", ["BATON_POOL"] = "other", ["A=B"] = "1" };
+        Assert.Equal(
+            [
+                "Baton:Pools:default:Environment:BATON_POOL: BATON_ variables are the front's contract with its workers and are set by the front",
+                "Baton:Pools:default:Environment:A=B: a variable name must be non-empty without '=' or NUL, and its value without NUL",
+            ],
+            BatonOptionsValidator.Validate(options));
+    }
+
+    [Fact]
     public async Task TheCliRefusesABadConfigurationWithOneLinePerProblem()
     {
         ProcessResult result = await ChildProcess.RunAsync(BatonFront.Executable, ["serve", "--workers", "0", "--listen", "nowhere"]);

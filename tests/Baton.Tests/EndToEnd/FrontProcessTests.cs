@@ -1,0 +1,34 @@
+using Baton.Tests.Infrastructure;
+using Baton.Tests.Tls;
+
+namespace Baton.Tests.EndToEnd;
+
+/// <summary>A running front: what its workers inherit.</summary>
+public sealed class FrontProcessTests
+{
+    [Fact]
+    public async Task WorkersGetACleanEnvironmentWithThePoolsOwnVariables()
+    {
+        // Configured through its environment, the front holds the key file's path there; its workers must not.
+        using TempFile chain = TempFile.WithBytes(TestCertificates.Localhost.CertificatePem);
+        using TempFile key = TempFile.WithBytes(TestCertificates.Localhost.PrivateKeyPem);
+        await using BatonFront front = await BatonFront.StartAsync(["--workers", "1", "--mode", "passthrough"], new Dictionary<string, string>
+        {
+            ["Baton__Certificates__0__CertificateFile"] = chain.Path,
+            ["Baton__Certificates__0__KeyFile"] = key.Path,
+            ["Baton__Pools__default__Environment__GREETING"] = "hello",
+            ["BATON_TEST_CANARY"] = "front only",
+        });
+        int worker = Assert.Single(front.InitialWorkers["default"]);
+
+        string[] environment = ProcFs.Environment(worker).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        Assert.Contains("GREETING=hello", environment);
+        Assert.Contains("BATON_POOL=default", environment);
+        Assert.Contains(environment, variable => variable.StartsWith("PATH=", StringComparison.Ordinal));
+        Assert.DoesNotContain(environment, variable => variable.StartsWith("Baton__", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(environment, variable => variable.StartsWith("BATON_TEST_CANARY=", StringComparison.Ordinal));
+        Assert.Equal(worker, Clients.WorkerPid(await Clients.CurlAsync(front.Port)));
+    }
+
+}
