@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using System.Runtime.InteropServices;
 using Baton.Configuration;
 using Baton.Diagnostics;
 
@@ -58,6 +59,7 @@ public static class FrontProgram
         builder.Services.AddHostedService<FrontService>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Limits.ShutdownTimeout + TimeSpan.FromSeconds(5));
         using IHost host = builder.Build();
+        using PosixSignalRegistration hangup = IgnoreHangup(host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Baton.Front"));
         try
         {
             await host.RunAsync(cancellationToken).ConfigureAwait(false);
@@ -70,6 +72,17 @@ public static class FrontProgram
         }
         return 0;
     }
+
+    /// <summary>
+    /// SIGHUP's default action kills the process, and operators send it out of habit to reload; until reloading
+    /// exists the front stays up and says so.
+    /// </summary>
+    private static PosixSignalRegistration IgnoreHangup(ILogger logger) =>
+        PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            logger.HangupIgnored();
+        });
 
     /// <summary>
     /// Flags replace what the configuration says: --listen replaces the listeners, --cert/--key the

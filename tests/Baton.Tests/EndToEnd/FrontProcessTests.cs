@@ -3,9 +3,21 @@ using Baton.Tests.Tls;
 
 namespace Baton.Tests.EndToEnd;
 
-/// <summary>A running front: what its workers inherit.</summary>
+/// <summary>A running front: signals it must survive, what its workers inherit.</summary>
 public sealed class FrontProcessTests
 {
+    [Fact]
+    public async Task SighupIsIgnoredWithALogLineAndTheFrontKeepsServing()
+    {
+        await using BatonFront front = await BatonFront.StartAsync(["--workers", "1"]);
+
+        front.Signal(Interop.Libc.SIGHUP);
+
+        await front.WaitForOutputAsync("SIGHUP ignored: reload is not implemented yet");
+        Assert.Equal("default", Clients.FactsField(await Clients.CurlAsync(front.Port), "pool"));
+        Assert.True(ProcFs.IsAlive(front.Pid));
+    }
+
     [Fact]
     public async Task WorkersGetACleanEnvironmentWithThePoolsOwnVariables()
     {
