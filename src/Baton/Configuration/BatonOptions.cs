@@ -56,6 +56,12 @@ internal sealed class ListenerOptions
 
     /// <summary>Require a PROXY protocol v1 or v2 header before the TLS ClientHello.</summary>
     public bool ProxyProtocol { get; set; }
+
+    /// <summary>
+    /// Deliberate sharding: let other processes that also set it bind this address (SO_REUSEPORT), and the
+    /// kernel splits new connections between them. Off, a second front on the address fails to start.
+    /// </summary>
+    public bool ReusePort { get; set; }
 }
 
 internal sealed class PoolOptions

@@ -54,6 +54,8 @@ public static class FrontProgram
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Configuration = configuration });
         builder.Logging.AddConfiguration(configuration.GetSection("Logging"));
         AddConsoleLogging(builder.Logging);
+        // The host logs a failed start with its stack trace; the catch below says it in one line instead.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<BatonMetrics>();
         builder.Services.AddHostedService<FrontService>();

@@ -1,0 +1,43 @@
+using Baton.Tests.Infrastructure;
+
+namespace Baton.Tests.EndToEnd;
+
+/// <summary>A real `baton serve` that cannot start says why in one line, with the exit code, and starts no worker.</summary>
+public sealed class StartupFailureTests
+{
+    /// <summary>Fails fast instead of the 60 s the workers were once given to report ready.</summary>
+    private static readonly TimeSpan Prompt = TimeSpan.FromSeconds(45);
+
+    private static void AssertOneLineWithoutAStackTrace(ProcessResult result, int exitCode, string expected)
+    {
+        Assert.True(result.ExitCode == exitCode, $"expected exit {exitCode}: {result}");
+        string[] errors = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(errors.Length == 1, $"expected one line on stderr: {result}");
+        Assert.StartsWith(expected, errors[0]);
+        Assert.DoesNotContain("   at ", result.Output);
+        Assert.DoesNotContain("worker started", result.Output);
+    }
+
+    [Fact]
+    public async Task ASecondFrontOnAPortInUseFailsInsteadOfSharingIt()
+    {
+        await using BatonFront first = await BatonFront.StartAsync();
+
+        ProcessResult second = await ChildProcess.RunAsync(BatonFront.Executable, ["serve", "--listen", $"127.0.0.1:{first.Port}"], timeout: Prompt);
+
+        AssertOneLineWithoutAStackTrace(second, 1, $"baton: address already in use: 127.0.0.1:{first.Port} (listener default)");
+        Assert.Equal("default", Clients.FactsField(await Clients.CurlAsync(first.Port), "pool"));
+    }
+
+    [Fact]
+    public async Task ListenersThatAskForReusePortShareTheirPort()
+    {
+        using TempFile firstConfig = TempFile.Config(new { Listeners = new[] { new { Address = "127.0.0.1:0", ReusePort = true } }, Pools = new { @default = new { Workers = 1 } } });
+        await using BatonFront first = await BatonFront.StartAsync(["--config", firstConfig.Path]);
+        using TempFile secondConfig = TempFile.Config(new { Listeners = new[] { new { Address = $"127.0.0.1:{first.Port}", ReusePort = true } }, Pools = new { @default = new { Workers = 1 } } });
+
+        await using BatonFront second = await BatonFront.StartAsync(["--config", secondConfig.Path]);
+
+        Assert.Equal(first.Port, second.Port);
+    }
+}
