@@ -8,7 +8,7 @@ using Baton.Diagnostics;
 
 namespace Baton.Hosting;
 
-/// <summary>Command-line flags that override the configuration (see <see cref="FrontProgram.Apply"/>).</summary>
+/// <summary>Command-line flags that override the configuration (see <see cref="FrontConfiguration.Apply"/>).</summary>
 public sealed class FrontOverrides
 {
     public IReadOnlyList<string> Listen { get; init; } = [];
@@ -26,30 +26,9 @@ public static class FrontProgram
 
     public static async Task<int> RunAsync(string? configFile, FrontOverrides overrides, CancellationToken cancellationToken)
     {
-        var configuration = new ConfigurationManager();
-        if (configFile is not null)
-            configuration.AddJsonFile(configFile, optional: false, reloadOnChange: false);
-        configuration.AddEnvironmentVariables();
-
-        BatonOptions options;
-        try
-        {
-            options = configuration.GetSection(BatonOptions.SectionName).Get<BatonOptions>() ?? new BatonOptions();
-        }
-        catch (InvalidOperationException ex)
-        {
-            Console.Error.WriteLine($"baton: invalid configuration: {ex.Message}");
-            return 2;
-        }
-        Apply(options, overrides);
-        BatonOptionsValidator.ApplyDefaults(options);
-        IReadOnlyList<string> errors = BatonOptionsValidator.Validate(options);
-        if (errors.Count > 0)
-        {
-            foreach (string error in errors)
-                Console.Error.WriteLine($"baton: invalid configuration: {error}");
-            return 2;
-        }
+        (ConfigurationManager configuration, BatonOptions? options, IReadOnlyList<string> problems) = FrontConfiguration.Load(configFile, overrides);
+        if (options is null)
+            return InvalidConfiguration(problems);
 
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Configuration = configuration });
         builder.Logging.AddConfiguration(configuration.GetSection("Logging"));
@@ -75,6 +54,13 @@ public static class FrontProgram
         return 0;
     }
 
+    private static int InvalidConfiguration(IReadOnlyList<string> problems)
+    {
+        foreach (string problem in problems)
+            Console.Error.WriteLine($"baton: invalid configuration: {problem}");
+        return 2;
+    }
+
     /// <summary>
     /// SIGHUP's default action kills the process, and operators send it out of habit to reload; until reloading
     /// exists the front stays up and says so.
@@ -85,25 +71,6 @@ public static class FrontProgram
             context.Cancel = true;
             logger.HangupIgnored();
         });
-
-    /// <summary>
-    /// Flags replace what the configuration says: --listen replaces the listeners, --cert/--key the
-    /// certificates, and --workers/--mode apply to every pool (or to the default pool when none is configured).
-    /// </summary>
-    internal static void Apply(BatonOptions options, FrontOverrides overrides)
-    {
-        if (overrides.Listen.Count > 0)
-            options.Listeners = overrides.Listen.Select(address => new ListenerOptions { Address = address }).ToList();
-        if (overrides.CertificateFile is not null && overrides.KeyFile is not null)
-            options.Certificates = [new CertificateOptions { CertificateFile = overrides.CertificateFile, KeyFile = overrides.KeyFile }];
-        if (options.Pools.Count == 0 && (overrides.Workers is not null || overrides.Mode is not null))
-            options.Pools[options.DefaultPool] = new PoolOptions();
-        foreach (PoolOptions pool in options.Pools.Values)
-        {
-            if (overrides.Workers is int workers) pool.Workers = workers;
-            if (overrides.Mode is HandoffMode mode) pool.Mode = mode;
-        }
-    }
 
     internal static void AddConsoleLogging(ILoggingBuilder logging)
     {

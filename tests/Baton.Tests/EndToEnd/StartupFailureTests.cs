@@ -19,6 +19,22 @@ public sealed class StartupFailureTests
     }
 
     [Fact]
+    public async Task MalformedJsonNamesTheFileAndThePosition()
+    {
+        using TempFile config = TempFile.WithText("{ \"Baton\": { \"Pools\": \n");
+        ProcessResult result = await ChildProcess.RunAsync(BatonFront.Executable, ["serve", "--config", config.Path], timeout: Prompt);
+        AssertOneLineWithoutAStackTrace(result, 2, $"baton: invalid configuration: {config.Path}: line 2, column 1: ");
+    }
+
+    [Fact]
+    public async Task AMissingConfigFileIsOneLine()
+    {
+        string missing = Path.Combine(Path.GetTempPath(), $"baton-test-{Guid.NewGuid():N}.json");
+        ProcessResult result = await ChildProcess.RunAsync(BatonFront.Executable, ["serve", "--config", missing], timeout: Prompt);
+        AssertOneLineWithoutAStackTrace(result, 2, $"baton: invalid configuration: {missing}: no such file");
+    }
+
+    [Fact]
     public async Task ASecondFrontOnAPortInUseFailsInsteadOfSharingIt()
     {
         await using BatonFront first = await BatonFront.StartAsync();

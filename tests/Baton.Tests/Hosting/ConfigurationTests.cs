@@ -70,7 +70,7 @@ public sealed class ConfigurationTests
     {
         BatonOptions options = Defaults();
         options.Pools["other"] = new PoolOptions();
-        FrontProgram.Apply(options, new FrontOverrides { Listen = ["0.0.0.0:443", "[::1]:8443"], Workers = 3, Mode = HandoffMode.Handoff });
+        FrontConfiguration.Apply(options, new FrontOverrides { Listen = ["0.0.0.0:443", "[::1]:8443"], Workers = 3, Mode = HandoffMode.Handoff });
         Assert.Equal(["0.0.0.0:443", "[::1]:8443"], options.Listeners.Select(l => l.Address));
         Assert.All(options.Pools.Values, pool => Assert.Equal((3, HandoffMode.Handoff), (pool.Workers, pool.Mode)));
     }
