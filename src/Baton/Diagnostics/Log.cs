@@ -48,6 +48,9 @@ internal static partial class Log
     [LoggerMessage(24, LogLevel.Error, "accept failed on {Listener}: {Reason}")]
     public static partial void AcceptFailed(this ILogger logger, string listener, string reason);
 
+    [LoggerMessage(25, LogLevel.Warning, "configuration: {Warning}")]
+    public static partial void ConfigurationWarning(this ILogger logger, string warning);
+
     [LoggerMessage(26, LogLevel.Warning, "SIGHUP ignored: reload is not implemented yet")]
     public static partial void HangupIgnored(this ILogger logger);
 

@@ -43,7 +43,7 @@ internal static class FrontConfiguration
             // Only if the checker missed something: still one line, never a stack trace.
             return (configuration, null, [ex.Message]);
         }
-        Apply(options, overrides);
+        problems.AddRange(Apply(options, overrides));
         BatonOptionsValidator.ApplyDefaults(options);
         problems.AddRange(BatonOptionsValidator.Validate(options));
         return (configuration, problems.Count == 0 ? options : null, problems);
@@ -90,13 +90,16 @@ internal static class FrontConfiguration
     }
 
     /// <summary>
-    /// Flags replace what the configuration says: --listen replaces the listeners, --cert/--key the
-    /// certificates, and --workers/--mode apply to every pool (or to the default pool when none is configured).
+    /// Flags replace what the configuration says: --listen replaces the listeners' addresses in order (names and
+    /// other settings stay, so routes that name a listener keep matching; extra addresses become new listeners),
+    /// --cert/--key the certificates, and --workers/--mode apply to every pool (or to the default pool when none
+    /// is configured). Returns what the flags cannot do.
     /// </summary>
-    internal static void Apply(BatonOptions options, FrontOverrides overrides)
+    internal static IReadOnlyList<string> Apply(BatonOptions options, FrontOverrides overrides)
     {
+        var problems = new List<string>();
         if (overrides.Listen.Count > 0)
-            options.Listeners = overrides.Listen.Select(address => new ListenerOptions { Address = address }).ToList();
+            ApplyListen(options, overrides.Listen, problems);
         if (overrides.CertificateFile is not null && overrides.KeyFile is not null)
             options.Certificates = [new CertificateOptions { CertificateFile = overrides.CertificateFile, KeyFile = overrides.KeyFile }];
         if (options.Pools.Count == 0 && (overrides.Workers is not null || overrides.Mode is not null))
@@ -105,6 +108,29 @@ internal static class FrontConfiguration
         {
             if (overrides.Workers is int workers) pool.Workers = workers;
             if (overrides.Mode is HandoffMode mode) pool.Mode = mode;
+        }
+        return problems;
+    }
+
+    private static void ApplyListen(BatonOptions options, IReadOnlyList<string> addresses, List<string> problems)
+    {
+        List<ListenerOptions> configured = options.Listeners;
+        string[] dropped = configured.Skip(addresses.Count).Select(l => l.Name).ToArray();
+        int[] orphans = Enumerable.Range(0, options.Routes.Count).Where(i => dropped.Contains(options.Routes[i].Listener)).ToArray();
+        if (orphans.Length > 0)
+        {
+            // The listeners stay as configured, so the rest of the configuration is still checked against them.
+            problems.Add($"--listen: {addresses.Count} address(es) for {configured.Count} configured listeners ({string.Join(", ", configured.Select(l => l.Name))}) "
+                + $"would remove {string.Join(", ", dropped)}, which {string.Join(", ", orphans.Select(i => $"{BatonOptions.SectionName}:Routes:{i}:Listener"))} names; "
+                + "give one --listen per configured listener, in order");
+            return;
+        }
+        if (configured.Count > addresses.Count)
+            configured.RemoveRange(addresses.Count, configured.Count - addresses.Count);
+        for (int i = 0; i < addresses.Count; i++)
+        {
+            if (i < configured.Count) configured[i].Address = addresses[i];
+            else configured.Add(new ListenerOptions { Address = addresses[i] });
         }
     }
 }

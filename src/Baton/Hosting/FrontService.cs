@@ -41,6 +41,8 @@ internal sealed class FrontService : IHostedService, IDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _certificates = CertificateStore.Load(_options.Certificates, _logger);
+        foreach (string warning in BatonOptionsValidator.Warnings(_options))
+            _logger.ConfigurationWarning(warning);
         // Bound before any worker starts: a port in use ends the start at once. The kernel queues
         // connections in the backlog until the accept loops run.
         foreach (ListenerOptions listener in _options.Listeners)

@@ -3,7 +3,7 @@ using Baton.Tests.Tls;
 
 namespace Baton.Tests.EndToEnd;
 
-/// <summary>A running front: signals it must survive, what its workers inherit.</summary>
+/// <summary>A running front: signals it must survive, what its workers inherit, what it warns about at start.</summary>
 public sealed class FrontProcessTests
 {
     [Fact]
@@ -43,4 +43,20 @@ public sealed class FrontProcessTests
         Assert.Equal(worker, Clients.WorkerPid(await Clients.CurlAsync(front.Port)));
     }
 
+    [Fact]
+    public async Task AHostRouteWithoutServerNamesIsWarnedAtStartToTurnHttp2Off()
+    {
+        using TempFile config = TempFile.Config(new
+        {
+            Listeners = new[] { new { Name = "main", Address = "127.0.0.1:0" } },
+            Pools = new { api = new { Workers = 1, Mode = "handoff" } },
+            Routes = new[] { new { PathPrefix = "/api/", Pool = "api" } },
+            DefaultPool = "api",
+        });
+
+        await using BatonFront front = await BatonFront.StartAsync(["--config", config.Path]);
+
+        Assert.Contains("configuration: Baton:Routes:0: routes by Host or path without ServerNames", front.Output);
+        Assert.Contains("HTTP/2 is off for them", front.Output);
+    }
 }
