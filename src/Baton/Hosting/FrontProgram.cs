@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using System.Runtime.InteropServices;
 using Baton.Configuration;
 using Baton.Diagnostics;
+using Baton.Tls;
 
 namespace Baton.Hosting;
 
@@ -29,6 +30,10 @@ public static class FrontProgram
         (ConfigurationManager configuration, BatonOptions? options, IReadOnlyList<string> problems) = FrontConfiguration.Load(configFile, overrides);
         if (options is null)
             return InvalidConfiguration(problems);
+        // Every certificate and key is read and checked here, before a worker exists to be handed a broken one.
+        using CertificateStore? certificates = CertificateStore.Load(options.Certificates, DateTimeOffset.UtcNow, out problems);
+        if (certificates is null)
+            return InvalidConfiguration(problems);
 
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Configuration = configuration });
         builder.Logging.AddConfiguration(configuration.GetSection("Logging"));
@@ -36,6 +41,7 @@ public static class FrontProgram
         // The host logs a failed start with its stack trace; the catch below says it in one line instead.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(certificates);
         builder.Services.AddSingleton<BatonMetrics>();
         builder.Services.AddHostedService<FrontService>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Limits.ShutdownTimeout + TimeSpan.FromSeconds(5));

@@ -24,15 +24,16 @@ internal sealed class FrontService : IHostedService, IDisposable
     private readonly List<(Socket Socket, ListenerOptions Options)> _listeners = [];
     private readonly List<Task> _acceptLoops = [];
     private readonly SocketPoller _poller = new();
-    private CertificateStore? _certificates;
+    private readonly CertificateStore _certificates;
     private HandoffTermination? _handoff;
     private Dictionary<string, WorkerPool> _pools = [];
     private long _nextConnectionId;
     private readonly SemaphoreSlim _connectionSlots;
 
-    public FrontService(BatonOptions options, BatonMetrics metrics, ILoggerFactory loggerFactory)
+    public FrontService(BatonOptions options, CertificateStore certificates, BatonMetrics metrics, ILoggerFactory loggerFactory)
     {
         _options = options;
+        _certificates = certificates;
         _metrics = metrics;
         _logger = loggerFactory.CreateLogger("Baton.Front");
         _connectionSlots = new SemaphoreSlim(options.Limits.MaxFrontConnections);
@@ -40,8 +41,9 @@ internal sealed class FrontService : IHostedService, IDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _certificates = CertificateStore.Load(_options.Certificates, _logger);
-        foreach (string warning in BatonOptionsValidator.Warnings(_options))
+        if (_certificates.SelfSignedFingerprint is string fingerprint)
+            _logger.SelfSignedCertificate(fingerprint);
+        foreach (string warning in BatonOptionsValidator.Warnings(_options).Concat(_certificates.Warnings))
             _logger.ConfigurationWarning(warning);
         // Bound before any worker starts: a port in use ends the start at once. The kernel queues
         // connections in the backlog until the accept loops run.
@@ -60,7 +62,7 @@ internal sealed class FrontService : IHostedService, IDisposable
 
     private async Task StartPoolsAsync(CancellationToken cancellationToken)
     {
-        var launcher = new WorkerLauncher(_options, _certificates!);
+        var launcher = new WorkerLauncher(_options, _certificates);
         _pools = _options.Pools.ToDictionary(
             pool => pool.Key,
             pool => new WorkerPool(pool.Key, pool.Value, _options.Limits, launcher, _metrics, _logger),
@@ -178,6 +180,5 @@ internal sealed class FrontService : IHostedService, IDisposable
         _connectionSlots.Dispose();
         _poller.Dispose();
         _handoff?.Dispose();
-        _certificates?.Dispose();
     }
 }

@@ -1,4 +1,5 @@
 using Baton.Tests.Infrastructure;
+using Baton.Tests.Tls;
 
 namespace Baton.Tests.EndToEnd;
 
@@ -32,6 +33,26 @@ public sealed class StartupFailureTests
         string missing = Path.Combine(Path.GetTempPath(), $"baton-test-{Guid.NewGuid():N}.json");
         ProcessResult result = await ChildProcess.RunAsync(BatonFront.Executable, ["serve", "--config", missing], timeout: Prompt);
         AssertOneLineWithoutAStackTrace(result, 2, $"baton: invalid configuration: {missing}: no such file");
+    }
+
+    [Fact]
+    public async Task GarbagePemStopsTheFrontNamingTheCertificate()
+    {
+        using TempFile garbage = TempFile.WithText("not a certificate\n", ".pem");
+        using TempFile key = TempFile.WithBytes(TestCertificates.Localhost.PrivateKeyPem);
+        ProcessResult result = await ChildProcess.RunAsync(
+            BatonFront.Executable, ["serve", "--listen", "127.0.0.1:0", "--cert", garbage.Path, "--key", key.Path], timeout: Prompt);
+        AssertOneLineWithoutAStackTrace(result, 2, $"baton: invalid configuration: Baton:Certificates:0:CertificateFile: '{garbage.Path}' holds no PEM certificate chain");
+    }
+
+    [Fact]
+    public async Task AKeyThatDoesNotMatchStopsThePassthroughFrontBeforeAnyWorker()
+    {
+        using TempFile chain = TempFile.WithBytes(TestCertificates.Localhost.CertificatePem);
+        using TempFile otherKey = TempFile.WithBytes(TestCertificates.WildcardExample.PrivateKeyPem);
+        ProcessResult result = await ChildProcess.RunAsync(
+            BatonFront.Executable, ["serve", "--listen", "127.0.0.1:0", "--mode", "passthrough", "--cert", chain.Path, "--key", otherKey.Path], timeout: Prompt);
+        AssertOneLineWithoutAStackTrace(result, 2, $"baton: invalid configuration: Baton:Certificates:0:KeyFile: the key in '{otherKey.Path}' does not belong to the certificate");
     }
 
     [Fact]
