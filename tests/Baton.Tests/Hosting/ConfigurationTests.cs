@@ -173,6 +173,17 @@ public sealed class ConfigurationTests
         Assert.Contains("Baton:Listeners:0:Address: 'nowhere'", result.StandardError);
     }
 
+    [Theory]
+    [InlineData("--workers", "abc", "baton: --workers: 'abc' is not a whole number")]
+    [InlineData("--mode", "handof", "baton: --mode: 'handof' is not one of passthrough, handoff")]
+    public async Task TheCliNamesTheFlagAndTheValueNotADotNetType(string flag, string value, string expected)
+    {
+        ProcessResult result = await ChildProcess.RunAsync(BatonFront.Executable, ["serve", flag, value]);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(expected, result.StandardError.Split('\n')[0]);
+        Assert.DoesNotContain("System.", result.Output);
+    }
+
     [Fact]
     public async Task TheCliAnswersVersionAndHelp()
     {
