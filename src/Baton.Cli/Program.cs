@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using Baton.Cli;
 using Baton.Tls;
 
@@ -11,4 +12,13 @@ if (OpenSslLibrary.Probe() is string missing)
 var root = new RootCommand("Baton: a TLS front that hands live connections to pre-spawned worker processes.");
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(WorkerCommand.Create());
-return await root.Parse(args).InvokeAsync();
+ParseResult parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    // One line per mistake and the exit code of every configuration problem, rather than the whole help text.
+    foreach (ParseError error in parsed.Errors)
+        Console.Error.WriteLine($"baton: {error.Message}");
+    Console.Error.WriteLine("baton: see 'baton serve --help'");
+    return 2;
+}
+return await parsed.InvokeAsync();

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
 using Baton.Configuration;
 using Baton.Hosting;
 
@@ -14,10 +16,14 @@ internal static class ServeCommand
             Description = $"Address:port to accept TLS on, repeatable (default {FrontProgram.DefaultAddress}; port 0 picks a free port)",
             AllowMultipleArgumentsPerToken = false,
         };
-        var workers = new Option<int?>("--workers") { Description = "Workers per pool (default 2)" };
+        var workers = new Option<int?>("--workers") { Description = "Workers per pool (default 2)", CustomParser = ParseWorkers };
         var cert = new Option<FileInfo?>("--cert") { Description = "PEM certificate chain (default: a self-signed localhost certificate made at start)" };
         var key = new Option<FileInfo?>("--key") { Description = "PEM private key for --cert" };
-        var mode = new Option<HandoffMode?>("--mode") { Description = "passthrough: workers run the TLS handshake; handoff: the front does and hands the session over" };
+        var mode = new Option<HandoffMode?>("--mode")
+        {
+            Description = "passthrough: workers run the TLS handshake; handoff: the front does and hands the session over",
+            CustomParser = ParseMode,
+        };
         var config = new Option<FileInfo?>("--config") { Description = "JSON configuration file (section \"Baton\"); flags override it" };
 
         var command = new Command("serve", "Run the front: accept TLS connections and hand them to pre-spawned workers.")
@@ -42,5 +48,25 @@ internal static class ServeCommand
             return FrontProgram.RunAsync(result.GetValue(config)?.FullName, overrides, cancellationToken);
         });
         return command;
+    }
+
+    // The default parsers name .NET types in their errors ("as expected type 'System.Nullable`1[System.Int32]'").
+    private static int? ParseWorkers(ArgumentResult result)
+    {
+        string value = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+        if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int workers))
+            return workers;
+        result.AddError($"--workers: '{value}' is not a whole number");
+        return null;
+    }
+
+    private static HandoffMode? ParseMode(ArgumentResult result)
+    {
+        string value = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
+        // Names only, as in the configuration: Enum.Parse would also take numbers.
+        if (Enum.GetNames<HandoffMode>().FirstOrDefault(name => name.Equals(value, StringComparison.OrdinalIgnoreCase)) is string mode)
+            return Enum.Parse<HandoffMode>(mode);
+        result.AddError($"--mode: '{value}' is not one of {string.Join(", ", Enum.GetNames<HandoffMode>().Select(n => n.ToLowerInvariant()))}");
+        return null;
     }
 }

@@ -56,6 +56,12 @@ internal sealed class ListenerOptions
 
     /// <summary>Require a PROXY protocol v1 or v2 header before the TLS ClientHello.</summary>
     public bool ProxyProtocol { get; set; }
+
+    /// <summary>
+    /// Deliberate sharding: let other processes that also set it bind this address (SO_REUSEPORT), and the
+    /// kernel splits new connections between them. Off, a second front on the address fails to start.
+    /// </summary>
+    public bool ReusePort { get; set; }
 }
 
 internal sealed class PoolOptions
@@ -83,6 +89,12 @@ internal sealed class PoolOptions
 
     /// <summary>User the workers run as (they drop to it at start); null keeps the front's user.</summary>
     public string? User { get; set; }
+
+    /// <summary>
+    /// Variables the workers get on top of the few they inherit from the front (PATH, HOME, locale, DOTNET_*,
+    /// ...; see Channel.WorkerEnvironment): the rest of the front's environment may hold its configuration.
+    /// </summary>
+    public Dictionary<string, string> Environment { get; set; } = new(StringComparer.Ordinal);
 }
 
 internal sealed class RouteOptions

@@ -35,48 +35,120 @@ internal static class BatonOptionsValidator
         ValidatePools(options, Fail);
         if (!options.Pools.ContainsKey(options.DefaultPool))
             Fail("DefaultPool", $"names pool '{options.DefaultPool}', which is not configured");
+        ValidateRoutes(options, Fail);
+        ValidateCertificates(options.Certificates, Fail);
+        ValidateLimits(options.Limits, Fail);
+        ValidateSessionTickets(options.SessionTickets, Fail);
+        return errors;
+    }
+
+    /// <summary>
+    /// What works but likely not as meant, for the front to log at start. A Host/path route without ServerNames
+    /// sends every connection on its listener that no earlier route takes through the front's HTTP/1.1-only
+    /// handshake (an HTTP/2 request is inside frames the front does not read): HTTP/2 is off for all of them.
+    /// </summary>
+    public static IReadOnlyList<string> Warnings(BatonOptions options)
+    {
+        var warnings = new List<string>();
+        if (!options.Pools.Values.Any(pool => pool.EffectiveAlpn.Contains("h2")))
+            return warnings;
+        var warned = new HashSet<string?>(StringComparer.Ordinal);
+        for (int i = 0; i < options.Routes.Count; i++)
+        {
+            RouteOptions route = options.Routes[i];
+            // Once a route on every listener has been named, later ones change nothing.
+            if (!route.NeedsRequest || route.ServerNames.Count > 0 || warned.Contains(null) || !warned.Add(route.Listener))
+                continue;
+            string where = route.Listener is null ? "every listener" : $"listener '{route.Listener}'";
+            warnings.Add($"{BatonOptions.SectionName}:Routes:{i}: routes by Host or path without ServerNames, so on {where} every connection "
+                + "that no earlier route takes is routed on its first HTTP/1.1 request: HTTP/2 is off for them. "
+                + "List the route's ServerNames to keep HTTP/2 for the other names");
+        }
+        return warnings;
+    }
+
+    private static void ValidateRoutes(BatonOptions options, Action<string, string> fail)
+    {
+        var fallbacksChecked = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < options.Routes.Count; i++)
         {
             RouteOptions route = options.Routes[i];
             if (!options.Pools.ContainsKey(route.Pool))
-                Fail($"Routes:{i}:Pool", $"names pool '{route.Pool}', which is not configured");
+                fail($"Routes:{i}:Pool", $"names pool '{route.Pool}', which is not configured");
             else if (route.NeedsRequest && options.Pools[route.Pool].Mode != HandoffMode.Handoff)
-                Fail($"Routes:{i}:Pool", $"routes by Host or path, so pool '{route.Pool}' must be in handoff mode (only the front reads requests)");
+                fail($"Routes:{i}:Pool", $"routes by Host or path, so pool '{route.Pool}' must be in handoff mode (only the front reads requests)");
+            if (route.NeedsRequest && fallbacksChecked.Add(FallbackFor(options, i).Key))
+                CheckFallback(options, i, fail);
             if (route.PathPrefix is { } prefix && !prefix.StartsWith('/'))
-                Fail($"Routes:{i}:PathPrefix", $"'{prefix}' must start with '/'");
+                fail($"Routes:{i}:PathPrefix", $"'{prefix}' must start with '/'");
             for (int h = 0; h < route.Hosts.Count; h++)
             {
                 if (!HostPattern.IsValid(route.Hosts[h]))
-                    Fail($"Routes:{i}:Hosts:{h}", $"'{route.Hosts[h]}' is not a host name or *.domain pattern");
+                    fail($"Routes:{i}:Hosts:{h}", $"'{route.Hosts[h]}' is not a host name or *.domain pattern");
             }
             if (route.Listener is not null && options.Listeners.All(l => l.Name != route.Listener))
-                Fail($"Routes:{i}:Listener", $"names listener '{route.Listener}', which is not configured");
+                fail($"Routes:{i}:Listener", $"names listener '{route.Listener}', which is not configured");
             for (int n = 0; n < route.ServerNames.Count; n++)
             {
                 if (!HostPattern.IsValid(route.ServerNames[n]))
-                    Fail($"Routes:{i}:ServerNames:{n}", $"'{route.ServerNames[n]}' is not a host name or *.domain pattern");
+                    fail($"Routes:{i}:ServerNames:{n}", $"'{route.ServerNames[n]}' is not a host name or *.domain pattern");
             }
         }
-        for (int i = 0; i < options.Certificates.Count; i++)
+    }
+
+    /// <summary>
+    /// A connection that reaches a Host/path route has had its TLS terminated by the front, so if its request
+    /// matches nothing it can only go on to a handoff pool: a passthrough pool's worker would expect a ClientHello.
+    /// </summary>
+    private static void CheckFallback(BatonOptions options, int route, Action<string, string> fail)
+    {
+        (string key, string pool) = FallbackFor(options, route);
+        if (options.Pools.TryGetValue(pool, out PoolOptions? fallback) && fallback.Mode != HandoffMode.Handoff)
+            fail(key, $"pool '{pool}' is in passthrough mode, so requests that Routes:{route} (by Host or path) does not match would be "
+                + "answered 421: the front has already terminated their TLS and can hand them only to a handoff pool. Name a handoff pool here");
+    }
+
+    /// <summary>Where a connection goes that Host/path route <paramref name="route"/> saw but did not take: the first later route certain to match it, else DefaultPool.</summary>
+    private static (string Key, string Pool) FallbackFor(BatonOptions options, int route)
+    {
+        string? listener = options.Routes[route].Listener;
+        for (int j = route + 1; j < options.Routes.Count; j++)
         {
-            CertificateOptions cert = options.Certificates[i];
-            if (!File.Exists(cert.CertificateFile))
-                Fail($"Certificates:{i}:CertificateFile", $"file '{cert.CertificateFile}' does not exist");
-            if (!File.Exists(cert.KeyFile))
-                Fail($"Certificates:{i}:KeyFile", $"file '{cert.KeyFile}' does not exist");
+            RouteOptions later = options.Routes[j];
+            if (!later.NeedsRequest && later.ServerNames.Count == 0 && (later.Listener is null || later.Listener == listener))
+                return ($"Routes:{j}:Pool", later.Pool);
         }
-        ValidateLimits(options.Limits, Fail);
-        SessionTicketOptions tickets = options.SessionTickets;
+        return ("DefaultPool", options.DefaultPool);
+    }
+
+    private static void ValidateCertificates(List<CertificateOptions> certificates, Action<string, string> fail)
+    {
+        for (int i = 0; i < certificates.Count; i++)
+        {
+            CertificateOptions cert = certificates[i];
+            if (!File.Exists(cert.CertificateFile))
+                fail($"Certificates:{i}:CertificateFile", $"file '{cert.CertificateFile}' does not exist");
+            if (!File.Exists(cert.KeyFile))
+                fail($"Certificates:{i}:KeyFile", $"file '{cert.KeyFile}' does not exist");
+            for (int n = 0; n < cert.ServerNames.Count; n++)
+            {
+                if (!HostPattern.IsValid(cert.ServerNames[n]))
+                    fail($"Certificates:{i}:ServerNames:{n}", $"'{cert.ServerNames[n]}' is not a host name or *.domain pattern");
+            }
+        }
+    }
+
+    private static void ValidateSessionTickets(SessionTicketOptions tickets, Action<string, string> fail)
+    {
         if (tickets.KeyFile is not null && !File.Exists(tickets.KeyFile))
-            Fail("SessionTickets:KeyFile", $"file '{tickets.KeyFile}' does not exist");
+            fail("SessionTickets:KeyFile", $"file '{tickets.KeyFile}' does not exist");
         else if (tickets.KeyFile is not null && new FileInfo(tickets.KeyFile).Length is long length
             && (length == 0 || length % SessionTicketOptions.KeyEntryLength != 0 || length > SessionTicketOptions.MaxKeys * SessionTicketOptions.KeyEntryLength))
-            Fail("SessionTickets:KeyFile", $"must hold 1..{SessionTicketOptions.MaxKeys} keys of {SessionTicketOptions.KeyEntryLength} bytes (it has {length} bytes)");
+            fail("SessionTickets:KeyFile", $"must hold 1..{SessionTicketOptions.MaxKeys} keys of {SessionTicketOptions.KeyEntryLength} bytes (it has {length} bytes)");
         if (tickets.RotationInterval <= TimeSpan.Zero)
-            Fail("SessionTickets:RotationInterval", $"must be a positive duration (got {tickets.RotationInterval})");
+            fail("SessionTickets:RotationInterval", $"must be a positive duration (got {tickets.RotationInterval})");
         if (tickets.DecryptionWindow < TimeSpan.Zero)
-            Fail("SessionTickets:DecryptionWindow", $"must not be negative (got {tickets.DecryptionWindow})");
-        return errors;
+            fail("SessionTickets:DecryptionWindow", $"must not be negative (got {tickets.DecryptionWindow})");
     }
 
     private static void ValidateListeners(BatonOptions options, Action<string, string> fail)
@@ -108,6 +180,13 @@ internal static class BatonOptionsValidator
                 fail($"Pools:{name}:User", userProblem);
             if (pool.EffectiveAlpn.Count == 0 || pool.EffectiveAlpn.Any(p => p.Length is 0 or > 255))
                 fail($"Pools:{name}:Alpn", "must list one or more protocol names of 1 to 255 bytes");
+            foreach ((string variable, string value) in pool.Environment)
+            {
+                if (variable.Length == 0 || variable.Contains('=') || variable.Contains('\0') || value.Contains('\0'))
+                    fail($"Pools:{name}:Environment:{variable}", "a variable name must be non-empty without '=' or NUL, and its value without NUL");
+                else if (variable.StartsWith("BATON_", StringComparison.Ordinal))
+                    fail($"Pools:{name}:Environment:{variable}", "BATON_ variables are the front's contract with its workers and are set by the front");
+            }
         }
     }
 

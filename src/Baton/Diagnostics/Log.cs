@@ -48,6 +48,12 @@ internal static partial class Log
     [LoggerMessage(24, LogLevel.Error, "accept failed on {Listener}: {Reason}")]
     public static partial void AcceptFailed(this ILogger logger, string listener, string reason);
 
+    [LoggerMessage(25, LogLevel.Warning, "configuration: {Warning}")]
+    public static partial void ConfigurationWarning(this ILogger logger, string warning);
+
+    [LoggerMessage(26, LogLevel.Warning, "SIGHUP ignored: reload is not implemented yet")]
+    public static partial void HangupIgnored(this ILogger logger);
+
     [LoggerMessage(30, LogLevel.Information, "worker pid={Pid} pool={Pool} mode={Mode} certificates={Certificates} serving")]
     public static partial void WorkerServing(this ILogger logger, int pid, string pool, string mode, int certificates);
 

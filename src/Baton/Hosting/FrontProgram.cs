@@ -2,12 +2,14 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using System.Runtime.InteropServices;
 using Baton.Configuration;
 using Baton.Diagnostics;
+using Baton.Tls;
 
 namespace Baton.Hosting;
 
-/// <summary>Command-line flags that override the configuration (see <see cref="FrontProgram.Apply"/>).</summary>
+/// <summary>Command-line flags that override the configuration (see <see cref="FrontConfiguration.Apply"/>).</summary>
 public sealed class FrontOverrides
 {
     public IReadOnlyList<string> Listen { get; init; } = [];
@@ -25,39 +27,26 @@ public static class FrontProgram
 
     public static async Task<int> RunAsync(string? configFile, FrontOverrides overrides, CancellationToken cancellationToken)
     {
-        var configuration = new ConfigurationManager();
-        if (configFile is not null)
-            configuration.AddJsonFile(configFile, optional: false, reloadOnChange: false);
-        configuration.AddEnvironmentVariables();
-
-        BatonOptions options;
-        try
-        {
-            options = configuration.GetSection(BatonOptions.SectionName).Get<BatonOptions>() ?? new BatonOptions();
-        }
-        catch (InvalidOperationException ex)
-        {
-            Console.Error.WriteLine($"baton: invalid configuration: {ex.Message}");
-            return 2;
-        }
-        Apply(options, overrides);
-        BatonOptionsValidator.ApplyDefaults(options);
-        IReadOnlyList<string> errors = BatonOptionsValidator.Validate(options);
-        if (errors.Count > 0)
-        {
-            foreach (string error in errors)
-                Console.Error.WriteLine($"baton: invalid configuration: {error}");
-            return 2;
-        }
+        (ConfigurationManager configuration, BatonOptions? options, IReadOnlyList<string> problems) = FrontConfiguration.Load(configFile, overrides);
+        if (options is null)
+            return InvalidConfiguration(problems);
+        // Every certificate and key is read and checked here, before a worker exists to be handed a broken one.
+        using CertificateStore? certificates = CertificateStore.Load(options.Certificates, DateTimeOffset.UtcNow, out problems);
+        if (certificates is null)
+            return InvalidConfiguration(problems);
 
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Configuration = configuration });
         builder.Logging.AddConfiguration(configuration.GetSection("Logging"));
         AddConsoleLogging(builder.Logging);
+        // The host logs a failed start with its stack trace; the catch below says it in one line instead.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(certificates);
         builder.Services.AddSingleton<BatonMetrics>();
         builder.Services.AddHostedService<FrontService>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Limits.ShutdownTimeout + TimeSpan.FromSeconds(5));
         using IHost host = builder.Build();
+        using PosixSignalRegistration hangup = IgnoreHangup(host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Baton.Front"));
         try
         {
             await host.RunAsync(cancellationToken).ConfigureAwait(false);
@@ -71,24 +60,23 @@ public static class FrontProgram
         return 0;
     }
 
-    /// <summary>
-    /// Flags replace what the configuration says: --listen replaces the listeners, --cert/--key the
-    /// certificates, and --workers/--mode apply to every pool (or to the default pool when none is configured).
-    /// </summary>
-    internal static void Apply(BatonOptions options, FrontOverrides overrides)
+    private static int InvalidConfiguration(IReadOnlyList<string> problems)
     {
-        if (overrides.Listen.Count > 0)
-            options.Listeners = overrides.Listen.Select(address => new ListenerOptions { Address = address }).ToList();
-        if (overrides.CertificateFile is not null && overrides.KeyFile is not null)
-            options.Certificates = [new CertificateOptions { CertificateFile = overrides.CertificateFile, KeyFile = overrides.KeyFile }];
-        if (options.Pools.Count == 0 && (overrides.Workers is not null || overrides.Mode is not null))
-            options.Pools[options.DefaultPool] = new PoolOptions();
-        foreach (PoolOptions pool in options.Pools.Values)
-        {
-            if (overrides.Workers is int workers) pool.Workers = workers;
-            if (overrides.Mode is HandoffMode mode) pool.Mode = mode;
-        }
+        foreach (string problem in problems)
+            Console.Error.WriteLine($"baton: invalid configuration: {problem}");
+        return 2;
     }
+
+    /// <summary>
+    /// SIGHUP's default action kills the process, and operators send it out of habit to reload; until reloading
+    /// exists the front stays up and says so.
+    /// </summary>
+    private static PosixSignalRegistration IgnoreHangup(ILogger logger) =>
+        PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            logger.HangupIgnored();
+        });
 
     internal static void AddConsoleLogging(ILoggingBuilder logging)
     {

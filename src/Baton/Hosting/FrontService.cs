@@ -24,15 +24,16 @@ internal sealed class FrontService : IHostedService, IDisposable
     private readonly List<(Socket Socket, ListenerOptions Options)> _listeners = [];
     private readonly List<Task> _acceptLoops = [];
     private readonly SocketPoller _poller = new();
-    private CertificateStore? _certificates;
+    private readonly CertificateStore _certificates;
     private HandoffTermination? _handoff;
     private Dictionary<string, WorkerPool> _pools = [];
     private long _nextConnectionId;
     private readonly SemaphoreSlim _connectionSlots;
 
-    public FrontService(BatonOptions options, BatonMetrics metrics, ILoggerFactory loggerFactory)
+    public FrontService(BatonOptions options, CertificateStore certificates, BatonMetrics metrics, ILoggerFactory loggerFactory)
     {
         _options = options;
+        _certificates = certificates;
         _metrics = metrics;
         _logger = loggerFactory.CreateLogger("Baton.Front");
         _connectionSlots = new SemaphoreSlim(options.Limits.MaxFrontConnections);
@@ -40,7 +41,27 @@ internal sealed class FrontService : IHostedService, IDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _certificates = CertificateStore.Load(_options.Certificates, _logger);
+        if (_certificates.SelfSignedFingerprint is string fingerprint)
+            _logger.SelfSignedCertificate(fingerprint);
+        foreach (string warning in BatonOptionsValidator.Warnings(_options).Concat(_certificates.Warnings))
+            _logger.ConfigurationWarning(warning);
+        // Bound before any worker starts: a port in use ends the start at once. The kernel queues
+        // connections in the backlog until the accept loops run.
+        foreach (ListenerOptions listener in _options.Listeners)
+            _listeners.Add((Bind(listener), listener));
+
+        await StartPoolsAsync(cancellationToken).ConfigureAwait(false);
+        _handoff = new HandoffTermination(_options, _pools, _certificates);
+        var handler = new FrontConnectionHandler(_options, _pools, _poller, _handoff, _metrics, _logger);
+        foreach ((Socket socket, ListenerOptions listener) in _listeners)
+            _acceptLoops.Add(AcceptLoopAsync(socket, listener, handler));
+        _logger.Ready(
+            string.Join(", ", _listeners.Select(l => $"https://{l.Socket.LocalEndPoint} ({l.Options.Name})")),
+            string.Join(", ", _pools.Values.Select(p => $"{p.Name}=[{string.Join(",", p.Workers.Select(w => w.Pid))}]")));
+    }
+
+    private async Task StartPoolsAsync(CancellationToken cancellationToken)
+    {
         var launcher = new WorkerLauncher(_options, _certificates);
         _pools = _options.Pools.ToDictionary(
             pool => pool.Key,
@@ -65,32 +86,38 @@ internal sealed class FrontService : IHostedService, IDisposable
                 }
             }
         }
-
-        _handoff = new HandoffTermination(_options, _pools, _certificates);
-        var handler = new FrontConnectionHandler(_options, _pools, _poller, _handoff, _metrics, _logger);
-        foreach (ListenerOptions listener in _options.Listeners)
-        {
-            Socket socket = Bind(listener);
-            _listeners.Add((socket, listener));
-            _acceptLoops.Add(AcceptLoopAsync(socket, listener, handler));
-        }
-        _logger.Ready(
-            string.Join(", ", _listeners.Select(l => $"https://{l.Socket.LocalEndPoint} ({l.Options.Name})")),
-            string.Join(", ", _pools.Values.Select(p => $"{p.Name}=[{string.Join(",", p.Workers.Select(w => w.Pid))}]")));
     }
 
     private Socket Bind(ListenerOptions listener)
     {
         IPEndPoint endPoint = IPEndPoint.Parse(listener.Address);
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        // Accepted sockets inherit TCP_NODELAY from the listener (Linux copies it on accept).
-        socket.NoDelay = true;
-        socket.Bind(endPoint);
-        socket.Listen(511);
+        try
+        {
+            // Not .NET's ReuseAddress: on Linux it sets SO_REUSEPORT too, and a second front would then bind the
+            // same port and take half the connections. SO_REUSEADDR alone only lets a restart bind while old
+            // connections are in TIME_WAIT; SO_REUSEPORT only when the listener asks for sharding.
+            SetFlag(socket, Interop.Libc.SO_REUSEADDR);
+            if (listener.ReusePort)
+                SetFlag(socket, Interop.Libc.SO_REUSEPORT);
+            // Accepted sockets inherit TCP_NODELAY from the listener (Linux copies it on accept).
+            socket.NoDelay = true;
+            socket.Bind(endPoint);
+            socket.Listen(511);
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            throw new InvalidOperationException(ex.SocketErrorCode == SocketError.AddressAlreadyInUse
+                ? $"address already in use: {listener.Address} (listener {listener.Name})"
+                : $"cannot listen on {listener.Address} (listener {listener.Name}): {ex.Message}", ex);
+        }
         _logger.Listening(socket.LocalEndPoint!.ToString()!, listener.Name, listener.ProxyProtocol);
         return socket;
     }
+
+    private static void SetFlag(Socket socket, int option) =>
+        socket.SetRawSocketOption(Interop.Libc.SOL_SOCKET, option, BitConverter.GetBytes(1));
 
     private async Task AcceptLoopAsync(Socket listenerSocket, ListenerOptions listener, FrontConnectionHandler handler)
     {
@@ -146,10 +173,12 @@ internal sealed class FrontService : IHostedService, IDisposable
 
     public void Dispose()
     {
+        // Also when the start failed half-way and StopAsync never ran.
+        foreach ((Socket socket, _) in _listeners)
+            socket.Dispose();
         _stopping.Dispose();
         _connectionSlots.Dispose();
         _poller.Dispose();
         _handoff?.Dispose();
-        _certificates?.Dispose();
     }
 }

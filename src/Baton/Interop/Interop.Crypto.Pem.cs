@@ -36,6 +36,21 @@ internal static partial class Interop
         [LibraryImport(Libraries.Crypto, EntryPoint = "OPENSSL_sk_free")]
         internal static partial void SkFree(nint stack);
 
+        [LibraryImport(Libraries.Crypto, EntryPoint = "OPENSSL_sk_num")]
+        internal static partial int SkNum(SafeX509StackHandle stack);
+
+        /// <summary>The stack's element at <paramref name="index"/>, borrowed: the stack still owns it.</summary>
+        [LibraryImport(Libraries.Crypto, EntryPoint = "OPENSSL_sk_value")]
+        internal static partial nint SkValue(SafeX509StackHandle stack, int index);
+
+        /// <summary>1 when the key is the private half of the certificate's public key.</summary>
+        [LibraryImport(Libraries.Crypto, EntryPoint = "X509_check_private_key")]
+        internal static partial int X509CheckPrivateKey(SafeX509Handle certificate, SafeEvpPKeyHandle key);
+
+        /// <summary>X509_V_OK (0) when <paramref name="issuer"/> issued <paramref name="subject"/> (names, key identifiers, key usage).</summary>
+        [LibraryImport(Libraries.Crypto, EntryPoint = "X509_check_issued")]
+        internal static partial int X509CheckIssued(nint issuer, nint subject);
+
         [LibraryImport(Libraries.Crypto, EntryPoint = "ERR_peek_last_error")]
         private static partial nuint ErrPeekLastError();
 

@@ -4,6 +4,7 @@ internal static partial class Interop
 {
     internal static partial class Libc
     {
+        internal const int SIGHUP = 1;
         internal const int SIGKILL = 9;
         internal const int SIGPIPE = 13;
         internal const int SIGTERM = 15;

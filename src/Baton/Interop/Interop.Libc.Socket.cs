@@ -11,9 +11,11 @@ internal static partial class Interop
         internal const int SOCK_SEQPACKET = 5;
         internal const int SOCK_CLOEXEC = 0x80000;
         internal const int SOL_SOCKET = 1;
+        internal const int SO_REUSEADDR = 2;
         internal const int SO_TYPE = 3;
         internal const int SO_SNDBUF = 7;
         internal const int SO_RCVBUF = 8;
+        internal const int SO_REUSEPORT = 15;
         internal const int SO_PASSCRED = 16;
         internal const int SO_PEERCRED = 17;
         internal const int SCM_RIGHTS = 1;

@@ -32,7 +32,7 @@ internal sealed class WorkerLauncher
     {
         PoolOptions options = _options.Pools[pool];
         IReadOnlyList<string> argv = options.Command is null ? BuiltInWorkerCommand() : [options.Command, .. options.Arguments];
-        var environment = new Dictionary<string, string> { [WorkerEnvironment.PoolVariable] = pool };
+        var environment = new Dictionary<string, string>(options.Environment) { [WorkerEnvironment.PoolVariable] = pool };
         if (options.User is not null)
             environment[WorkerEnvironment.UserVariable] = options.User;
         var settings = new WorkerSettings

@@ -1,5 +1,4 @@
 using Microsoft.Win32.SafeHandles;
-using System.Collections;
 using System.Runtime.InteropServices;
 using System.Text;
 using Baton.Channel;
@@ -72,8 +71,8 @@ internal static class WorkerSpawner
     private static List<string> BuildEnvironment(IReadOnlyDictionary<string, string> extra)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
-            environment[(string)entry.Key] = (string?)entry.Value ?? "";
+        foreach ((string key, string value) in WorkerEnvironment.Inherited(Environment.GetEnvironmentVariables()))
+            environment[key] = value;
         foreach ((string key, string value) in extra)
             environment[key] = value;
         environment[WorkerEnvironment.ChannelFdVariable] = ChannelFd.ToString(System.Globalization.CultureInfo.InvariantCulture);

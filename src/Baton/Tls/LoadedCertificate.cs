@@ -49,6 +49,43 @@ internal sealed class LoadedCertificate : IDisposable
         }
     }
 
+    /// <summary>True when the private key belongs to the certificate (what SSL_CTX_use_cert_and_key would refuse otherwise).</summary>
+    internal bool KeyMatchesCertificate()
+    {
+        Interop.Crypto.ErrClearError();
+        bool matches = Interop.Crypto.X509CheckPrivateKey(Certificate, Key) == 1;
+        // A mismatch leaves its reason queued, where the next OpenSSL call on this thread would find it.
+        Interop.Crypto.ErrClearError();
+        return matches;
+    }
+
+    /// <summary>
+    /// The position in the file (1 is the leaf) of the first certificate that the one after it did not issue, or
+    /// null when every intermediate issued the certificate before it, as clients need them to.
+    /// </summary>
+    internal int? FirstCertificateNotIssuedByTheNext()
+    {
+        bool added = false;
+        try
+        {
+            Certificate.DangerousAddRef(ref added);
+            nint subject = Certificate.DangerousGetHandle();
+            int count = Interop.Crypto.SkNum(Chain);
+            for (int i = 0; i < count; i++)
+            {
+                nint issuer = Interop.Crypto.SkValue(Chain, i);
+                if (Interop.Crypto.X509CheckIssued(issuer, subject) != 0)
+                    return i + 1;
+                subject = issuer;
+            }
+            return null;
+        }
+        finally
+        {
+            if (added) Certificate.DangerousRelease();
+        }
+    }
+
     public void Dispose()
     {
         Certificate.Dispose();

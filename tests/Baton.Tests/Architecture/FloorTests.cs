@@ -62,9 +62,9 @@ public sealed class FloorTests
     [Fact]
     public void TheCheckSeesReferencesInsideMethodBodies()
     {
-        // FrontProgram names BatonOptionsValidator only in a static call inside an async method's body (its
+        // FrontProgram names FrontConfiguration only in a static call inside an async method's body (its
         // state machine's IL): if the IL scan were broken, the test above could pass while floors point up.
-        Assert.Contains(UsedTypes(typeof(Baton.Hosting.FrontProgram)), t => t.Name == "BatonOptionsValidator");
+        Assert.Contains(UsedTypes(typeof(Baton.Hosting.FrontProgram)), t => t.Name == "FrontConfiguration");
     }
 
     private static IEnumerable<Type> CoreTypes() =>

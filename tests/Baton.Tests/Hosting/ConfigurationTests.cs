@@ -70,9 +70,98 @@ public sealed class ConfigurationTests
     {
         BatonOptions options = Defaults();
         options.Pools["other"] = new PoolOptions();
-        FrontProgram.Apply(options, new FrontOverrides { Listen = ["0.0.0.0:443", "[::1]:8443"], Workers = 3, Mode = HandoffMode.Handoff });
+        FrontConfiguration.Apply(options, new FrontOverrides { Listen = ["0.0.0.0:443", "[::1]:8443"], Workers = 3, Mode = HandoffMode.Handoff });
         Assert.Equal(["0.0.0.0:443", "[::1]:8443"], options.Listeners.Select(l => l.Address));
         Assert.All(options.Pools.Values, pool => Assert.Equal((3, HandoffMode.Handoff), (pool.Workers, pool.Mode)));
+    }
+
+    [Fact]
+    public void ListenReplacesAddressesButKeepsTheListenersRoutesName()
+    {
+        var options = new BatonOptions
+        {
+            Listeners = [new ListenerOptions { Name = "https", Address = "0.0.0.0:443", ProxyProtocol = true }],
+            Pools = new() { ["default"] = new PoolOptions(), ["api"] = new PoolOptions() },
+            Routes = [new RouteOptions { Listener = "https", ServerNames = ["api.example.com"], Pool = "api" }],
+        };
+
+        Assert.Empty(FrontConfiguration.Apply(options, new FrontOverrides { Listen = ["127.0.0.1:0"] }));
+        BatonOptionsValidator.ApplyDefaults(options);
+
+        Assert.Equal(("https", "127.0.0.1:0", true), (options.Listeners[0].Name, options.Listeners[0].Address, options.Listeners[0].ProxyProtocol));
+        Assert.Empty(BatonOptionsValidator.Validate(options));
+    }
+
+    [Fact]
+    public void ListenCannotRemoveAListenerARouteNames()
+    {
+        var options = new BatonOptions
+        {
+            Listeners = [new ListenerOptions { Name = "public", Address = "0.0.0.0:443" }, new ListenerOptions { Name = "behind-lb", Address = "127.0.0.1:8444" }],
+            Routes = [new RouteOptions { Listener = "behind-lb", Pool = "default" }],
+        };
+
+        IReadOnlyList<string> problems = FrontConfiguration.Apply(options, new FrontOverrides { Listen = ["127.0.0.1:0"] });
+
+        Assert.Equal(
+            "--listen: 1 address(es) for 2 configured listeners (public, behind-lb) would remove behind-lb, which Baton:Routes:0:Listener names; give one --listen per configured listener, in order",
+            Assert.Single(problems));
+        Assert.Equal(["0.0.0.0:443", "127.0.0.1:8444"], options.Listeners.Select(l => l.Address));
+    }
+
+    [Fact]
+    public void AHostRouteWithAPassthroughPoolAfterItIsRefusedWithTheReason()
+    {
+        BatonOptions options = Defaults();
+        options.Pools["api"] = new PoolOptions { Mode = HandoffMode.Handoff };
+        options.Routes.Add(new RouteOptions { Hosts = ["api.example.com"], Pool = "api" });
+        options.Routes.Add(new RouteOptions { PathPrefix = "/api/", Pool = "api" });
+
+        Assert.Equal(
+            "Baton:DefaultPool: pool 'default' is in passthrough mode, so requests that Routes:0 (by Host or path) does not match would be answered 421: "
+                + "the front has already terminated their TLS and can hand them only to a handoff pool. Name a handoff pool here",
+            Assert.Single(BatonOptionsValidator.Validate(options)));
+
+        // A later route that takes every connection the Host route saw decides instead of DefaultPool.
+        options.Routes.Add(new RouteOptions { Pool = "api" });
+        Assert.Empty(BatonOptionsValidator.Validate(options));
+        options.Routes[^1].Pool = "default";
+        Assert.StartsWith("Baton:Routes:2:Pool: pool 'default' is in passthrough mode", Assert.Single(BatonOptionsValidator.Validate(options)));
+    }
+
+    [Fact]
+    public void AHostRouteWithoutServerNamesIsWarnedToTurnHttp2Off()
+    {
+        BatonOptions options = Defaults();
+        options.DefaultPool = "api";
+        options.Pools["api"] = new PoolOptions { Mode = HandoffMode.Handoff };
+        options.Routes.Add(new RouteOptions { ServerNames = ["shop.example.com"], PathPrefix = "/cart/", Pool = "api" });
+        Assert.Empty(BatonOptionsValidator.Warnings(options));
+
+        options.Routes.Add(new RouteOptions { Hosts = ["api.example.com"], Pool = "api" });
+        options.Routes.Add(new RouteOptions { PathPrefix = "/v2/", Pool = "api" });
+
+        Assert.Empty(BatonOptionsValidator.Validate(options));
+        Assert.Equal(
+            "Baton:Routes:1: routes by Host or path without ServerNames, so on every listener every connection that no earlier route takes is routed "
+                + "on its first HTTP/1.1 request: HTTP/2 is off for them. List the route's ServerNames to keep HTTP/2 for the other names",
+            Assert.Single(BatonOptionsValidator.Warnings(options)));
+        foreach (PoolOptions pool in options.Pools.Values)
+            pool.Alpn = ["http/1.1"];
+        Assert.Empty(BatonOptionsValidator.Warnings(options));
+    }
+
+    [Fact]
+    public void PoolEnvironmentCannotSetTheFrontsContractVariables()
+    {
+        BatonOptions options = Defaults();
+        options.Pools["default"].Environment = new() { ["GREETING"] = "hello", ["BATON_POOL"] = "other", ["A=B"] = "1" };
+        Assert.Equal(
+            [
+                "Baton:Pools:default:Environment:BATON_POOL: BATON_ variables are the front's contract with its workers and are set by the front",
+                "Baton:Pools:default:Environment:A=B: a variable name must be non-empty without '=' or NUL, and its value without NUL",
+            ],
+            BatonOptionsValidator.Validate(options));
     }
 
     [Fact]
@@ -82,6 +171,17 @@ public sealed class ConfigurationTests
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("Baton:Pools:default:Workers: must be between 1 and 256 (got 0)", result.StandardError);
         Assert.Contains("Baton:Listeners:0:Address: 'nowhere'", result.StandardError);
+    }
+
+    [Theory]
+    [InlineData("--workers", "abc", "baton: --workers: 'abc' is not a whole number")]
+    [InlineData("--mode", "handof", "baton: --mode: 'handof' is not one of passthrough, handoff")]
+    public async Task TheCliNamesTheFlagAndTheValueNotADotNetType(string flag, string value, string expected)
+    {
+        ProcessResult result = await ChildProcess.RunAsync(BatonFront.Executable, ["serve", flag, value]);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(expected, result.StandardError.Split('\n')[0]);
+        Assert.DoesNotContain("System.", result.Output);
     }
 
     [Fact]
