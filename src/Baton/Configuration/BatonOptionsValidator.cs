@@ -76,6 +76,8 @@ internal static class BatonOptionsValidator
             Fail("SessionTickets:RotationInterval", $"must be a positive duration (got {tickets.RotationInterval})");
         if (tickets.DecryptionWindow < TimeSpan.Zero)
             Fail("SessionTickets:DecryptionWindow", $"must not be negative (got {tickets.DecryptionWindow})");
+        if (tickets.TicketsPerHandshake is < 0 or > SessionTicketOptions.MaxTicketsPerHandshake)
+            Fail("SessionTickets:TicketsPerHandshake", $"must be between 0 and {SessionTicketOptions.MaxTicketsPerHandshake} (got {tickets.TicketsPerHandshake})");
         return errors;
     }
 

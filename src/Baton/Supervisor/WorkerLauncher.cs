@@ -47,6 +47,7 @@ internal sealed class WorkerLauncher
             AcceptedAlpn = options.EffectiveAlpn,
             Certificates = options.Mode == HandoffMode.Passthrough ? _certificates.Certificates : [],
             TicketKeys = options.Mode == HandoffMode.Passthrough ? _ticketKeys : [],
+            TicketsPerHandshake = _options.SessionTickets.TicketsPerHandshake,
             HandshakeTimeout = _options.Limits.HandshakeTimeout,
             DieOnConnection = Interlocked.Exchange(ref _dieOnConnectionPending, 0) == 1,
         };

@@ -49,4 +49,54 @@ public sealed class HandshakeBehaviourTests : IClassFixture<HandshakeServers>
         Assert.NotEqual(Clients.WorkerPid(first.Output), Clients.WorkerPid(second.Output));
         Assert.Contains("New, TLSv1.2", second.Output);
     }
+
+    [Theory]
+    [MemberData(nameof(Servers))]
+    public async Task Tls13ResumptionGetsAFreshTicketThatResumesToo(string server)
+    {
+        int port = _servers.Port(server);
+        string full = Path.Combine(_servers.Directory, $"tls13-full-{server}.pem");
+        string resumed = Path.Combine(_servers.Directory, $"tls13-resumed-{server}.pem");
+
+        SClientRun first = await SClientRun.RequestAsync(port, "-tls1_3", "-sess_out", full);
+        Assert.Equal(("New, TLSv1.3", 2), (first.Session, first.Tickets));
+        SClientRun second = await SClientRun.RequestAsync(port, "-tls1_3", "-sess_in", full, "-sess_out", resumed);
+        Assert.Equal(("Reused, TLSv1.3", 1), (second.Session, second.Tickets));
+        SClientRun third = await SClientRun.RequestAsync(port, "-tls1_3", "-sess_in", resumed);
+        Assert.Equal(("Reused, TLSv1.3", 1), (third.Session, third.Tickets));
+        Assert.True(third.Served, third.ToString());
+    }
+
+    public static TheoryData<string, int> ServersAndTicketCounts
+    {
+        get
+        {
+            var data = new TheoryData<string, int>();
+            foreach (string server in HandshakeServers.All)
+            {
+                data.Add(server, 3);
+                data.Add(server, 0);
+            }
+            return data;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ServersAndTicketCounts))]
+    public async Task TheTicketsPerFullHandshakeAreConfigurable(string server, int count)
+    {
+        await using IAsyncDisposable started = server == HandshakeServers.Reference
+            ? await SServer.StartAsync(_servers.CertificateFile, _servers.KeyFile, "-num_tickets", $"{count}")
+            : await _servers.StartBatonAsync(server, _servers.TicketKeyFile,
+                new Dictionary<string, string> { ["Baton__SessionTickets__TicketsPerHandshake"] = $"{count}" });
+        int port = started is SServer reference ? reference.Port : ((BatonFront)started).Port;
+        string session = Path.Combine(_servers.Directory, $"tls13-{count}-{server}.pem");
+
+        SClientRun first = await SClientRun.RequestAsync(port, "-tls1_3", "-sess_out", session);
+        Assert.Equal(("New, TLSv1.3", count), (first.Session, first.Tickets));
+        Assert.True(first.Served, first.ToString());
+        if (count == 0) return; // no ticket, no session to resume (s_client writes no session file)
+        SClientRun resumed = await SClientRun.RequestAsync(port, "-tls1_3", "-sess_in", session);
+        Assert.Equal(("Reused, TLSv1.3", 1), (resumed.Session, resumed.Tickets));
+    }
 }
