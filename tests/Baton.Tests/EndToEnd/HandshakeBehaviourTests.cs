@@ -99,4 +99,22 @@ public sealed class HandshakeBehaviourTests : IClassFixture<HandshakeServers>
         SClientRun resumed = await SClientRun.RequestAsync(port, "-tls1_3", "-sess_in", session);
         Assert.Equal(("Reused, TLSv1.3", 1), (resumed.Session, resumed.Tickets));
     }
+
+    [Theory]
+    [MemberData(nameof(Servers))]
+    public async Task NoCommonApplicationProtocolIsAFatalAlert(string server)
+    {
+        int port = _servers.Port(server);
+        SClientRun none = await SClientRun.RequestAsync(port, "-alpn", "spdy/3,http/1.0");
+        Assert.Contains("SSL alert number 120", none.Result.Output); // no_application_protocol
+        Assert.False(none.Served, none.ToString());
+
+        SClientRun overlap = await SClientRun.RequestAsync(port, "-alpn", "spdy/3,http/1.1");
+        Assert.Contains("ALPN protocol: http/1.1", overlap.Result.StandardOutput);
+        Assert.True(overlap.Served, overlap.ToString());
+
+        SClientRun without = await SClientRun.RequestAsync(port);
+        Assert.Contains("No ALPN negotiated", without.Result.StandardOutput);
+        Assert.True(without.Served, without.ToString());
+    }
 }
