@@ -18,8 +18,11 @@ internal enum ClientHelloError
     /// <summary>The first handshake message is not a ClientHello.</summary>
     NotClientHello,
 
-    /// <summary>The records carrying the ClientHello would exceed the caller's byte limit.</summary>
+    /// <summary>The ClientHello message announces more bytes than the caller's limit.</summary>
     HelloTooLarge,
+
+    /// <summary>The hello's records, headers included, take more than <see cref="ClientHelloParser.MaxWireBytes"/>: split too finely.</summary>
+    TooFragmented,
 
     /// <summary>Bad lengths, overruns, trailing bytes, empty or interleaved records.</summary>
     Malformed,

@@ -8,6 +8,8 @@ namespace Baton.Tests.EndToEnd;
 /// </summary>
 public sealed class HandshakeBehaviourTests : IClassFixture<HandshakeServers>
 {
+    private const byte Fatal = 2, DecodeError = 50;
+
     private readonly HandshakeServers _servers;
 
     public HandshakeBehaviourTests(HandshakeServers servers) => _servers = servers;
@@ -116,5 +118,35 @@ public sealed class HandshakeBehaviourTests : IClassFixture<HandshakeServers>
         SClientRun without = await SClientRun.RequestAsync(port);
         Assert.Contains("No ALPN negotiated", without.Result.StandardOutput);
         Assert.True(without.Served, without.ToString());
+    }
+
+    [Theory]
+    [MemberData(nameof(Servers))]
+    public async Task AFullSizeSingleRecordClientHelloIsAccepted(string server)
+    {
+        byte[] hello = CraftedHello.Handshake(CraftedHello.Message(16 * 1024));
+        Assert.Equal(16_389, hello.Length);
+        List<(byte Type, byte[] Payload)> answer = await CraftedHello.ExchangeAsync(_servers.Port(server), hello, CraftedHello.IsServerHelloOrAlert);
+        Assert.True(answer is [(0x16, [0x02, ..]), ..], $"{server} answered {CraftedHello.Describe(answer)}, not a ServerHello");
+    }
+
+    /// <summary>Baton only (s_server has no such limit below libssl's own): the limit counts the message and may be raised.</summary>
+    [Fact]
+    public async Task TheClientHelloLimitCountsTheMessageAndMayBeRaisedAbove16KiB()
+    {
+        await using BatonFront front = await _servers.StartBatonAsync(HandshakeServers.Handoff,
+            environment: new Dictionary<string, string> { ["Baton__Limits__ClientHelloMaxBytes"] = "40000" });
+        byte[] message = CraftedHello.Message(40_000);
+        byte[] atLimit = [.. CraftedHello.Handshake(message.AsSpan(0, 16384)), .. CraftedHello.Handshake(message.AsSpan(16384, 16384)),
+            .. CraftedHello.Handshake(message.AsSpan(32768))];
+        List<(byte Type, byte[] Payload)> accepted = await CraftedHello.ExchangeAsync(front.Port, atLimit, CraftedHello.IsServerHelloOrAlert);
+        Assert.True(accepted is [(0x16, [0x02, ..]), ..], $"a 40,000-byte hello got {CraftedHello.Describe(accepted)}");
+
+        byte[] over = CraftedHello.Message(40_001);
+        List<(byte Type, byte[] Payload)> refused = await CraftedHello.ExchangeAsync(front.Port,
+            [.. CraftedHello.Handshake(over.AsSpan(0, 16384)), .. CraftedHello.Handshake(over.AsSpan(16384, 16384)), .. CraftedHello.Handshake(over.AsSpan(32768))],
+            CraftedHello.IsServerHelloOrAlert);
+        Assert.True(CraftedHello.FirstAlert(refused) == (Fatal, DecodeError), $"a 40,001-byte hello got {CraftedHello.Describe(refused)}");
+        await front.WaitForOutputAsync("reason=client_hello_too_large");
     }
 }
