@@ -65,6 +65,8 @@ internal static class ConnectionInspector
                         return hello!;
                     case ParseStatus.Invalid when error == ClientHelloError.HelloTooLarge:
                         throw new ConnectionRejectedException(RejectReason.ClientHelloTooLarge, $"ClientHello message larger than {maxBytes} bytes");
+                    case ParseStatus.Invalid when error == ClientHelloError.UnexpectedRecord:
+                        throw new ConnectionRejectedException(RejectReason.ClientHelloUnexpectedRecord, "a non-handshake record inside the ClientHello");
                     case ParseStatus.Invalid when error == ClientHelloError.TooFragmented:
                         throw new ConnectionRejectedException(RejectReason.ClientHelloTooLarge, $"ClientHello records larger than {window.Length} bytes");
                     case ParseStatus.Invalid when PlainHttp.LooksLikeRequest(window.Span[..seen]):

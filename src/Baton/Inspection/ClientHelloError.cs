@@ -24,7 +24,13 @@ internal enum ClientHelloError
     /// <summary>The hello's records, headers included, take more than <see cref="ClientHelloParser.MaxWireBytes"/>: split too finely.</summary>
     TooFragmented,
 
-    /// <summary>Bad lengths, overruns, trailing bytes, empty or interleaved records.</summary>
+    /// <summary>
+    /// A record of another type (application data, alert, ...) between the records of the hello: handshake messages must
+    /// not be interleaved with other records (RFC 8446 5.1). libssl answers it with unexpected_message, so the front does.
+    /// </summary>
+    UnexpectedRecord,
+
+    /// <summary>Bad lengths, overruns, trailing bytes, empty records.</summary>
     Malformed,
 
     /// <summary>The server_name extension is malformed or the host name is not a valid ASCII DNS name.</summary>

@@ -131,7 +131,7 @@ internal static class ClientHelloParser
         if (rest.Length >= 1 && rest[0] != HandshakeContentType)
         {
             // Handshake messages must not be interleaved with other record types (RFC 8446 5.1).
-            return offset == 0 ? ClientHelloError.NotTls : ClientHelloError.Malformed;
+            return offset == 0 ? ClientHelloError.NotTls : ClientHelloError.UnexpectedRecord;
         }
         if ((rest.Length >= 2 && rest[1] != 3) || (rest.Length >= 3 && rest[2] > 4))
         {

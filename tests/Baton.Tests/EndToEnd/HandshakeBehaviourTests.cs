@@ -8,7 +8,7 @@ namespace Baton.Tests.EndToEnd;
 /// </summary>
 public sealed class HandshakeBehaviourTests : IClassFixture<HandshakeServers>
 {
-    private const byte Fatal = 2, DecodeError = 50;
+    private const byte Fatal = 2, DecodeError = 50, UnexpectedMessage = 10;
 
     private readonly HandshakeServers _servers;
 
@@ -148,5 +148,31 @@ public sealed class HandshakeBehaviourTests : IClassFixture<HandshakeServers>
             CraftedHello.IsServerHelloOrAlert);
         Assert.True(CraftedHello.FirstAlert(refused) == (Fatal, DecodeError), $"a 40,001-byte hello got {CraftedHello.Describe(refused)}");
         await front.WaitForOutputAsync("reason=client_hello_too_large");
+    }
+
+    public static TheoryData<string, string> InterleavedPlaces
+    {
+        get
+        {
+            var data = new TheoryData<string, string>();
+            foreach (string server in HandshakeServers.All)
+            {
+                data.Add(server, "between two ClientHello fragments");
+                data.Add(server, "between the ClientHello and the next flight");
+            }
+            return data;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(InterleavedPlaces))]
+    public async Task ZeroLengthApplicationDataInsideTheHandshakeIsAnUnexpectedMessage(string server, string place)
+    {
+        byte[] message = CraftedHello.Message();
+        byte[] bytes = place.StartsWith("between two", StringComparison.Ordinal)
+            ? [.. CraftedHello.Handshake(message.AsSpan(0, 40)), .. CraftedHello.EmptyApplicationData, .. CraftedHello.Handshake(message.AsSpan(40))]
+            : [.. CraftedHello.Handshake(message), .. CraftedHello.EmptyApplicationData];
+        List<(byte Type, byte[] Payload)> answer = await CraftedHello.ExchangeAsync(_servers.Port(server), bytes, CraftedHello.IsAlert);
+        Assert.True(CraftedHello.FirstAlert(answer) == (Fatal, UnexpectedMessage), $"{server} answered {CraftedHello.Describe(answer)}");
     }
 }

@@ -171,11 +171,12 @@ public class ClientHelloParserTests
     }
 
     [Fact]
-    public void HandshakeInterleavedWithOtherRecordIsMalformed()
+    public void HandshakeInterleavedWithOtherRecordIsAnUnexpectedRecord()
     {
         byte[] data = ClientHelloBuilder.Typical().Build(fragmentSize: 40);
         data[45] = 0x17; // second record becomes application data
-        AssertInvalid(data, ClientHelloError.Malformed);
+        AssertInvalid(data, ClientHelloError.UnexpectedRecord);
+        AssertInvalid([.. data.AsSpan(0, 45), 0x17, 0x03, 0x03, 0x00, 0x00], ClientHelloError.UnexpectedRecord); // zero-length, before the rest
     }
 
     [Fact]
