@@ -48,7 +48,7 @@ internal sealed class TestWorker
             return ExitedAtStart;
         // Passthrough pools send certificates; this worker speaks HTTP/1.1 only, so it offers nothing else.
         if (settings.Certificates.Count > 0)
-            _tls = TlsContextFactory.Create(settings.Certificates, ["http/1.1"]);
+            _tls = TlsContextFactory.Create(settings.Certificates, ["http/1.1"], settings.TicketsPerHandshake);
         _handshakeTimeout = settings.HandshakeTimeout;
         settings.Wipe();
         using PosixSignalRegistration terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Drain);

@@ -15,7 +15,7 @@ internal sealed class WorkerSettings
 
     // Tag 6 is retired (it was a test hook): a worker built against another Baton version may still
     // know it, so it is never given a new meaning, and the reader refuses it like any unknown tag.
-    private const byte PoolTag = 1, ModeTag = 2, AlpnTag = 3, CertificatesTag = 4, TimeoutTag = 5, TicketKeysTag = 7;
+    private const byte PoolTag = 1, ModeTag = 2, AlpnTag = 3, CertificatesTag = 4, TimeoutTag = 5, TicketKeysTag = 7, TicketsPerHandshakeTag = 8;
 
     public required string Pool { get; init; }
 
@@ -28,6 +28,9 @@ internal sealed class WorkerSettings
     public IReadOnlyList<CertificateMaterial> Certificates { get; init; } = [];
 
     public required TimeSpan HandshakeTimeout { get; init; }
+
+    /// <summary>Passthrough: <c>SessionTickets:TicketsPerHandshake</c>, the TLS 1.3 tickets after a full handshake.</summary>
+    public int TicketsPerHandshake { get; init; } = SessionTicketOptions.DefaultTicketsPerHandshake;
 
     /// <summary>
     /// Passthrough only: the session-ticket keys of <c>SessionTickets:KeyFile</c> (n × 80 bytes, the first encrypts),
@@ -65,6 +68,7 @@ internal sealed class WorkerSettings
         }
         writer.WriteUInt32(TimeoutTag, (uint)HandshakeTimeout.TotalMilliseconds);
         if (TicketKeys.Length > 0) writer.WriteField(TicketKeysTag, TicketKeys);
+        writer.WriteByte(TicketsPerHandshakeTag, (byte)TicketsPerHandshake);
         return writer.Written;
     }
 
@@ -91,6 +95,7 @@ internal sealed class WorkerSettings
                     case CertificatesTag: Certificates = ReadCertificates(value); break;
                     case TimeoutTag: HandshakeTimeout = TimeSpan.FromMilliseconds(ChannelBodyReader.ReadUInt32(value, nameof(HandshakeTimeout))); break;
                     case TicketKeysTag: TicketKeys = ChannelBodyReader.ReadBytes(value, 1, MaxTicketKeys * SessionTicketOptions.KeyEntryLength, nameof(TicketKeys)); break;
+                    case TicketsPerHandshakeTag: TicketsPerHandshake = ChannelBodyReader.ReadByte(value, nameof(TicketsPerHandshake)); break;
                     default: throw ChannelBodyReader.UnknownField(tag);
                 }
             }
@@ -138,6 +143,8 @@ internal sealed class WorkerSettings
         if (Mode == HandoffMode.Handoff && TicketKeys.Length > 0) return "handoff workers never hold ticket keys";
         if (TicketKeys.Length % SessionTicketOptions.KeyEntryLength != 0 || TicketKeys.Length > MaxTicketKeys * SessionTicketOptions.KeyEntryLength)
             return $"TicketKeys must be 1..{MaxTicketKeys} keys of {SessionTicketOptions.KeyEntryLength} bytes";
+        if (TicketsPerHandshake is < 0 or > SessionTicketOptions.MaxTicketsPerHandshake)
+            return $"TicketsPerHandshake must be 0..{SessionTicketOptions.MaxTicketsPerHandshake}";
         if (HandshakeTimeout <= TimeSpan.Zero || HandshakeTimeout.TotalMilliseconds > uint.MaxValue) return "HandshakeTimeout must be 1 ms..49 days";
         return Certificates.Select(c => c.Problem()).FirstOrDefault(p => p is not null);
     }

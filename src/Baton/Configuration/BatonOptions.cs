@@ -21,7 +21,7 @@ internal sealed class BatonOptions
 
     public LimitOptions Limits { get; set; } = new();
 
-    /// <summary>Session-ticket keys of the front's TLS (handoff mode).</summary>
+    /// <summary>Session tickets: their keys and how many a handshake issues (both modes).</summary>
     public SessionTicketOptions SessionTickets { get; set; } = new();
 }
 
@@ -32,6 +32,12 @@ internal sealed class SessionTicketOptions
 
     /// <summary>The most keys a key file (and a worker's Configure message) may hold.</summary>
     public const int MaxKeys = 64;
+
+    /// <summary>The most TLS 1.3 tickets one full handshake may issue.</summary>
+    public const int MaxTicketsPerHandshake = 16;
+
+    /// <summary>OpenSSL's default number of TLS 1.3 tickets after a full handshake.</summary>
+    public const int DefaultTicketsPerHandshake = 2;
 
     /// <summary>
     /// File of 80-byte keys (nginx's ssl_session_ticket_key format: 16 name, 32 HMAC, 32 AES bytes);
@@ -45,6 +51,14 @@ internal sealed class SessionTicketOptions
 
     /// <summary>How long a replaced in-memory key still decrypts tickets.</summary>
     public TimeSpan DecryptionWindow { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>
+    /// TLS 1.3 tickets sent after a full handshake, by the handoff front and by passthrough workers, 0 to
+    /// <see cref="MaxTicketsPerHandshake"/>. A resumption gets one, whatever this says, unless it is 0: then no TLS 1.3
+    /// session resumes (OpenSSL's rules, SSL_CTX_set_num_tickets(3)). Each ticket costs the front an encryption
+    /// inside its handshake; clients that open several connections at once use one each.
+    /// </summary>
+    public int TicketsPerHandshake { get; set; } = DefaultTicketsPerHandshake;
 }
 
 internal sealed class ListenerOptions

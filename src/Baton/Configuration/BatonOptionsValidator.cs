@@ -149,6 +149,8 @@ internal static class BatonOptionsValidator
             fail("SessionTickets:RotationInterval", $"must be a positive duration (got {tickets.RotationInterval})");
         if (tickets.DecryptionWindow < TimeSpan.Zero)
             fail("SessionTickets:DecryptionWindow", $"must not be negative (got {tickets.DecryptionWindow})");
+        if (tickets.TicketsPerHandshake is < 0 or > SessionTicketOptions.MaxTicketsPerHandshake)
+            fail("SessionTickets:TicketsPerHandshake", $"must be between 0 and {SessionTicketOptions.MaxTicketsPerHandshake} (got {tickets.TicketsPerHandshake})");
     }
 
     private static void ValidateListeners(BatonOptions options, Action<string, string> fail)

@@ -42,15 +42,19 @@ internal static class ConnectionInspector
         }
     }
 
-    /// <summary>Peeks until the whole ClientHello (possibly several records and segments) is queued.</summary>
+    /// <summary>
+    /// Peeks until the whole ClientHello (possibly several records and segments) is queued. <paramref name="maxBytes"/>
+    /// bounds the handshake message; the window also holds its record headers.
+    /// </summary>
     public static async Task<ClientHelloInfo> PeekClientHelloAsync(PolledSocket socket, int maxBytes, TimeSpan timeout, CancellationToken stopping)
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(maxBytes);
+        int windowLength = ClientHelloParser.MaxWireBytes(maxBytes);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(windowLength);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         deadline.CancelAfter(timeout);
         try
         {
-            Memory<byte> window = buffer.AsMemory(0, maxBytes);
+            Memory<byte> window = buffer.AsMemory(0, windowLength);
             int seen = 0;
             while (true)
             {
@@ -60,13 +64,17 @@ internal static class ConnectionInspector
                     case ParseStatus.Complete:
                         return hello!;
                     case ParseStatus.Invalid when error == ClientHelloError.HelloTooLarge:
-                        throw new ConnectionRejectedException(RejectReason.ClientHelloTooLarge, $"ClientHello larger than {maxBytes} bytes");
+                        throw new ConnectionRejectedException(RejectReason.ClientHelloTooLarge, $"ClientHello message larger than {maxBytes} bytes");
+                    case ParseStatus.Invalid when error == ClientHelloError.UnexpectedRecord:
+                        throw new ConnectionRejectedException(RejectReason.ClientHelloUnexpectedRecord, "a non-handshake record inside the ClientHello");
+                    case ParseStatus.Invalid when error == ClientHelloError.TooFragmented:
+                        throw new ConnectionRejectedException(RejectReason.ClientHelloTooLarge, $"ClientHello records larger than {window.Length} bytes");
                     case ParseStatus.Invalid when PlainHttp.LooksLikeRequest(window.Span[..seen]):
                         throw new ConnectionRejectedException(RejectReason.PlainHttp, "plain HTTP sent to the TLS port");
                     case ParseStatus.Invalid:
                         throw new ConnectionRejectedException(RejectReason.ClientHelloInvalid, $"ClientHello: {error}");
                     case ParseStatus.NeedMoreData when seen == window.Length:
-                        throw new ConnectionRejectedException(RejectReason.ClientHelloTooLarge, $"ClientHello larger than {maxBytes} bytes");
+                        throw new ConnectionRejectedException(RejectReason.ClientHelloTooLarge, $"ClientHello records larger than {window.Length} bytes");
                 }
             }
         }

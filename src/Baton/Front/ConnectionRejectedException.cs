@@ -24,6 +24,7 @@ internal static class RejectReason
     public const string ClientHelloInvalid = "client_hello_invalid";
     public const string ClientHelloTooLarge = "client_hello_too_large";
     public const string ClientHelloTimeout = "client_hello_timeout";
+    public const string ClientHelloUnexpectedRecord = "client_hello_unexpected_record";
     public const string PlainHttp = "plain_http";
     public const string NoWorker = "no_worker";
     public const string SocketError = "socket_error";

@@ -140,6 +140,7 @@ internal sealed class FrontConnectionHandler
         {
             RejectReason.PlainHttp => PlainHttp.BadRequestResponse,
             RejectReason.ClientHelloInvalid or RejectReason.ClientHelloTooLarge => TlsAlerts.DecodeError,
+            RejectReason.ClientHelloUnexpectedRecord => TlsAlerts.UnexpectedMessage,
             _ => ReadOnlyMemory<byte>.Empty,
         };
         if (answer.IsEmpty)

@@ -33,6 +33,7 @@ internal sealed class HandoffTermination : IDisposable
     private readonly Dictionary<string, TlsServerContext> _poolContexts = new(StringComparer.Ordinal);
     private readonly TlsServerContext _requestRoutedContext;
     private readonly TicketKeyRing _ticketKeys;
+    private readonly int _ticketsPerHandshake;
     private readonly HttpHeadLimits _headLimits;
     private readonly int _writeSkew = SkewFromEnvironment(WriteSkewVariable);
     private readonly int _readSkew = SkewFromEnvironment(ReadSkewVariable);
@@ -44,6 +45,7 @@ internal sealed class HandoffTermination : IDisposable
         _ticketKeys = tickets.KeyFile is not null
             ? TicketKeyRing.FromKeyFile(tickets.KeyFile)
             : TicketKeyRing.CreateRotating(tickets.RotationInterval, tickets.DecryptionWindow);
+        _ticketsPerHandshake = tickets.TicketsPerHandshake;
         _limits = options.Limits;
         _router = new Router(options);
         _pools = pools;
@@ -60,13 +62,8 @@ internal sealed class HandoffTermination : IDisposable
         string key = string.Join(',', alpn);
         if (!_contexts.TryGetValue(key, out TlsServerContext? context))
         {
-            context = TlsContextFactory.Create(certificates.Certificates, alpn, _ticketKeys, static options =>
-            {
-                // The front pays for every ticket inside its handshake, and one per connection is what
-                // HTTP clients use: issue one (OpenSSL's default is two).
-                options.SessionTicketCount = 1;
-                options.ContextSetup = HandoffCapture.InstallCallbacks;
-            });
+            context = TlsContextFactory.Create(certificates.Certificates, alpn, _ticketsPerHandshake, _ticketKeys,
+                static options => options.ContextSetup = HandoffCapture.InstallCallbacks);
             _contexts[key] = context;
         }
         return context;

@@ -18,10 +18,19 @@ internal enum ClientHelloError
     /// <summary>The first handshake message is not a ClientHello.</summary>
     NotClientHello,
 
-    /// <summary>The records carrying the ClientHello would exceed the caller's byte limit.</summary>
+    /// <summary>The ClientHello message announces more bytes than the caller's limit.</summary>
     HelloTooLarge,
 
-    /// <summary>Bad lengths, overruns, trailing bytes, empty or interleaved records.</summary>
+    /// <summary>The hello's records, headers included, take more than <see cref="ClientHelloParser.MaxWireBytes"/>: split too finely.</summary>
+    TooFragmented,
+
+    /// <summary>
+    /// A record of another type (application data, alert, ...) between the records of the hello: handshake messages must
+    /// not be interleaved with other records (RFC 8446 5.1). libssl answers it with unexpected_message, so the front does.
+    /// </summary>
+    UnexpectedRecord,
+
+    /// <summary>Bad lengths, overruns, trailing bytes, empty records.</summary>
     Malformed,
 
     /// <summary>The server_name extension is malformed or the host name is not a valid ASCII DNS name.</summary>

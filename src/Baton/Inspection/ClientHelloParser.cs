@@ -10,11 +10,24 @@ namespace Baton.Inspection;
 /// longer buffer after <see cref="ParseStatus.NeedMoreData"/>. Until the whole hello is present a
 /// call only walks record headers, so repeated calls stay cheap; limits are enforced from the
 /// announced lengths, before the bytes arrive.
+/// <para>
+/// The limit is on the handshake message, as libssl's own is (record headers are framing): a full-size
+/// single-record hello, 2^14 bytes of handshake data and 16,389 bytes on the wire, fits the default.
+/// What is peeked is bounded too, by <see cref="MaxWireBytes"/>: room for <see cref="HeaderAllowance"/>
+/// record headers beyond the limit, so a hello at the limit may come in that many records and a
+/// smaller one in more.
+/// </para>
 /// </summary>
 internal static class ClientHelloParser
 {
-    /// <summary>Default bound on the records carrying the hello, headers included.</summary>
+    /// <summary>Default bound on the ClientHello handshake message, its 4-byte header included.</summary>
     public const int DefaultMaxBytes = 16 * 1024;
+
+    /// <summary>
+    /// Record headers allowed for beyond the message limit: a 2^14-byte hello in 256 records of 64 bytes, far finer than
+    /// any client splits one (anti-censorship tools cut it in a few pieces).
+    /// </summary>
+    public const int HeaderAllowance = 256;
 
     internal const int RecordHeaderLength = 5;
     internal const int MaxRecordPayload = 1 << 14;
@@ -22,12 +35,15 @@ internal static class ClientHelloParser
     private const byte HandshakeContentType = 0x16;
     private const byte ClientHelloMessageType = 0x01;
 
+    /// <summary>The most bytes the records of a hello under <paramref name="maxBytes"/> may take, headers included: what to peek at most.</summary>
+    public static int MaxWireBytes(int maxBytes) => maxBytes + HeaderAllowance * RecordHeaderLength;
+
     /// <summary>Parses <paramref name="data"/>; bytes after the hello's last record are ignored.</summary>
-    /// <param name="maxBytes">Largest accepted total of the hello's records, headers included.</param>
+    /// <param name="maxBytes">Largest accepted ClientHello message (4-byte handshake header included, record headers not).</param>
     public static ParseStatus Parse(
         ReadOnlySpan<byte> data, out ClientHelloInfo? hello, out ClientHelloError error, int maxBytes = DefaultMaxBytes)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxBytes, RecordHeaderLength + HandshakeHeaderLength);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBytes, HandshakeHeaderLength);
         hello = null;
         ParseStatus status = WalkRecords(data, maxBytes, out RecordSpan records, out error);
         if (status != ParseStatus.Complete)
@@ -61,7 +77,7 @@ internal static class ClientHelloParser
         while (true)
         {
             ReadOnlySpan<byte> rest = data.Slice(offset);
-            error = CheckRecordHeader(rest, offset, maxBytes, out int payloadLength);
+            error = CheckRecordHeader(rest, offset, MaxWireBytes(maxBytes), out int payloadLength);
             if (error != ClientHelloError.None)
             {
                 return ParseStatus.Invalid;
@@ -84,6 +100,13 @@ internal static class ClientHelloParser
                     return ParseStatus.Invalid;
                 }
             }
+            if (messageLength >= 0 && payloadSeen + payloadLength > messageLength)
+            {
+                // A client's first flight is the ClientHello alone; anything else in its records is bogus. Refused as
+                // soon as both lengths are known, so no byte past the hello's end is ever waited for.
+                error = ClientHelloError.Malformed;
+                return ParseStatus.Invalid;
+            }
             if (payload.Length < payloadLength)
             {
                 return ParseStatus.NeedMoreData;
@@ -92,25 +115,23 @@ internal static class ClientHelloParser
             offset += RecordHeaderLength + payloadLength;
             payloadSeen += payloadLength;
             records.Count++;
-            if (messageLength >= 0 && payloadSeen >= messageLength)
+            if (payloadSeen == messageLength)
             {
-                // A client's first flight is the ClientHello alone; anything else in its records is bogus.
-                error = payloadSeen == messageLength ? ClientHelloError.None : ClientHelloError.Malformed;
                 records.End = offset;
                 records.MessageLength = messageLength;
-                return error == ClientHelloError.None ? ParseStatus.Complete : ParseStatus.Invalid;
+                return ParseStatus.Complete;
             }
         }
     }
 
     /// <summary>Checks whatever part of a record header is present; payloadLength is -1 until all 5 bytes are.</summary>
-    private static ClientHelloError CheckRecordHeader(ReadOnlySpan<byte> rest, int offset, int maxBytes, out int payloadLength)
+    private static ClientHelloError CheckRecordHeader(ReadOnlySpan<byte> rest, int offset, int maxWireBytes, out int payloadLength)
     {
         payloadLength = -1;
         if (rest.Length >= 1 && rest[0] != HandshakeContentType)
         {
             // Handshake messages must not be interleaved with other record types (RFC 8446 5.1).
-            return offset == 0 ? ClientHelloError.NotTls : ClientHelloError.Malformed;
+            return offset == 0 ? ClientHelloError.NotTls : ClientHelloError.UnexpectedRecord;
         }
         if ((rest.Length >= 2 && rest[1] != 3) || (rest.Length >= 3 && rest[2] > 4))
         {
@@ -131,9 +152,9 @@ internal static class ClientHelloParser
             // Zero-length handshake fragments are forbidden (RFC 8446 5.1) and would let a peer stall us for free.
             return ClientHelloError.Malformed;
         }
-        if ((long)offset + RecordHeaderLength + length > maxBytes)
+        if ((long)offset + RecordHeaderLength + length > maxWireBytes)
         {
-            return ClientHelloError.HelloTooLarge;
+            return ClientHelloError.TooFragmented;
         }
         payloadLength = length;
         return ClientHelloError.None;
@@ -152,9 +173,8 @@ internal static class ClientHelloParser
 
         int bodyLength = (header[1] << 16) | (header[2] << 8) | header[3];
         messageLength = HandshakeHeaderLength + bodyLength;
-        // Even with full-size records the hello needs this many bytes: refuse now rather than wait for them.
-        long minimumRecordBytes = messageLength + (long)RecordHeaderLength * ((messageLength + MaxRecordPayload - 1) / MaxRecordPayload);
-        return minimumRecordBytes > maxBytes ? ClientHelloError.HelloTooLarge : ClientHelloError.None;
+        // Refused from the announced length, before the bytes arrive.
+        return messageLength > maxBytes ? ClientHelloError.HelloTooLarge : ClientHelloError.None;
     }
 
     /// <summary>Joins the handshake fragments of several records into one pooled buffer, then parses.</summary>

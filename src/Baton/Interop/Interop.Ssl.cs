@@ -11,6 +11,10 @@ internal static partial class Interop
         internal const int SSL_ERROR_SYSCALL = 5;
         internal const int SSL_ERROR_ZERO_RETURN = 6;
 
+        // SSL_set_shutdown flags (ssl.h).
+        internal const int SSL_SENT_SHUTDOWN = 1;
+        internal const int SSL_RECEIVED_SHUTDOWN = 2;
+
         [LibraryImport(Libraries.Ssl, EntryPoint = "SSL_new")]
         internal static partial SafeSslHandle SslNew(SafeSslContextHandle ctx);
 
@@ -37,6 +41,10 @@ internal static partial class Interop
 
         [LibraryImport(Libraries.Ssl, EntryPoint = "SSL_shutdown")]
         internal static partial int SslShutdown(SafeSslHandle ssl);
+
+        /// <summary>Sets the shutdown state only: nothing is sent.</summary>
+        [LibraryImport(Libraries.Ssl, EntryPoint = "SSL_set_shutdown")]
+        internal static partial void SslSetShutdown(SafeSslHandle ssl, int mode);
 
         [LibraryImport(Libraries.Ssl, EntryPoint = "SSL_pending")]
         internal static partial int SslPending(SafeSslHandle ssl);

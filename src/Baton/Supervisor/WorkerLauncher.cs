@@ -42,6 +42,7 @@ internal sealed class WorkerLauncher
             AcceptedAlpn = options.EffectiveAlpn,
             Certificates = options.Mode == HandoffMode.Passthrough ? _certificates.Certificates : [],
             TicketKeys = options.Mode == HandoffMode.Passthrough ? _ticketKeys : [],
+            TicketsPerHandshake = _options.SessionTickets.TicketsPerHandshake,
             HandshakeTimeout = _options.Limits.HandshakeTimeout,
         };
         byte[] body = new byte[ChannelHeader.MaxBodyLength];

@@ -158,13 +158,20 @@ internal sealed partial class OpenSslStream : TlsStream
 
     public override void Flush() => _inner.Flush();
 
-    /// <summary>Frees the SSL and its BIOs without sending anything (call ShutdownAsync first for close_notify).</summary>
+    /// <summary>
+    /// Frees the SSL and its BIOs without sending anything (call ShutdownAsync first for close_notify). The session of
+    /// a completed handshake stays in the context's session cache: SSL_free drops a session whose connection was not
+    /// shut down, which would end TLS 1.2 session-ID resumption for the handoff front (it never shuts down: the worker
+    /// owns the connection) and for a client that closes without close_notify. RFC 5246 7.2.1 allows resuming those,
+    /// and s_server keeps them the same way. A connection that failed with a fatal alert has already lost its session.
+    /// </summary>
     protected override void Dispose(bool disposing)
     {
         if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             lock (_sslLock)
             {
+                if (_authenticated) Interop.Ssl.SslSetShutdown(_ssl, Interop.Ssl.SSL_SENT_SHUTDOWN | Interop.Ssl.SSL_RECEIVED_SHUTDOWN);
                 _ssl.Dispose();
             }
             if (!_leaveInnerStreamOpen) _inner.Dispose();

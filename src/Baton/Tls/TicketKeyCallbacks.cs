@@ -57,7 +57,13 @@ internal static unsafe class TicketKeyCallbacks
         }
     }
 
-    /// <summary>enc = 1: fill in name and IV and set up encryption with the current key. enc = 0: find the named key.</summary>
+    /// <summary>
+    /// enc = 1: fill in name and IV and set up encryption with the current key. enc = 0: find the named key, and ask
+    /// for a new ticket (renew) when the ticket is under an older key or, in TLS 1.3, always: OpenSSL with its own keys
+    /// sends one ticket after every TLS 1.3 resumption (SSL_CTX_set_num_tickets(3)), and "valid, do not renew" would
+    /// send none, so a client that keeps resuming falls back to a full handshake once its first ticket expires.
+    /// A TLS 1.2 ticket under the current key is kept, as OpenSSL and nginx do.
+    /// </summary>
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int OnTicketKey(nint ssl, byte* keyName, byte* iv, nint cipherContext, nint macContext, int encrypt)
     {
@@ -83,7 +89,9 @@ internal static unsafe class TicketKeyCallbacks
             {
                 return Interop.Ssl.TicketKeyError;
             }
-            return isCurrent ? Interop.Ssl.TicketKeyOk : Interop.Ssl.TicketKeyOkRenew;
+            return encrypt != 0 || (isCurrent && Interop.Ssl.SslVersionRaw(ssl) != Interop.Ssl.TLS1_3_VERSION)
+                ? Interop.Ssl.TicketKeyOk
+                : Interop.Ssl.TicketKeyOkRenew;
         }
         catch
         {

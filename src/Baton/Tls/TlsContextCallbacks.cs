@@ -40,7 +40,11 @@ internal static unsafe class TlsContextCallbacks
         }
     }
 
-    /// <summary>ALPN select callback: first server protocol the client also offers; no overlap is not an error.</summary>
+    /// <summary>
+    /// ALPN select callback, called only when the client sent ALPN: the first server protocol the client also offers.
+    /// None in common is a fatal no_application_protocol alert (RFC 7301 3.2; OpenSSL sends that alert for any fatal
+    /// answer here), not a connection without ALPN that neither side can speak on.
+    /// </summary>
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     internal static int SelectApplicationProtocol(nint ssl, byte** output, byte* outputLength, byte* input, uint inputLength, nint arg)
     {
@@ -48,11 +52,11 @@ internal static unsafe class TlsContextCallbacks
         {
             var state = (TlsContextState)GCHandle.FromIntPtr(arg).Target!;
             int result = Interop.Ssl.SslSelectNextProto(output, outputLength, state.AlpnWire, state.AlpnWireLength, input, inputLength);
-            return result == Interop.Ssl.OPENSSL_NPN_NEGOTIATED ? Interop.Ssl.SSL_TLSEXT_ERR_OK : Interop.Ssl.SSL_TLSEXT_ERR_NOACK;
+            return result == Interop.Ssl.OPENSSL_NPN_NEGOTIATED ? Interop.Ssl.SSL_TLSEXT_ERR_OK : Interop.Ssl.SSL_TLSEXT_ERR_ALERT_FATAL;
         }
         catch
         {
-            return Interop.Ssl.SSL_TLSEXT_ERR_NOACK;
+            return Interop.Ssl.SSL_TLSEXT_ERR_ALERT_FATAL;
         }
     }
 }

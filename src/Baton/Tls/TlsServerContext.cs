@@ -8,12 +8,16 @@ namespace Baton.Tls;
 /// </summary>
 internal sealed class TlsServerContext : IDisposable
 {
-    // TLS 1.2: ECDHE + AEAD only, server preference order. TLS 1.3: the three standard AEAD suites.
-    private const string Tls12CipherList =
+    // TLS 1.2: ECDHE + AEAD only, server preference order. TLS 1.3: the three standard AEAD suites. Internal so
+    // the tests give `openssl s_server` the same policy when they compare the two.
+    internal const string Tls12CipherList =
         "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" +
         "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" +
         "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-    private const string Tls13CipherSuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+    internal const string Tls13CipherSuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
+    /// <summary>ECDHE only, on these groups (no finite-field DHE: no DHE suites are enabled either).</summary>
+    internal const string Groups = "X25519:P-256:P-384";
 
     private readonly SafeSslContextHandle _handle;
 
@@ -110,8 +114,7 @@ internal sealed class TlsServerContext : IDisposable
             Interop.Ssl.SSL_OP_NO_RENEGOTIATION | Interop.Ssl.SSL_OP_NO_COMPRESSION | Interop.Ssl.SSL_OP_CIPHER_SERVER_PREFERENCE);
         Check(Interop.Ssl.SslCtxSetCipherList(ctx, Tls12CipherList) == 1, "SSL_CTX_set_cipher_list");
         Check(Interop.Ssl.SslCtxSetCipherSuites(ctx, Tls13CipherSuites) == 1, "SSL_CTX_set_ciphersuites");
-        // ECDHE only, on these groups (no finite-field DHE: no DHE suites are enabled either).
-        fixed (byte* groups = "X25519:P-256:P-384\0"u8)
+        fixed (byte* groups = Encoding.ASCII.GetBytes(Groups + "\0"))
         {
             Check(Interop.Ssl.SslCtxCtrl(ctx, Interop.Ssl.SSL_CTRL_SET_GROUPS_LIST, 0, (nint)groups) == 1, "SSL_CTX_set1_groups_list");
         }

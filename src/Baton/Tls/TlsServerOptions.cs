@@ -9,7 +9,10 @@ internal sealed class TlsServerOptions
     /// <summary>The first certificate is the default (no SNI, or no name matched); later ones are picked by SNI.</summary>
     public IList<TlsCertificate> Certificates { get; } = new List<TlsCertificate>();
 
-    /// <summary>ALPN protocols in server preference order, e.g. "h2", "http/1.1". Empty: ALPN is not answered.</summary>
+    /// <summary>
+    /// ALPN protocols in server preference order, e.g. "h2", "http/1.1". A client whose ALPN list has none of them gets
+    /// a fatal no_application_protocol alert; one that sends no ALPN is served. Empty: ALPN is not answered.
+    /// </summary>
     public IList<string> ApplicationProtocols { get; } = new List<string>();
 
     /// <summary>TLS 1.3 session tickets sent after each full handshake (OpenSSL's default is 2; 0 turns them off).</summary>

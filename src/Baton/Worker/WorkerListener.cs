@@ -69,7 +69,7 @@ internal sealed class WorkerListener : IAsyncDisposable
         {
             // The pool's shared ticket keys when the front has a key file, else this worker's own rotating ones.
             TicketKeyRing? tickets = _settings.TicketKeys.Length > 0 ? TicketKeyRing.FromKeys(_settings.TicketKeys) : null;
-            _tls = TlsContextFactory.Create(_settings.Certificates, _settings.AcceptedAlpn, tickets);
+            _tls = TlsContextFactory.Create(_settings.Certificates, _settings.AcceptedAlpn, _settings.TicketsPerHandshake, tickets);
         }
         _settings.Wipe();
         _channel.Send(MessageType.Ready, 0, []);

@@ -30,6 +30,7 @@ public class ChannelBodyTests
             new CertificateMaterial { ServerNames = ["other.test"], CertificateChainPem = "chain2"u8.ToArray(), PrivateKeyPem = "key-two"u8.ToArray() },
         ],
         TicketKeys = Enumerable.Range(1, 160).Select(i => (byte)i).ToArray(),
+        TicketsPerHandshake = 16,
     };
 
     private static byte[] Encode(ConnectionFacts facts)
@@ -105,6 +106,7 @@ public class ChannelBodyTests
         Assert.Equal(sent.Certificates[1].CertificateChainPem, received.Certificates[1].CertificateChainPem);
         Assert.Equal("key-two"u8.ToArray(), received.Certificates[1].PrivateKeyPem);
         Assert.Equal(sent.TicketKeys, received.TicketKeys);
+        Assert.Equal(16, received.TicketsPerHandshake);
 
         received.Wipe();
         Assert.All(received.Certificates, c => Assert.All(c.PrivateKeyPem, b => Assert.Equal(0, b)));
@@ -174,6 +176,8 @@ public class ChannelBodyTests
         { "ticket keys of 79 bytes", [.. Field(1, (byte)'p'), .. Field(2, 1), .. Field(5, 1, 0, 0, 0), .. Field(7, new byte[79])], (int)ChannelError.InvalidFieldValue },
         { "ticket keys in handoff", [.. Field(1, (byte)'p'), .. Field(2, 2), .. Field(5, 1, 0, 0, 0), .. Field(7, new byte[80])], (int)ChannelError.InvalidFieldValue },
         { "65 ticket keys", [.. Field(1, (byte)'p'), .. Field(2, 1), .. Field(5, 1, 0, 0, 0), .. Field(7, new byte[65 * 80])], (int)ChannelError.FieldTooLarge },
+        { "17 tickets per handshake", [.. Field(1, (byte)'p'), .. Field(2, 1), .. Field(5, 1, 0, 0, 0), .. Field(8, 17)], (int)ChannelError.InvalidFieldValue },
+        { "ticket count of two bytes", [.. Field(1, (byte)'p'), .. Field(2, 1), .. Field(5, 1, 0, 0, 0), .. Field(8, 2, 0)], (int)ChannelError.InvalidFieldValue },
     };
 
     [Theory]

@@ -65,6 +65,19 @@ public sealed class ConfigurationTests
         }
     }
 
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(17)]
+    public void TicketsPerHandshakeIsZeroToSixteenAndTwoByDefault(int count)
+    {
+        BatonOptions options = Defaults();
+        Assert.Equal(2, options.SessionTickets.TicketsPerHandshake);
+        options.SessionTickets.TicketsPerHandshake = count;
+        Assert.Contains($"Baton:SessionTickets:TicketsPerHandshake: must be between 0 and 16 (got {count})", BatonOptionsValidator.Validate(options));
+        options.SessionTickets.TicketsPerHandshake = Math.Clamp(count, 0, 16);
+        Assert.Empty(BatonOptionsValidator.Validate(options));
+    }
+
     [Fact]
     public void FlagsReplaceListenersAndApplyToEveryPool()
     {

@@ -110,23 +110,73 @@ public class ClientHelloParserTests
     public void FirstBytesAreJudgedAtOnce(byte[] prefix, object expected) => AssertInvalid(prefix, (ClientHelloError)expected);
 
     [Fact]
-    public void LimitIsEnforcedFromAnnouncedLengths()
+    public void LimitIsEnforcedFromTheAnnouncedMessageLength()
     {
-        // A 100-byte limit: the record header alone announces too much, before any payload arrives.
-        AssertInvalid([0x16, 0x03, 0x01, 0x00, 0x60], ClientHelloError.HelloTooLarge, maxBytes: 100);
-        // Fragmented: the second record header pushes the total past the limit.
-        byte[] data = ClientHelloBuilder.Typical().Build(fragmentSize: 60);
-        AssertInvalid(data.AsSpan(0, 65 + 5).ToArray(), ClientHelloError.HelloTooLarge, maxBytes: 100);
-        AssertComplete(data, maxBytes: data.Length);
-        AssertInvalid(data, ClientHelloError.HelloTooLarge, maxBytes: data.Length - 1);
+        // A 100-byte limit: the handshake header announces 101 bytes, before the rest arrives.
+        AssertInvalid([0x16, 0x03, 0x01, 0x00, 0x65, 0x01, 0x00, 0x00, 0x61], ClientHelloError.HelloTooLarge, maxBytes: 100);
+        byte[] message = ClientHelloBuilder.Typical().BuildMessage();
+        byte[] records = ClientHelloBuilder.ToRecords(message, fragmentSize: 60);
+        AssertComplete(records, maxBytes: message.Length);
+        AssertInvalid(records, ClientHelloError.HelloTooLarge, maxBytes: message.Length - 1);
+    }
+
+    /// <summary>The limit counts handshake bytes, not record headers: a legal full-size single record fits the default.</summary>
+    [Fact]
+    public void AFullSizeSingleRecordHelloFitsTheDefaultLimit()
+    {
+        byte[] atLimit = ClientHelloBuilder.ToRecords(PaddedMessage(ClientHelloParser.DefaultMaxBytes), 16384);
+        Assert.Equal(16_389, atLimit.Length);
+        Assert.Equal(16_389, AssertComplete(atLimit).Length);
+        AssertInvalid(ClientHelloBuilder.ToRecords(PaddedMessage(ClientHelloParser.DefaultMaxBytes + 1), 16384), ClientHelloError.HelloTooLarge);
     }
 
     [Fact]
-    public void HandshakeInterleavedWithOtherRecordIsMalformed()
+    public void TheLimitMayBeRaisedAbove16KiB()
+    {
+        byte[] records = ClientHelloBuilder.ToRecords(PaddedMessage(40_000), 16384);
+        AssertComplete(records, maxBytes: 40_000);
+        AssertInvalid(records, ClientHelloError.HelloTooLarge, maxBytes: 39_999);
+    }
+
+    [Fact]
+    public void AHelloAtTheLimitMayComeIn256RecordsASmallerOneInMore()
+    {
+        byte[] atLimit = PaddedMessage(ClientHelloParser.DefaultMaxBytes);
+        byte[] inAllowance = ClientHelloBuilder.ToRecords(atLimit, fragmentSize: 64);
+        Assert.Equal(ClientHelloParser.MaxWireBytes(ClientHelloParser.DefaultMaxBytes), inAllowance.Length);
+        AssertComplete(inAllowance);
+        // Finer: refused at the record header that would pass the bound, without waiting for the rest.
+        byte[] finer = ClientHelloBuilder.ToRecords(atLimit, fragmentSize: 63);
+        AssertInvalid(finer.AsSpan(0, ClientHelloParser.MaxWireBytes(ClientHelloParser.DefaultMaxBytes)).ToArray(), ClientHelloError.TooFragmented);
+        AssertComplete(ClientHelloBuilder.ToRecords(ClientHelloBuilder.Typical().BuildMessage(), fragmentSize: 1));
+    }
+
+    [Fact]
+    public void ARecordReachingPastTheHelloIsRefusedBeforeItsBytesArrive()
+    {
+        byte[] message = ClientHelloBuilder.Typical().BuildMessage();
+        byte[] header = [0x16, 0x03, 0x01, (byte)((message.Length + 1) >> 8), (byte)(message.Length + 1)];
+        AssertInvalid([.. header, .. message.AsSpan(0, 4)], ClientHelloError.Malformed);
+    }
+
+    /// <summary>A ClientHello message of exactly <paramref name="length"/> bytes (padding extension, RFC 7685).</summary>
+    private static byte[] PaddedMessage(int length)
+    {
+        var builder = ClientHelloBuilder.Typical();
+        int unpadded = builder.BuildMessage().Length;
+        builder.Extensions.Add((21, new byte[length - unpadded - 4]));
+        byte[] message = builder.BuildMessage();
+        Assert.Equal(length, message.Length);
+        return message;
+    }
+
+    [Fact]
+    public void HandshakeInterleavedWithOtherRecordIsAnUnexpectedRecord()
     {
         byte[] data = ClientHelloBuilder.Typical().Build(fragmentSize: 40);
         data[45] = 0x17; // second record becomes application data
-        AssertInvalid(data, ClientHelloError.Malformed);
+        AssertInvalid(data, ClientHelloError.UnexpectedRecord);
+        AssertInvalid([.. data.AsSpan(0, 45), 0x17, 0x03, 0x03, 0x00, 0x00], ClientHelloError.UnexpectedRecord); // zero-length, before the rest
     }
 
     [Fact]

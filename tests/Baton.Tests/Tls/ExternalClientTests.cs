@@ -71,8 +71,7 @@ public sealed class ExternalClientTests
     [InlineData("h2,http/1.1", "h2")]
     [InlineData("http/1.1,h2", "h2")]
     [InlineData("http/1.1", "http/1.1")]
-    [InlineData("spdy/3,imap", null)]
-    public async Task SClientAlpnUsesServerPreferenceAndToleratesNoOverlap(string offered, string? expected)
+    public async Task SClientAlpnUsesServerPreference(string offered, string? expected)
     {
         using TlsServerContext context = TestCertificates.Context(TestCertificates.Localhost, "h2", "http/1.1");
         await using var server = new TlsTestServer(context, TlsTestServer.Echo);
@@ -84,6 +83,21 @@ public sealed class ExternalClientTests
 
         HandshakeInfo handshake = await server.NextHandshakeAsync();
         Assert.Equal(expected, handshake.Alpn);
+    }
+
+    [Fact]
+    public async Task NoCommonAlpnProtocolIsRefusedWithNoApplicationProtocol()
+    {
+        using TlsServerContext context = TestCertificates.Context(TestCertificates.Localhost, "h2", "http/1.1");
+        await using var server = new TlsTestServer(context, TlsTestServer.Echo);
+
+        ProcessResult result = await ChildProcess.RunAsync("openssl", ["s_client", "-alpn", "spdy/3,imap", "-connect", $"127.0.0.1:{server.Port}"]);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("SSL alert number 120", result.Output);
+        Exception failure = await server.NextFailureAsync();
+        Assert.IsType<System.Security.Authentication.AuthenticationException>(failure);
+        Assert.Contains("no application protocol", failure.Message);
     }
 
     [Fact]

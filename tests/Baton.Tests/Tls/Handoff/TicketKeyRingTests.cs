@@ -56,6 +56,34 @@ public sealed class TicketKeyRingTests
         }
     }
 
+    /// <summary>
+    /// A TLS 1.3 resumption gets one fresh ticket under a ring exactly as under OpenSSL's own keys (the reference): a
+    /// current key answering "valid, do not renew" would send none, and a client that keeps resuming would fall back to
+    /// a full handshake once its first ticket expired.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ATls13ResumptionGetsOneFreshTicketThatResumesToo(bool underARing)
+    {
+        string session = TempPath(), fresh = TempPath();
+        try
+        {
+            await using var server = new TlsTestServer(Context(underARing ? TicketKeyRing.FromKeys(TicketKeyRing.GenerateKeyEntry()) : null),
+                TlsTestServer.AnswerHttp);
+            Assert.Equal(2, Tickets(await Request(server.Port, "-tls1_3", "-sess_out", session)));
+            string resumed = await Request(server.Port, "-tls1_3", "-sess_in", session, "-sess_out", fresh);
+            Assert.Contains("Reused, ", resumed);
+            Assert.Equal(1, Tickets(resumed));
+            Assert.Contains("Reused, ", await Request(server.Port, "-tls1_3", "-sess_in", fresh));
+        }
+        finally
+        {
+            File.Delete(session);
+            File.Delete(fresh);
+        }
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(79)]
@@ -73,7 +101,8 @@ public sealed class TicketKeyRingTests
         Assert.Throws<ArgumentOutOfRangeException>(() => TicketKeyRing.CreateRotating(TimeSpan.FromHours(1), TimeSpan.FromSeconds(-1)));
     }
 
-    private static TlsServerContext Context(TicketKeyRing ring)
+    /// <summary>Null: OpenSSL's own ticket keys.</summary>
+    private static TlsServerContext Context(TicketKeyRing? ring)
     {
         var options = new TlsServerOptions { SessionTicketKeys = ring };
         options.Certificates.Add(TestCertificates.ToTlsCertificate(TestCertificates.Localhost));
@@ -90,6 +119,8 @@ public sealed class TicketKeyRingTests
         await client.WaitForExitAsync();
         return client.Output;
     }
+
+    private static int Tickets(string output) => output.Split("Post-Handshake New Session Ticket arrived").Length - 1;
 
     private static string TempPath() => Path.Combine(Path.GetTempPath(), $"baton-tickets-{Guid.NewGuid():N}");
 

@@ -1,0 +1,94 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using Baton.Tests.Inspection;
+
+namespace Baton.Tests.EndToEnd;
+
+/// <summary>
+/// A hand-made client for what real clients never send: a TLS 1.2 ClientHello that Baton's policy (and s_server with
+/// it) accepts, padded (RFC 7685) to an exact size and framed in records the test chooses; then it reads the server's
+/// plaintext records until the one the test waits for, or the end of the connection.
+/// </summary>
+internal static class CraftedHello
+{
+    private const ushort Padding = 21;
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    /// <summary>The ClientHello handshake message (its 4-byte header included), padded to <paramref name="length"/> bytes if given.</summary>
+    public static byte[] Message(int? length = null)
+    {
+        var builder = new ClientHelloBuilder { CipherSuites = [0xC02B, 0xC02F] };
+        builder.Extensions.Add((0, ClientHelloBuilder.ServerName("localhost")));
+        builder.Extensions.Add((10, [0x00, 0x04, 0x00, 0x1D, 0x00, 0x17])); // supported_groups: x25519, secp256r1
+        builder.Extensions.Add((11, [0x01, 0x00])); // ec_point_formats: uncompressed
+        builder.Extensions.Add((13, [0x00, 0x06, 0x04, 0x03, 0x08, 0x04, 0x04, 0x01])); // signature_algorithms
+        if (length is int wanted)
+        {
+            int unpadded = builder.BuildMessage().Length;
+            builder.Extensions.Add((Padding, new byte[wanted - unpadded - 4]));
+        }
+        byte[] message = builder.BuildMessage();
+        Assert.Equal(length ?? message.Length, message.Length);
+        return message;
+    }
+
+    /// <summary>A record as on the wire (TLS 1.2 record version).</summary>
+    public static byte[] Record(byte type, ReadOnlySpan<byte> payload) =>
+        [type, 0x03, 0x03, (byte)(payload.Length >> 8), (byte)payload.Length, .. payload];
+
+    public static byte[] Handshake(ReadOnlySpan<byte> payload) => Record(0x16, payload);
+
+    /// <summary>Zero-length application data: legal after the handshake (RFC 8446 5.1), not inside it.</summary>
+    public static byte[] EmptyApplicationData => Record(0x17, []);
+
+    public static bool IsAlert((byte Type, byte[] Payload) record) => record.Type == 0x15;
+
+    public static bool IsServerHelloOrAlert((byte Type, byte[] Payload) record) => IsAlert(record) || record is (0x16, [0x02, ..]);
+
+    /// <summary>Sends <paramref name="bytes"/> and returns the server's records up to the first one <paramref name="last"/> accepts, or to the end.</summary>
+    public static async Task<List<(byte Type, byte[] Payload)>> ExchangeAsync(int port, byte[] bytes, Func<(byte Type, byte[] Payload), bool> last)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(IPAddress.Loopback, port);
+        await socket.SendAsync(bytes);
+        using var deadline = new CancellationTokenSource(Deadline);
+        var records = new List<(byte Type, byte[] Payload)>();
+        byte[] header = new byte[5];
+        while (await ReadExactlyAsync(socket, header, deadline.Token))
+        {
+            byte[] payload = new byte[BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(3))];
+            if (!await ReadExactlyAsync(socket, payload, deadline.Token)) break;
+            records.Add((header[0], payload));
+            if (last(records[^1])) break;
+        }
+        return records;
+    }
+
+    /// <summary>The (level, description) of the first alert among <paramref name="records"/>, or null.</summary>
+    public static (byte Level, byte Description)? FirstAlert(List<(byte Type, byte[] Payload)> records) =>
+        records.FirstOrDefault(r => r.Type == 0x15 && r.Payload.Length == 2) is { Payload: { } alert } ? (alert[0], alert[1]) : null;
+
+    public static string Describe(List<(byte Type, byte[] Payload)> records) =>
+        records.Count == 0 ? "nothing" : string.Join(", ", records.Select(r => $"type {r.Type} [{Convert.ToHexString(r.Payload.AsSpan(0, Math.Min(2, r.Payload.Length)))}]"));
+
+    /// <summary>False when the server closed (or reset) before <paramref name="buffer"/> was full.</summary>
+    private static async Task<bool> ReadExactlyAsync(Socket socket, byte[] buffer, CancellationToken cancellationToken)
+    {
+        for (int read = 0; read < buffer.Length;)
+        {
+            int n;
+            try
+            {
+                n = await socket.ReceiveAsync(buffer.AsMemory(read), cancellationToken);
+            }
+            catch (SocketException)
+            {
+                return false;
+            }
+            if (n == 0) return false;
+            read += n;
+        }
+        return true;
+    }
+}
