@@ -20,10 +20,6 @@ namespace Baton.Front;
 /// </summary>
 internal sealed class HandoffTermination : IDisposable
 {
-    /// <summary>Test-only: added to the exported write/read sequence numbers to prove the tests can fail.</summary>
-    public const string WriteSkewVariable = "BATON_TEST_SKEW_WRITE_SEQUENCE";
-    public const string ReadSkewVariable = "BATON_TEST_SKEW_READ_SEQUENCE";
-
     private const int TlsRecordPlaintext = 16 * 1024;
 
     private readonly LimitOptions _limits;
@@ -34,8 +30,6 @@ internal sealed class HandoffTermination : IDisposable
     private readonly TlsServerContext _requestRoutedContext;
     private readonly TicketKeyRing _ticketKeys;
     private readonly HttpHeadLimits _headLimits;
-    private readonly int _writeSkew = SkewFromEnvironment(WriteSkewVariable);
-    private readonly int _readSkew = SkewFromEnvironment(ReadSkewVariable);
 
     public HandoffTermination(BatonOptions options, IReadOnlyDictionary<string, WorkerPool> pools, CertificateStore certificates)
     {
@@ -117,7 +111,7 @@ internal sealed class HandoffTermination : IDisposable
         HandoffExport export;
         try
         {
-            export = capture.Export(_readSkew, _writeSkew);
+            export = capture.Export();
         }
         catch (HandoffRefusedException ex)
         {
@@ -222,9 +216,6 @@ internal sealed class HandoffTermination : IDisposable
         505 => "HTTP Version Not Supported",
         _ => "Error",
     };
-
-    private static int SkewFromEnvironment(string variable) =>
-        int.TryParse(Environment.GetEnvironmentVariable(variable), out int skew) ? skew : 0;
 
     public void Dispose()
     {
