@@ -25,7 +25,7 @@ internal sealed class FrontService : IHostedService, IDisposable
     private readonly List<Task> _acceptLoops = [];
     private readonly SocketPoller _poller = new();
     private CertificateStore? _certificates;
-    private HandoffTermination? _handoff;
+    private FrontConnectionHandler? _handler;
     private Dictionary<string, WorkerPool> _pools = [];
     private long _nextConnectionId;
     private readonly SemaphoreSlim _connectionSlots;
@@ -66,13 +66,12 @@ internal sealed class FrontService : IHostedService, IDisposable
             }
         }
 
-        _handoff = new HandoffTermination(_options, _pools, _certificates);
-        var handler = new FrontConnectionHandler(_options, _pools, _poller, _handoff, _metrics, _logger);
+        _handler = new FrontConnectionHandler(_options, _pools, _poller, _certificates, _metrics, _logger);
         foreach (ListenerOptions listener in _options.Listeners)
         {
             Socket socket = Bind(listener);
             _listeners.Add((socket, listener));
-            _acceptLoops.Add(AcceptLoopAsync(socket, listener, handler));
+            _acceptLoops.Add(AcceptLoopAsync(socket, listener, _handler));
         }
         _logger.Ready(
             string.Join(", ", _listeners.Select(l => $"https://{l.Socket.LocalEndPoint} ({l.Options.Name})")),
@@ -149,7 +148,7 @@ internal sealed class FrontService : IHostedService, IDisposable
         _stopping.Dispose();
         _connectionSlots.Dispose();
         _poller.Dispose();
-        _handoff?.Dispose();
+        _handler?.Dispose();
         _certificates?.Dispose();
     }
 }
