@@ -11,6 +11,7 @@ using Baton.Inspection;
 using Baton.Supervisor;
 using Baton.Tls;
 using Baton.Tls.Handoff;
+using Baton.Tls.Session;
 
 namespace Baton.Front;
 
@@ -142,9 +143,7 @@ internal sealed class FrontConnectionHandler : IDisposable
             throw new ConnectionRejectedException(RejectReason.RequestInvalid, $"request routed to passthrough pool {target.Name} after the front terminated TLS");
         }
         using HandoffExport export = terminated.Export();
-        byte[] state = new byte[export.State.EncodedLength];
-        export.State.Write(state);
-        return CreateHandoff(id, socket, new ConnectionFacts
+        var facts = new ConnectionFacts
         {
             Mode = HandoffMode.Handoff,
             Pool = target.Name,
@@ -152,19 +151,25 @@ internal sealed class FrontConnectionHandler : IDisposable
             LocalEndPoint = inspected.Local,
             ServerName = terminated.ServerName ?? serverName,
             NegotiatedAlpn = terminated.ApplicationProtocol,
-            TlsState = state,
-            // Copied only now that the handoff will happen; the termination wipes its buffer either way.
-            InitialData = terminated.AlreadyRead.ToArray(),
+            TlsStateLength = export.State.EncodedLength,
+            // Not copied: the plaintext goes from the termination's buffer straight into the body.
+            InitialData = terminated.AlreadyRead,
             InitialCiphertext = export.UnprocessedCiphertext,
-        });
+        };
+        return CreateHandoff(id, socket, facts, export.State);
     }
 
-    private static PendingHandoff CreateHandoff(ulong id, PolledSocket socket, ConnectionFacts facts)
+    /// <summary>
+    /// Encodes the Connection body, the session state serialized straight into it: the body is the one serialized
+    /// copy of the keys in the front, kept (by <see cref="PendingHandoff"/>) until a worker acknowledges.
+    /// </summary>
+    private static PendingHandoff CreateHandoff(ulong id, PolledSocket socket, ConnectionFacts facts, TlsSessionState? state = null)
     {
         byte[] body = ArrayPool<byte>.Shared.Rent(facts.EncodedLengthUpperBound);
         try
         {
-            int length = facts.WriteTo(body);
+            int length = facts.WriteTo(body, out Span<byte> stateSlot);
+            state?.Write(stateSlot);
             socket.PrepareForHandoff();
             return new PendingHandoff(id, facts.Pool, socket, body, length);
         }

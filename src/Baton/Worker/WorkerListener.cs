@@ -158,9 +158,10 @@ internal sealed class WorkerListener : IAsyncDisposable
         if (Settings.DieOnConnection)
             Environment.Exit(70);
         ConnectionFacts facts;
+        ReadOnlySpan<byte> tlsState;
         try
         {
-            facts = ConnectionFacts.ReadFrom(body);
+            facts = ConnectionFacts.ReadFrom(body, out tlsState);
         }
         catch
         {
@@ -180,7 +181,7 @@ internal sealed class WorkerListener : IAsyncDisposable
             }
             var socket = new Socket(new SafeSocketHandle(fd.DetachFd(), ownsHandle: true));
             _channel.Send(MessageType.Ack, message.ConnectionId, []);
-            _accepted.Writer.TryWrite(new WorkerConnection(message.ConnectionId, facts, socket, _tls, Settings.HandshakeTimeout, OnClosed));
+            _accepted.Writer.TryWrite(new WorkerConnection(message.ConnectionId, facts, tlsState, socket, _tls, Settings.HandshakeTimeout, OnClosed));
         }
     }
 
