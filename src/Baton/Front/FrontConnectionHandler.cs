@@ -142,6 +142,12 @@ internal sealed class FrontConnectionHandler : IDisposable
             await terminated.RespondAsync(421).ConfigureAwait(false);
             throw new ConnectionRejectedException(RejectReason.RequestInvalid, $"request routed to passthrough pool {target.Name} after the front terminated TLS");
         }
+        return HandOverSession(id, socket, inspected, target, terminated);
+    }
+
+    /// <summary>Exports the terminated session for <paramref name="target"/>; the SSL and the head buffer go with the caller's dispose.</summary>
+    private static PendingHandoff HandOverSession(ulong id, PolledSocket socket, Inspected inspected, WorkerPool target, TerminatedConnection terminated)
+    {
         using HandoffExport export = terminated.Export();
         var facts = new ConnectionFacts
         {
@@ -149,7 +155,7 @@ internal sealed class FrontConnectionHandler : IDisposable
             Pool = target.Name,
             RemoteEndPoint = inspected.Remote,
             LocalEndPoint = inspected.Local,
-            ServerName = terminated.ServerName ?? serverName,
+            ServerName = terminated.ServerName ?? inspected.Hello.ServerName,
             NegotiatedAlpn = terminated.ApplicationProtocol,
             TlsStateLength = export.State.EncodedLength,
             // Not copied: the plaintext goes from the termination's buffer straight into the body.
