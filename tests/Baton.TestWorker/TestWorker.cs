@@ -62,7 +62,7 @@ internal sealed class TestWorker
     /// <summary>A Connection (the only message a worker receives after its settings) and the client socket it carries.</summary>
     private void Handle(ulong id, SafeFdHandle fd, ReadOnlySpan<byte> body)
     {
-        ConnectionFacts facts = ConnectionFacts.ReadFrom(body);
+        ConnectionFacts facts = ConnectionFacts.ReadFrom(body, out ReadOnlySpan<byte> tlsState);
         Behaviour behaviour = NextBehaviour();
         if (behaviour == Behaviour.Die)
             Environment.Exit(DiedOnConnection);
@@ -79,7 +79,10 @@ internal sealed class TestWorker
         }
         var socket = new Socket(new SafeSocketHandle(fd.DetachFd(), ownsHandle: true));
         Tell(MessageType.Ack, id);
-        _ = behaviour == Behaviour.Tls ? ServeTlsAsync(id, facts, socket) : HoldAsync(id, facts, socket);
+        // The session state is parsed now, while the receive buffer still holds it (it is reused for the next message).
+        _ = behaviour == Behaviour.Tls
+            ? ServeTlsAsync(new WorkerConnection(id, facts, tlsState, socket, _tls, _handshakeTimeout, Closed))
+            : HoldAsync(id, facts, socket);
     }
 
     /// <summary>On its first connection a worker given a marker tries to create it: the one that does switches behaviour.</summary>
@@ -123,9 +126,9 @@ internal sealed class TestWorker
     }
 
     /// <summary>The production path: its own handshake in passthrough, the front's session in handoff; disposing says Closed.</summary>
-    private async Task ServeTlsAsync(ulong id, ConnectionFacts facts, Socket socket)
+    private async Task ServeTlsAsync(WorkerConnection connection)
     {
-        await using var connection = new WorkerConnection(id, facts, socket, _tls, _handshakeTimeout, Closed);
+        await using var _ = connection;
         try
         {
             TlsStream stream = await connection.OpenAsync(CancellationToken.None);
@@ -138,7 +141,7 @@ internal sealed class TestWorker
         }
         catch (Exception ex)
         {
-            Console.Error.WriteLine($"Baton.TestWorker {Environment.ProcessId}: connection {id}: {ex.Message}");
+            Console.Error.WriteLine($"Baton.TestWorker {Environment.ProcessId}: connection {connection.Id}: {ex.Message}");
         }
     }
 

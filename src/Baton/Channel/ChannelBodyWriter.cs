@@ -30,6 +30,15 @@ internal ref struct ChannelBodyWriter
         EndField(lengthOffset);
     }
 
+    /// <summary>A field of <paramref name="length"/> bytes whose value the caller writes into the returned span, in place.</summary>
+    public Span<byte> WriteFieldSlot(byte tag, int length)
+    {
+        int lengthOffset = BeginField(tag);
+        Span<byte> value = Reserve(length);
+        EndField(lengthOffset);
+        return value;
+    }
+
     public void WriteByte(byte tag, byte value) => WriteField(tag, [value]);
 
     public void WriteUInt32(byte tag, uint value)

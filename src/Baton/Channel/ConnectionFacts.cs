@@ -9,8 +9,10 @@ namespace Baton.Channel;
 
 /// <summary>
 /// What the front knows about a connection, sent with its fd (Connection body).
-/// Secrets: <see cref="TlsState"/> holds traffic keys; <see cref="InitialData"/> holds client plaintext.
-/// Call <see cref="Wipe"/> once they have been used.
+/// Secrets: the TLS state (traffic keys) is never held here, only its length: the front serializes it straight
+/// into its slot of the body (<see cref="WriteTo"/>) and the worker parses it straight from the received body
+/// (<see cref="ReadFrom"/>), so no other serialized copy of the keys exists on either side.
+/// <see cref="InitialData"/> holds client plaintext: call <see cref="Wipe"/> once it has been used.
 /// </summary>
 internal sealed class ConnectionFacts
 {
@@ -42,8 +44,8 @@ internal sealed class ConnectionFacts
     /// <summary>The protocol the front negotiated (handoff only).</summary>
     public string? NegotiatedAlpn { get; init; }
 
-    /// <summary>Exported record-layer state (handoff only, required there). SECRET: traffic keys.</summary>
-    public ReadOnlyMemory<byte> TlsState { get; init; }
+    /// <summary>Bytes of the serialized record-layer state (handoff only, required there; the state itself is a SECRET).</summary>
+    public int TlsStateLength { get; init; }
 
     /// <summary>Plaintext the front already read from the client (handoff: the first request head). Sensitive.</summary>
     public ReadOnlyMemory<byte> InitialData { get; init; }
@@ -54,12 +56,8 @@ internal sealed class ConnectionFacts
     /// </summary>
     public ReadOnlyMemory<byte> InitialCiphertext { get; init; }
 
-    /// <summary>Zeroes <see cref="TlsState"/> and <see cref="InitialData"/> in place (whatever memory backs them).</summary>
-    public void Wipe()
-    {
-        CryptographicOperations.ZeroMemory(MemoryMarshal.AsMemory(TlsState).Span);
-        CryptographicOperations.ZeroMemory(MemoryMarshal.AsMemory(InitialData).Span);
-    }
+    /// <summary>Zeroes <see cref="InitialData"/> in place (whatever memory backs it).</summary>
+    public void Wipe() => CryptographicOperations.ZeroMemory(MemoryMarshal.AsMemory(InitialData).Span);
 
     /// <summary>
     /// Bytes <see cref="WriteTo"/> needs at most: the names, endpoints and field headers fit in 2 KiB;
@@ -67,10 +65,13 @@ internal sealed class ConnectionFacts
     /// </summary>
     internal int EncodedLengthUpperBound =>
         2048 + OfferedAlpn.Count * (ChannelBodyWriter.ItemHeaderLength + ChannelCodec.MaxNameBytes)
-        + TlsState.Length + InitialData.Length + InitialCiphertext.Length;
+        + TlsStateLength + InitialData.Length + InitialCiphertext.Length;
 
-    /// <summary>Encodes the facts into <paramref name="destination"/>; returns the body length.</summary>
-    internal int WriteTo(Span<byte> destination)
+    /// <summary>
+    /// Encodes the facts into <paramref name="destination"/>; returns the body length. <paramref name="tlsState"/> is
+    /// the <see cref="TlsStateLength"/> bytes of the body the caller must fill with the serialized state (empty in passthrough).
+    /// </summary>
+    internal int WriteTo(Span<byte> destination, out Span<byte> tlsState)
     {
         if (Problem() is string problem)
         {
@@ -84,23 +85,28 @@ internal sealed class ConnectionFacts
         if (ServerName is not null) writer.WriteString(ServerNameTag, ServerName, Encoding.UTF8);
         if (OfferedAlpn.Count > 0) ChannelCodec.WriteAlpnList(ref writer, OfferedAlpnTag, OfferedAlpn);
         if (NegotiatedAlpn is not null) writer.WriteString(NegotiatedAlpnTag, NegotiatedAlpn, ChannelCodec.AlpnEncoding);
-        if (!TlsState.IsEmpty) writer.WriteField(TlsStateTag, TlsState.Span);
+        tlsState = TlsStateLength > 0 ? writer.WriteFieldSlot(TlsStateTag, TlsStateLength) : [];
         if (!InitialData.IsEmpty) writer.WriteField(InitialDataTag, InitialData.Span);
         if (!InitialCiphertext.IsEmpty) writer.WriteField(InitialCiphertextTag, InitialCiphertext.Span);
         return writer.Written;
     }
 
-    /// <summary>Decodes a Connection body; the arrays behind <see cref="TlsState"/> and <see cref="InitialData"/> are new copies.</summary>
-    internal static ConnectionFacts ReadFrom(ReadOnlySpan<byte> body) => new(body);
+    /// <summary>
+    /// Decodes a Connection body. <see cref="InitialData"/> and <see cref="InitialCiphertext"/> are copied (the
+    /// record layer reads them for the connection's life); <paramref name="tlsState"/> is not: it is the state's
+    /// bytes inside <paramref name="body"/>, to be parsed before the body's buffer is wiped or reused.
+    /// </summary>
+    internal static ConnectionFacts ReadFrom(ReadOnlySpan<byte> body, out ReadOnlySpan<byte> tlsState) => new(body, out tlsState);
 
     public ConnectionFacts()
     {
     }
 
     [SetsRequiredMembers]
-    private ConnectionFacts(ReadOnlySpan<byte> body)
+    private ConnectionFacts(ReadOnlySpan<byte> body, out ReadOnlySpan<byte> tlsState)
     {
         Pool = "";
+        tlsState = [];
         var reader = new ChannelBodyReader(body);
         try
         {
@@ -115,7 +121,11 @@ internal sealed class ConnectionFacts
                     case ServerNameTag: ServerName = ChannelBodyReader.ReadString(value, ChannelCodec.MaxNameBytes, nameof(ServerName)); break;
                     case OfferedAlpnTag: OfferedAlpn = ChannelCodec.ReadAlpnList(value, nameof(OfferedAlpn)); break;
                     case NegotiatedAlpnTag: NegotiatedAlpn = ChannelCodec.ReadAlpn(value, nameof(NegotiatedAlpn)); break;
-                    case TlsStateTag: TlsState = ChannelBodyReader.ReadBytes(value, 1, MaxTlsStateLength, nameof(TlsState)); break;
+                    case TlsStateTag:
+                        ChannelBodyReader.CheckLength(value, 1, MaxTlsStateLength, "TlsState");
+                        tlsState = value;
+                        TlsStateLength = value.Length;
+                        break;
                     case InitialDataTag: InitialData = ChannelBodyReader.ReadBytes(value, 1, MaxInitialDataLength, nameof(InitialData)); break;
                     case InitialCiphertextTag:
                         InitialCiphertext = ChannelBodyReader.ReadBytes(value, 1, MaxInitialCiphertextLength, nameof(InitialCiphertext));
@@ -132,7 +142,7 @@ internal sealed class ConnectionFacts
         }
         catch (ChannelProtocolException)
         {
-            // Secrets copied before a later field failed must not outlive the refused message.
+            // Plaintext copied before a later field failed must not outlive the refused message.
             Wipe();
             throw;
         }
@@ -146,12 +156,12 @@ internal sealed class ConnectionFacts
         if (ChannelCodec.NameProblem(ServerName, nameof(ServerName)) is string sniProblem) return sniProblem;
         if (ChannelCodec.AlpnProblem(OfferedAlpn, nameof(OfferedAlpn)) is string offerProblem) return offerProblem;
         if (NegotiatedAlpn is not null && ChannelCodec.AlpnProblem(NegotiatedAlpn) is string alpnProblem) return alpnProblem;
-        if (TlsState.Length > MaxTlsStateLength) return $"{nameof(TlsState)} exceeds {MaxTlsStateLength} bytes";
+        if (TlsStateLength is < 0 or > MaxTlsStateLength) return $"TlsState must be 0..{MaxTlsStateLength} bytes";
         if (InitialData.Length > MaxInitialDataLength) return $"{nameof(InitialData)} exceeds {MaxInitialDataLength} bytes";
         if (InitialCiphertext.Length > MaxInitialCiphertextLength) return $"{nameof(InitialCiphertext)} exceeds {MaxInitialCiphertextLength} bytes";
         if (Mode != HandoffMode.Handoff && !InitialCiphertext.IsEmpty) return "passthrough cannot carry InitialCiphertext";
         bool handoff = Mode == HandoffMode.Handoff;
-        if (handoff == TlsState.IsEmpty) return handoff ? "handoff needs TlsState" : "passthrough cannot carry TlsState";
+        if (handoff == (TlsStateLength == 0)) return handoff ? "handoff needs TlsState" : "passthrough cannot carry TlsState";
         if (!handoff && NegotiatedAlpn is not null) return "passthrough cannot carry NegotiatedAlpn";
         return null;
     }

@@ -9,32 +9,38 @@ using Baton.Diagnostics;
 using Baton.IO;
 using Baton.Inspection;
 using Baton.Supervisor;
+using Baton.Tls;
+using Baton.Tls.Handoff;
+using Baton.Tls.Session;
 
 namespace Baton.Front;
 
 /// <summary>
-/// Takes one accepted connection from the listener to a worker: PROXY header, ClientHello, route,
-/// then dispatch. Every failure closes only this connection, with one log line and one counter.
+/// Takes one accepted connection from the listener to a worker: PROXY header, ClientHello, route (terminating
+/// TLS first when the route or the pool needs it), then dispatch. Routing is decided here and only here. Every
+/// failure closes only this connection, with one log line and one counter.
 /// </summary>
-internal sealed class FrontConnectionHandler
+internal sealed class FrontConnectionHandler : IDisposable
 {
     private readonly LimitOptions _limits;
     private readonly Router _router;
     private readonly IReadOnlyDictionary<string, WorkerPool> _pools;
     private readonly SocketPoller _poller;
-    private readonly HandoffTermination _handoff;
+    private readonly HandoffTermination _termination;
     private readonly BatonMetrics _metrics;
     private readonly ILogger _logger;
 
     public FrontConnectionHandler(
-        BatonOptions options, IReadOnlyDictionary<string, WorkerPool> pools, SocketPoller poller, HandoffTermination handoff,
+        BatonOptions options, IReadOnlyDictionary<string, WorkerPool> pools, SocketPoller poller, CertificateStore certificates,
         BatonMetrics metrics, ILogger logger)
     {
-        _handoff = handoff;
         _limits = options.Limits;
         _router = new Router(options);
         _pools = pools;
         _poller = poller;
+        // A connection routed by SNI to a handoff pool may negotiate what that pool accepts (h2 included).
+        _termination = new HandoffTermination(options, certificates,
+            pools.Values.Where(pool => pool.Mode == HandoffMode.Handoff).Select(pool => pool.Alpn));
         _metrics = metrics;
         _logger = logger;
     }
@@ -47,10 +53,10 @@ internal sealed class FrontConnectionHandler
         IPEndPoint? remote = socket.RemoteEndPoint;
         try
         {
-            ConnectionFacts facts = await InspectAsync(socket, listener, stopping).ConfigureAwait(false);
-            remote = facts.RemoteEndPoint ?? remote;
-            WorkerPool pool = _pools[facts.Pool];
-            handoff = CreateHandoff(id, socket, facts);
+            Inspected inspected = await InspectAsync(socket, listener, stopping).ConfigureAwait(false);
+            remote = inspected.Remote ?? remote;
+            handoff = await RouteAsync(id, socket, listener, inspected, stopping).ConfigureAwait(false);
+            WorkerPool pool = _pools[handoff.Pool];
             if (!await pool.DispatchAsync(handoff, stopping).ConfigureAwait(false))
                 throw new ConnectionRejectedException(RejectReason.NoWorker, $"no worker of pool {pool.Name} took it within {_limits.DispatchTimeout}");
             _metrics.HandedOff(pool.Name);
@@ -82,7 +88,10 @@ internal sealed class FrontConnectionHandler
         }
     }
 
-    private async Task<ConnectionFacts> InspectAsync(PolledSocket socket, ListenerOptions listener, CancellationToken stopping)
+    /// <summary>What is known before routing: the client's addresses (from the PROXY header if any) and its ClientHello.</summary>
+    private readonly record struct Inspected(IPEndPoint? Remote, IPEndPoint? Local, ClientHelloInfo Hello);
+
+    private async Task<Inspected> InspectAsync(PolledSocket socket, ListenerOptions listener, CancellationToken stopping)
     {
         var remote = socket.RemoteEndPoint;
         var local = socket.LocalEndPoint;
@@ -97,26 +106,76 @@ internal sealed class FrontConnectionHandler
         }
         ClientHelloInfo hello = await ConnectionInspector.PeekClientHelloAsync(
             socket, _limits.ClientHelloMaxBytes, _limits.ClientHelloTimeout, stopping).ConfigureAwait(false);
-        WorkerPool? pool = _router.SelectBeforeRequest(listener.Name, hello.ServerName) is string name ? _pools[name] : null;
-        if (pool is null || pool.Mode == HandoffMode.Handoff)
-            return await _handoff.TerminateAsync(socket, listener.Name, remote, local, hello.ServerName, pool, stopping).ConfigureAwait(false);
-        return new ConnectionFacts
-        {
-            Mode = HandoffMode.Passthrough,
-            Pool = pool.Name,
-            RemoteEndPoint = remote,
-            LocalEndPoint = local,
-            ServerName = hello.ServerName,
-            OfferedAlpn = hello.ApplicationProtocols,
-        };
+        return new Inspected(remote, local, hello);
     }
 
-    private static PendingHandoff CreateHandoff(ulong id, PolledSocket socket, ConnectionFacts facts)
+    /// <summary>
+    /// The front's routing: listener and SNI first. A passthrough pool takes the connection as it is. Otherwise the
+    /// front terminates TLS; the first request's Host and path then decide, except for h2 (its requests are inside
+    /// frames), which stays with the pool SNI picked — only such a pool offers h2.
+    /// </summary>
+    private async Task<PendingHandoff> RouteAsync(ulong id, PolledSocket socket, ListenerOptions listener, Inspected inspected, CancellationToken stopping)
+    {
+        string? serverName = inspected.Hello.ServerName;
+        WorkerPool? byName = _router.SelectBeforeRequest(listener.Name, serverName) is string name ? _pools[name] : null;
+        if (byName is { Mode: HandoffMode.Passthrough })
+        {
+            return CreateHandoff(id, socket, new ConnectionFacts
+            {
+                Mode = HandoffMode.Passthrough,
+                Pool = byName.Name,
+                RemoteEndPoint = inspected.Remote,
+                LocalEndPoint = inspected.Local,
+                ServerName = serverName,
+                OfferedAlpn = inspected.Hello.ApplicationProtocols,
+            });
+        }
+
+        using TerminatedConnection terminated = await _termination.TerminateAsync(
+            socket, byName?.Alpn ?? HandoffTermination.RequestRoutedAlpn, stopping).ConfigureAwait(false);
+        WorkerPool target = terminated.Head is HttpRequestHead head
+            ? _pools[_router.SelectWithRequest(listener.Name, serverName, head.Host, head.Path)]
+            : byName!;
+        if (target.Mode != HandoffMode.Handoff)
+        {
+            // Validation keeps Host/path routes off passthrough pools, but the default pool may be one.
+            await terminated.RespondAsync(421).ConfigureAwait(false);
+            throw new ConnectionRejectedException(RejectReason.RequestInvalid, $"request routed to passthrough pool {target.Name} after the front terminated TLS");
+        }
+        return HandOverSession(id, socket, inspected, target, terminated);
+    }
+
+    /// <summary>Exports the terminated session for <paramref name="target"/>; the SSL and the head buffer go with the caller's dispose.</summary>
+    private static PendingHandoff HandOverSession(ulong id, PolledSocket socket, Inspected inspected, WorkerPool target, TerminatedConnection terminated)
+    {
+        using HandoffExport export = terminated.Export();
+        var facts = new ConnectionFacts
+        {
+            Mode = HandoffMode.Handoff,
+            Pool = target.Name,
+            RemoteEndPoint = inspected.Remote,
+            LocalEndPoint = inspected.Local,
+            ServerName = terminated.ServerName ?? inspected.Hello.ServerName,
+            NegotiatedAlpn = terminated.ApplicationProtocol,
+            TlsStateLength = export.State.EncodedLength,
+            // Not copied: the plaintext goes from the termination's buffer straight into the body.
+            InitialData = terminated.AlreadyRead,
+            InitialCiphertext = export.UnprocessedCiphertext,
+        };
+        return CreateHandoff(id, socket, facts, export.State);
+    }
+
+    /// <summary>
+    /// Encodes the Connection body, the session state serialized straight into it: the body is the one serialized
+    /// copy of the keys in the front, kept (by <see cref="PendingHandoff"/>) until a worker acknowledges.
+    /// </summary>
+    private static PendingHandoff CreateHandoff(ulong id, PolledSocket socket, ConnectionFacts facts, TlsSessionState? state = null)
     {
         byte[] body = ArrayPool<byte>.Shared.Rent(facts.EncodedLengthUpperBound);
         try
         {
-            int length = facts.WriteTo(body);
+            int length = facts.WriteTo(body, out Span<byte> stateSlot);
+            state?.Write(stateSlot);
             socket.PrepareForHandoff();
             return new PendingHandoff(id, facts.Pool, socket, body, length);
         }
@@ -161,4 +220,6 @@ internal sealed class FrontConnectionHandler
         _metrics.Failed(reason);
         _logger.ConnectionFailed(id, remote, reason, detail);
     }
+
+    public void Dispose() => _termination.Dispose();
 }

@@ -1,44 +1,32 @@
-using System.Buffers;
-using System.Net;
-using System.Security.Cryptography;
 using System.Security.Authentication;
-using System.Text;
-using Baton.Channel;
 using Baton.Configuration;
 using Baton.IO;
 using Baton.Inspection;
-using Baton.Supervisor;
 using Baton.Tls;
 using Baton.Tls.Handoff;
 
 namespace Baton.Front;
 
 /// <summary>
-/// Handoff mode in the front: completes the TLS handshake with libssl, reads and checks the first
-/// request head, routes on it, and exports the live session so a worker can continue it. A bad
-/// request is answered here (400/431/...) over TLS; nothing of the session leaves the front then.
+/// Handoff mode in the front, the TLS part only: completes the handshake with libssl and reads and checks the
+/// first request head, each bounded in time. A bad head is answered here (400/431/...) over TLS. What to do with
+/// the result (route, answer 421, export) is the caller's: this class knows no pools.
 /// </summary>
 internal sealed class HandoffTermination : IDisposable
 {
-    /// <summary>Test-only: added to the exported write/read sequence numbers to prove the tests can fail.</summary>
-    public const string WriteSkewVariable = "BATON_TEST_SKEW_WRITE_SEQUENCE";
-    public const string ReadSkewVariable = "BATON_TEST_SKEW_READ_SEQUENCE";
+    /// <summary>A connection still to be routed by Host or path can only be HTTP/1.1: which pool gets it is not known yet.</summary>
+    public static readonly IReadOnlyList<string> RequestRoutedAlpn = ["http/1.1"];
 
     private const int TlsRecordPlaintext = 16 * 1024;
 
     private readonly LimitOptions _limits;
-    private readonly Router _router;
-    private readonly IReadOnlyDictionary<string, WorkerPool> _pools;
     private readonly Dictionary<string, TlsServerContext> _contexts = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, TlsServerContext> _poolContexts = new(StringComparer.Ordinal);
-    private readonly TlsServerContext _requestRoutedContext;
     private readonly TicketKeyRing _ticketKeys;
     private readonly int _ticketsPerHandshake;
     private readonly HttpHeadLimits _headLimits;
-    private readonly int _writeSkew = SkewFromEnvironment(WriteSkewVariable);
-    private readonly int _readSkew = SkewFromEnvironment(ReadSkewVariable);
 
-    public HandoffTermination(BatonOptions options, IReadOnlyDictionary<string, WorkerPool> pools, CertificateStore certificates)
+    /// <param name="alpnOffers">Every ALPN list a connection may be terminated with (one per handoff pool); <see cref="RequestRoutedAlpn"/> is always there.</param>
+    public HandoffTermination(BatonOptions options, CertificateStore certificates, IEnumerable<IReadOnlyList<string>> alpnOffers)
     {
         SessionTicketOptions tickets = options.SessionTickets;
         // One ring for every context, so a ticket resumes whichever context the connection lands on.
@@ -47,96 +35,41 @@ internal sealed class HandoffTermination : IDisposable
             : TicketKeyRing.CreateRotating(tickets.RotationInterval, tickets.DecryptionWindow);
         _ticketsPerHandshake = tickets.TicketsPerHandshake;
         _limits = options.Limits;
-        _router = new Router(options);
-        _pools = pools;
         _headLimits = new HttpHeadLimits { MaxHeadBytes = options.Limits.MaxRequestHeadBytes };
-        // One context per distinct ALPN list: a connection routed by SNI to a pool that speaks h2 may
-        // negotiate it; a connection still to be routed by Host/path can only be HTTP/1.1.
-        _requestRoutedContext = ContextFor(["http/1.1"], certificates);
-        foreach (WorkerPool pool in pools.Values.Where(pool => pool.Mode == HandoffMode.Handoff))
-            _poolContexts[pool.Name] = ContextFor(pool.Alpn, certificates);
+        // One context per distinct ALPN list, made now: connections only look them up.
+        foreach (IReadOnlyList<string> alpn in alpnOffers.Prepend(RequestRoutedAlpn))
+        {
+            string key = Key(alpn);
+            if (!_contexts.ContainsKey(key))
+                _contexts[key] = CreateContext(alpn, certificates);
+        }
     }
 
-    private TlsServerContext ContextFor(IReadOnlyList<string> alpn, CertificateStore certificates)
-    {
-        string key = string.Join(',', alpn);
-        if (!_contexts.TryGetValue(key, out TlsServerContext? context))
-        {
-            context = TlsContextFactory.Create(certificates.Certificates, alpn, _ticketsPerHandshake, _ticketKeys,
-                static options => options.ContextSetup = HandoffCapture.InstallCallbacks);
-            _contexts[key] = context;
-        }
-        return context;
-    }
+    private static string Key(IReadOnlyList<string> alpn) => string.Join(',', alpn);
+
+    private TlsServerContext CreateContext(IReadOnlyList<string> alpn, CertificateStore certificates) =>
+        TlsContextFactory.Create(certificates.Certificates, alpn, _ticketsPerHandshake, _ticketKeys,
+            static options => options.ContextSetup = HandoffCapture.InstallCallbacks);
 
     /// <summary>
-    /// Terminates TLS and reads the first request; returns the facts to send with the descriptor.
-    /// <paramref name="pool"/> is the pool chosen by SNI, or null when a Host/path route may apply.
+    /// Runs the handshake offering <paramref name="alpn"/> (one of the lists given at construction) and, unless
+    /// ALPN chose h2, reads the first request head. Throws <see cref="ConnectionRejectedException"/> with the reason.
     /// </summary>
-    public async Task<ConnectionFacts> TerminateAsync(
-        PolledSocket socket, string listener, IPEndPoint? remote, IPEndPoint? local, string? serverName, WorkerPool? pool,
-        CancellationToken stopping)
+    public async Task<TerminatedConnection> TerminateAsync(PolledSocket socket, IReadOnlyList<string> alpn, CancellationToken stopping)
     {
-        TlsServerContext context = pool is null ? _requestRoutedContext : _poolContexts[pool.Name];
-        using var tls = new OpenSslStream(new PolledSocketStream(socket), context, leaveInnerStreamOpen: true);
-        using HandoffCapture capture = HandoffCapture.Attach(tls);
-        await HandshakeAsync(tls, stopping).ConfigureAwait(false);
-
-        byte[] plaintext = ArrayPool<byte>.Shared.Rent(_headLimits.MaxHeadBytes + TlsRecordPlaintext);
-        int length = 0;
+        var tls = new OpenSslStream(new PolledSocketStream(socket), _contexts[Key(alpn)], leaveInnerStreamOpen: true);
+        var connection = new TerminatedConnection(tls, _headLimits.MaxHeadBytes + TlsRecordPlaintext);
         try
         {
-            HttpRequestHead? head = null;
-            if (tls.ApplicationProtocol != "h2")
-                (head, length) = await ReadRequestHeadAsync(tls, plaintext, stopping).ConfigureAwait(false);
-            return await HandOverAsync(tls, capture, listener, remote, local, serverName, pool, head, plaintext.AsMemory(0, length))
-                .ConfigureAwait(false);
+            await HandshakeAsync(connection.Tls, stopping).ConfigureAwait(false);
+            if (connection.ApplicationProtocol != "h2")
+                connection.Head = await ReadRequestHeadAsync(connection, stopping).ConfigureAwait(false);
+            return connection;
         }
-        finally
+        catch
         {
-            CryptographicOperations.ZeroMemory(plaintext.AsSpan(0, length));
-            ArrayPool<byte>.Shared.Return(plaintext);
-        }
-    }
-
-    private async Task<ConnectionFacts> HandOverAsync(
-        OpenSslStream tls, HandoffCapture capture, string listener, IPEndPoint? remote, IPEndPoint? local, string? serverName,
-        WorkerPool? pool, HttpRequestHead? head, ReadOnlyMemory<byte> alreadyRead)
-    {
-        // HTTP/2 requests are inside frames: such connections stay with the pool their SNI picked.
-        string target = head is null ? pool!.Name : _router.SelectWithRequest(listener, serverName, head.Host, head.Path);
-        if (_pools[target].Mode != HandoffMode.Handoff)
-        {
-            await RespondAsync(tls, 421, "Misdirected Request").ConfigureAwait(false);
-            throw new ConnectionRejectedException(RejectReason.RequestInvalid, $"request routed to passthrough pool {target} after the front terminated TLS");
-        }
-
-        HandoffExport export;
-        try
-        {
-            export = capture.Export(_readSkew, _writeSkew);
-        }
-        catch (HandoffRefusedException ex)
-        {
-            throw new ConnectionRejectedException(RejectReason.HandoffRefused, ex.Message);
-        }
-        using (export.State)
-        {
-            byte[] state = new byte[export.State.EncodedLength];
-            export.State.Write(state);
-            return new ConnectionFacts
-            {
-                Mode = HandoffMode.Handoff,
-                Pool = target,
-                RemoteEndPoint = remote,
-                LocalEndPoint = local,
-                ServerName = tls.ServerName ?? serverName,
-                NegotiatedAlpn = tls.ApplicationProtocol,
-                TlsState = state,
-                // Copied only now that the handoff will happen; the caller wipes its buffer either way.
-                InitialData = alreadyRead.ToArray(),
-                InitialCiphertext = export.UnprocessedCiphertext,
-            };
+            connection.Dispose();
+            throw;
         }
     }
 
@@ -159,26 +92,26 @@ internal sealed class HandoffTermination : IDisposable
     }
 
     /// <summary>Reads records until the head parses; every read leaves room for a whole record so libssl keeps nothing back.</summary>
-    private async Task<(HttpRequestHead Head, int Length)> ReadRequestHeadAsync(OpenSslStream tls, byte[] plaintext, CancellationToken stopping)
+    private async Task<HttpRequestHead> ReadRequestHeadAsync(TerminatedConnection connection, CancellationToken stopping)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         deadline.CancelAfter(_limits.RequestHeadTimeout);
-        int length = 0;
         try
         {
             while (true)
             {
-                int read = await tls.ReadAsync(plaintext.AsMemory(length, TlsRecordPlaintext), deadline.Token).ConfigureAwait(false);
+                Memory<byte> room = connection.ReadRoom(TlsRecordPlaintext);
+                int read = await connection.Tls.ReadAsync(room, deadline.Token).ConfigureAwait(false);
                 if (read == 0)
-                    throw new ConnectionRejectedException(RejectReason.PeerClosed, $"peer closed after {length} bytes of request head");
-                length += read;
-                switch (HttpRequestHeadParser.Parse(plaintext.AsSpan(0, length), _headLimits, out HttpRequestHead? head, out HttpHeadError error))
+                    throw new ConnectionRejectedException(RejectReason.PeerClosed, $"peer closed after {connection.AlreadyRead.Length} bytes of request head");
+                connection.Advance(read);
+                switch (HttpRequestHeadParser.Parse(connection.AlreadyRead.Span, _headLimits, out HttpRequestHead? head, out HttpHeadError error))
                 {
                     case ParseStatus.Complete:
-                        return (head!, length);
+                        return head!;
                     case ParseStatus.Invalid:
                         int status = error.ToStatusCode();
-                        await RespondAsync(tls, status, ReasonPhrase(status)).ConfigureAwait(false);
+                        await connection.RespondAsync(status).ConfigureAwait(false);
                         throw new ConnectionRejectedException(RejectReason.RequestInvalid, $"request head: {error} (answered {status})");
                 }
             }
@@ -192,36 +125,6 @@ internal sealed class HandoffTermination : IDisposable
             throw new ConnectionRejectedException(RejectReason.SocketError, ex.Message);
         }
     }
-
-    /// <summary>The front's own answers: a short error page, then close_notify.</summary>
-    private static async Task RespondAsync(OpenSslStream tls, int status, string reason)
-    {
-        string body = $"{status} {reason}\n";
-        byte[] response = Encoding.ASCII.GetBytes(
-            $"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {body.Length}\r\nConnection: close\r\nServer: Baton\r\n\r\n{body}");
-        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        try
-        {
-            await tls.WriteAsync(response, bounded.Token).ConfigureAwait(false);
-            await tls.ShutdownAsync(bounded.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException)
-        {
-            // The client is already in the wrong; the log line says why it was closed.
-        }
-    }
-
-    private static string ReasonPhrase(int status) => status switch
-    {
-        400 => "Bad Request",
-        431 => "Request Header Fields Too Large",
-        501 => "Not Implemented",
-        505 => "HTTP Version Not Supported",
-        _ => "Error",
-    };
-
-    private static int SkewFromEnvironment(string variable) =>
-        int.TryParse(Environment.GetEnvironmentVariable(variable), out int skew) ? skew : 0;
 
     public void Dispose()
     {

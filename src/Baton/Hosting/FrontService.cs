@@ -25,7 +25,7 @@ internal sealed class FrontService : IHostedService, IDisposable
     private readonly List<Task> _acceptLoops = [];
     private readonly SocketPoller _poller = new();
     private readonly CertificateStore _certificates;
-    private HandoffTermination? _handoff;
+    private FrontConnectionHandler? _handler;
     private Dictionary<string, WorkerPool> _pools = [];
     private long _nextConnectionId;
     private readonly SemaphoreSlim _connectionSlots;
@@ -51,10 +51,9 @@ internal sealed class FrontService : IHostedService, IDisposable
             _listeners.Add((Bind(listener), listener));
 
         await StartPoolsAsync(cancellationToken).ConfigureAwait(false);
-        _handoff = new HandoffTermination(_options, _pools, _certificates);
-        var handler = new FrontConnectionHandler(_options, _pools, _poller, _handoff, _metrics, _logger);
+        _handler = new FrontConnectionHandler(_options, _pools, _poller, _certificates, _metrics, _logger);
         foreach ((Socket socket, ListenerOptions listener) in _listeners)
-            _acceptLoops.Add(AcceptLoopAsync(socket, listener, handler));
+            _acceptLoops.Add(AcceptLoopAsync(socket, listener, _handler));
         _logger.Ready(
             string.Join(", ", _listeners.Select(l => $"https://{l.Socket.LocalEndPoint} ({l.Options.Name})")),
             string.Join(", ", _pools.Values.Select(p => $"{p.Name}=[{string.Join(",", p.Workers.Select(w => w.Pid))}]")));
@@ -179,6 +178,6 @@ internal sealed class FrontService : IHostedService, IDisposable
         _stopping.Dispose();
         _connectionSlots.Dispose();
         _poller.Dispose();
-        _handoff?.Dispose();
+        _handler?.Dispose();
     }
 }

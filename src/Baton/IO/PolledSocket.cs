@@ -48,7 +48,7 @@ internal sealed class PolledSocket : IDisposable
             if (peeked == 0)
                 return 0;
             if (peeked < 0 && errno != Interop.EAGAIN)
-                throw new SocketException(errno);
+                throw Failure("recv", errno);
             if (peerClosed)
                 return 0;
             SetLowWatermark(Math.Min(alreadySeen + 1, buffer.Length));
@@ -68,7 +68,7 @@ internal sealed class PolledSocket : IDisposable
             if (received >= 0)
                 return (int)received;
             if (errno != Interop.EAGAIN)
-                throw new SocketException(errno);
+                throw Failure("recv", errno);
             await _poller.WaitAsync(Handle, writable: false, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -84,7 +84,7 @@ internal sealed class PolledSocket : IDisposable
                 continue;
             }
             if (errno != Interop.EAGAIN)
-                throw new SocketException(errno);
+                throw Failure("send", errno);
             await _poller.WaitAsync(Handle, writable: true, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -98,6 +98,18 @@ internal sealed class PolledSocket : IDisposable
         SetLowWatermark(1);
         _poller.Forget(Handle);
     }
+
+    /// <summary>
+    /// SocketException takes a SocketError, not an errno (104 would read as an unknown code): the errors a client
+    /// connection produces are mapped, and the message keeps the errno and its text.
+    /// </summary>
+    private static SocketException Failure(string call, int errno) => new((int)(errno switch
+    {
+        Interop.Libc.ECONNRESET => SocketError.ConnectionReset,
+        Interop.Libc.EPIPE => SocketError.Shutdown,
+        Interop.Libc.ENOTCONN => SocketError.NotConnected,
+        _ => SocketError.SocketError,
+    }), $"{call} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
 
     private void SetLowWatermark(int bytes)
     {

@@ -21,13 +21,24 @@ internal sealed class WorkerConnection : IAsyncDisposable
     private readonly TlsServerContext? _tls;
     private readonly TimeSpan _handshakeTimeout;
     private readonly Action<ulong> _closed;
+    private readonly TlsSessionState? _state;
+    private readonly TlsSessionStateError _stateError;
     private TlsStream? _stream;
     private int _disposed;
 
-    internal WorkerConnection(ulong id, ConnectionFacts facts, Socket socket, TlsServerContext? tls, TimeSpan handshakeTimeout, Action<ulong> closed)
+    /// <param name="tlsState">
+    /// The serialized session (handoff mode) inside the channel's receive buffer, which the listener wipes and reuses
+    /// after this message: it is parsed here, so the keys are copied once, into the state the record layer then owns.
+    /// </param>
+    internal WorkerConnection(
+        ulong id, ConnectionFacts facts, ReadOnlySpan<byte> tlsState, Socket socket, TlsServerContext? tls, TimeSpan handshakeTimeout,
+        Action<ulong> closed)
     {
         Id = id;
         _facts = facts;
+        // An unusable state fails the connection when it is opened, like any other TLS failure.
+        if (facts.Mode == HandoffMode.Handoff)
+            TlsSessionState.TryRead(tlsState, out _state, out _stateError);
         _socket = socket;
         _tls = tls;
         _handshakeTimeout = handshakeTimeout;
@@ -61,12 +72,12 @@ internal sealed class WorkerConnection : IAsyncDisposable
             tls.ServerName ??= _facts.ServerName;
             return tls;
         }
-        if (!TlsSessionState.TryRead(_facts.TlsState.Span, out TlsSessionState? state, out TlsSessionStateError error))
-            throw new InvalidDataException($"the front's TLS session state is unusable: {error}");
-        // Kernel TLS where the kernel offers it for this session, else the user-space record layer.
-        // Either reads the initial plaintext in place: the facts are wiped when the connection ends.
-        TlsStream records = KernelTls.TryEnable(_socket, state!, _facts.InitialData, _facts.InitialCiphertext, out _)
-            ?? new TlsRecordStream(new HandedOffSocketStream(_socket), state!, _facts.InitialData, _facts.InitialCiphertext);
+        if (_state is null)
+            throw new InvalidDataException($"the front's TLS session state is unusable: {_stateError}");
+        // Kernel TLS where the kernel offers it for this session, else the user-space record layer; either takes
+        // the state over. Both read the initial plaintext in place: the facts are wiped when the connection ends.
+        TlsStream records = KernelTls.TryEnable(_socket, _state, _facts.InitialData, _facts.InitialCiphertext, out _)
+            ?? new TlsRecordStream(new HandedOffSocketStream(_socket), _state, _facts.InitialData, _facts.InitialCiphertext);
         records.ServerName = _facts.ServerName;
         records.ApplicationProtocol = _facts.NegotiatedAlpn;
         _stream = records;
@@ -81,6 +92,8 @@ internal sealed class WorkerConnection : IAsyncDisposable
             await _stream.DisposeAsync().ConfigureAwait(false);
         else
             _socket.Dispose();
+        // The stream wiped the state it took over; wiping again is harmless and covers a connection never opened.
+        _state?.Dispose();
         _facts.Wipe();
         _closed(Id);
     }

@@ -156,9 +156,10 @@ internal sealed class WorkerListener : IAsyncDisposable
     {
         SafeFdHandle fd = message.Fd!;
         ConnectionFacts facts;
+        ReadOnlySpan<byte> tlsState;
         try
         {
-            facts = ConnectionFacts.ReadFrom(body);
+            facts = ConnectionFacts.ReadFrom(body, out tlsState);
         }
         catch
         {
@@ -178,7 +179,7 @@ internal sealed class WorkerListener : IAsyncDisposable
             }
             var socket = new Socket(new SafeSocketHandle(fd.DetachFd(), ownsHandle: true));
             _channel.Send(MessageType.Ack, message.ConnectionId, []);
-            _accepted.Writer.TryWrite(new WorkerConnection(message.ConnectionId, facts, socket, _tls, Settings.HandshakeTimeout, OnClosed));
+            _accepted.Writer.TryWrite(new WorkerConnection(message.ConnectionId, facts, tlsState, socket, _tls, Settings.HandshakeTimeout, OnClosed));
         }
     }
 

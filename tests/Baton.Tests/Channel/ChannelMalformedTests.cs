@@ -121,7 +121,7 @@ public class ChannelMalformedTests : IDisposable
         using (message.Fd)
         {
             Assert.Equal(baseline + 1, CountReferences(pipe.Target));
-            var error = Assert.Throws<ChannelProtocolException>(() => ConnectionFacts.ReadFrom(_buffer.AsSpan(0, message.BodyLength)));
+            var error = Assert.Throws<ChannelProtocolException>(() => ConnectionFacts.ReadFrom(_buffer.AsSpan(0, message.BodyLength), out _));
             Assert.Equal(ChannelError.FieldLengthOverrun, error.Error);
         }
         Assert.Equal(baseline, CountReferences(pipe.Target));

@@ -45,9 +45,9 @@ public sealed class WorkerListenerTests
 
     private static void SendConnection(ChannelSocket front, ulong id, Socket socket, byte[] buffer)
     {
-        // Handoff facts need some TLS state; the listener does not parse it until the connection is opened.
-        var facts = new ConnectionFacts { Mode = HandoffMode.Handoff, Pool = "p", TlsState = new byte[16] };
-        front.Send(MessageType.Connection, id, buffer.AsSpan(0, facts.WriteTo(buffer)), socket.SafeHandle);
+        // Handoff facts need some TLS state; an unusable one (zeros) fails only when the connection is opened.
+        var facts = new ConnectionFacts { Mode = HandoffMode.Handoff, Pool = "p", TlsStateLength = 16 };
+        front.Send(MessageType.Connection, id, buffer.AsSpan(0, facts.WriteTo(buffer, out _)), socket.SafeHandle);
     }
 
     private static Task<ReceivedMessage> ReceiveAsync(ChannelSocket front, byte[] buffer) =>

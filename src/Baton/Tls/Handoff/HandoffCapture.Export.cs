@@ -16,9 +16,7 @@ internal sealed partial class HandoffCapture
     /// records in both directions, both directions use application keys, and the suite is an AEAD of TLS 1.2/1.3.
     /// On success the captured secrets are wiped; dispose the stream next (it frees the SSL without writing).
     /// </summary>
-    /// <param name="readSkew">Test hook (negative controls): added to the exported read sequence number.</param>
-    /// <param name="writeSkew">Test hook (negative controls): added to the exported write sequence number.</param>
-    public HandoffExport Export(int readSkew = 0, int writeSkew = 0)
+    public HandoffExport Export()
     {
         lock (_stream.SslLock)
         {
@@ -35,10 +33,9 @@ internal sealed partial class HandoffCapture
             nint session = Interop.Ssl.SslGetSession(ssl);
             if (session == 0) Refuse(HandoffRefusalReason.MissingSecrets, "no SSL_SESSION");
             int maxPlaintext = MaxPlaintext(Interop.Ssl.SslSessionGetMaxFragmentLength(session));
-            ulong readSequence = Skew(_read.Sequence, readSkew), writeSequence = Skew(_write.Sequence, writeSkew);
             TlsSessionState state = suite.IsTls13
-                ? ExportTls13(ssl, suite, readSequence, writeSequence, maxPlaintext)
-                : ExportTls12(ssl, session, suite, readSequence, writeSequence, maxPlaintext);
+                ? ExportTls13(ssl, suite, _read.Sequence, _write.Sequence, maxPlaintext)
+                : ExportTls12(ssl, session, suite, _read.Sequence, _write.Sequence, maxPlaintext);
             WipeSecrets();
             return new HandoffExport(state, _stream.TakeUnprocessedInput());
         }
@@ -131,8 +128,6 @@ internal sealed partial class HandoffCapture
     /// <summary>max_fragment_length codes 1..4 mean 2^9..2^12 (RFC 6066); anything else leaves the TLS limit, 2^14.</summary>
     internal static int MaxPlaintext(byte maxFragmentLength) =>
         maxFragmentLength is >= 1 and <= 4 ? 256 << maxFragmentLength : TlsRecordLimits.MaxPlaintext;
-
-    private static ulong Skew(ulong sequence, int skew) => checked((ulong)((long)sequence + skew));
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void Refuse(HandoffRefusalReason reason, string detail) => throw new HandoffRefusedException(reason, detail);

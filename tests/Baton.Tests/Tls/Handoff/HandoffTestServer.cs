@@ -37,7 +37,10 @@ internal sealed class HandoffTestServer : IAsyncDisposable
 
     public int Port => _server.Port;
 
-    /// <summary>Added to the exported read/write sequence numbers (negative controls).</summary>
+    /// <summary>
+    /// Added to the exported read/write sequence numbers before the worker takes the state (negative controls: a
+    /// wrong number must break a real client, or the tests that pass could not fail).
+    /// </summary>
     public int ReadSkew { get; init; }
 
     public int WriteSkew { get; init; }
@@ -115,8 +118,10 @@ internal sealed class HandoffTestServer : IAsyncDisposable
             if (read == 0) throw new EndOfStreamException("client closed before a full head");
             length += read;
         }
-        HandoffExport export = capture.Export(ReadSkew, WriteSkew);
+        HandoffExport export = capture.Export();
         TlsSessionState s = export.State;
+        s.ReadSequence = checked((ulong)((long)s.ReadSequence + ReadSkew));
+        s.WriteSequence = checked((ulong)((long)s.WriteSequence + WriteSkew));
         _handoffs.Writer.TryWrite(new HandoffInfo(s.ProtocolVersion, s.CipherSuite, s.ReadSequence, s.WriteSequence, s.KeyUpdatePending,
             export.UnprocessedCiphertext.Length, length, s.MaxPlaintext, tls.IsResumed,
             capture.Read.KeyUpdates, capture.Written.KeyUpdates));

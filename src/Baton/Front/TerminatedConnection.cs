@@ -1,0 +1,119 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+using Baton.Inspection;
+using Baton.Tls;
+using Baton.Tls.Handoff;
+
+namespace Baton.Front;
+
+/// <summary>
+/// A connection whose TLS the front terminated (<see cref="HandoffTermination"/>): the live libssl stream with
+/// its handoff capture, the first request head and the plaintext read so far. The caller routes on it, then
+/// either answers and closes (<see cref="RespondAsync"/>) or exports the session (<see cref="Export"/>).
+/// Disposing frees the SSL without writing anything and wipes the plaintext.
+/// </summary>
+internal sealed class TerminatedConnection : IDisposable
+{
+    private readonly HandoffCapture _capture;
+    private readonly int _plaintextCapacity;
+    private byte[]? _plaintext;
+    private int _length;
+
+    /// <summary>Takes over <paramref name="tls"/> (handshake not started) and attaches the capture to it.</summary>
+    /// <param name="plaintextCapacity">The most plaintext the head reader may need: the head limit plus one record.</param>
+    internal TerminatedConnection(OpenSslStream tls, int plaintextCapacity)
+    {
+        Tls = tls;
+        _plaintextCapacity = plaintextCapacity;
+        try
+        {
+            _capture = HandoffCapture.Attach(tls);
+        }
+        catch
+        {
+            tls.Dispose();
+            throw;
+        }
+    }
+
+    internal OpenSslStream Tls { get; }
+
+    /// <summary>The first request head; null when ALPN chose h2 (its requests are inside frames, not read here).</summary>
+    public HttpRequestHead? Head { get; internal set; }
+
+    /// <summary>The SNI the handshake saw.</summary>
+    public string? ServerName => Tls.ServerName;
+
+    public string? ApplicationProtocol => Tls.ApplicationProtocol;
+
+    /// <summary>The plaintext read from the client: the head and whatever followed it in the same records.</summary>
+    public ReadOnlyMemory<byte> AlreadyRead => _plaintext.AsMemory(0, _length);
+
+    /// <summary>Room after <see cref="AlreadyRead"/> for the next read; the buffer is rented on first use (h2 never reads).</summary>
+    internal Memory<byte> ReadRoom(int count)
+    {
+        _plaintext ??= ArrayPool<byte>.Shared.Rent(_plaintextCapacity);
+        return _plaintext.AsMemory(_length, count);
+    }
+
+    internal void Advance(int count) => _length += count;
+
+    /// <summary>
+    /// The session as a worker continues it, plus the records not yet decrypted. Refusals become the
+    /// connection's <see cref="RejectReason.HandoffRefused"/>: nothing of the session leaves the front then.
+    /// </summary>
+    public HandoffExport Export()
+    {
+        try
+        {
+            return _capture.Export();
+        }
+        catch (HandoffRefusedException ex)
+        {
+            throw new ConnectionRejectedException(RejectReason.HandoffRefused, ex.Message);
+        }
+    }
+
+    /// <summary>The front's own answer (a short error page over TLS, then close_notify), bounded in time.</summary>
+    public async Task RespondAsync(int status)
+    {
+        string reason = ReasonPhrase(status);
+        string body = $"{status} {reason}\n";
+        byte[] response = Encoding.ASCII.GetBytes(
+            $"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {body.Length}\r\nConnection: close\r\nServer: Baton\r\n\r\n{body}");
+        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await Tls.WriteAsync(response, bounded.Token).ConfigureAwait(false);
+            await Tls.ShutdownAsync(bounded.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        {
+            // The client is already in the wrong; the log line says why it was closed.
+        }
+    }
+
+    private static string ReasonPhrase(int status) => status switch
+    {
+        400 => "Bad Request",
+        421 => "Misdirected Request",
+        431 => "Request Header Fields Too Large",
+        501 => "Not Implemented",
+        505 => "HTTP Version Not Supported",
+        _ => "Error",
+    };
+
+    public void Dispose()
+    {
+        _capture.Dispose();
+        // leaveInnerStreamOpen: the SSL is freed without SSL_shutdown and the socket stays as it is.
+        Tls.Dispose();
+        byte[]? plaintext = Interlocked.Exchange(ref _plaintext, null);
+        if (plaintext is not null)
+        {
+            CryptographicOperations.ZeroMemory(plaintext.AsSpan(0, _length));
+            ArrayPool<byte>.Shared.Return(plaintext);
+        }
+    }
+}
