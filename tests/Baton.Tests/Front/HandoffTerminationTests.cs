@@ -18,7 +18,7 @@ public sealed class HandoffTerminationTests : IDisposable
     private static readonly IReadOnlyList<string> H2Pool = ["h2", "http/1.1"];
 
     private readonly SocketPoller _poller = new();
-    private readonly CertificateStore _certificates = CertificateStore.Load([], NullLogger.Instance);
+    private readonly CertificateStore _certificates = CertificateStore.Load([], DateTimeOffset.UtcNow, out _)!;
 
     public void Dispose()
     {

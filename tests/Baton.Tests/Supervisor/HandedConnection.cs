@@ -35,7 +35,7 @@ internal sealed class HandedConnection : IDisposable
         Socket accepted = await listener.AcceptAsync().WaitAsync(Wait.DefaultTimeout);
         var facts = new ConnectionFacts { Mode = HandoffMode.Passthrough, Pool = TestPool.Name };
         byte[] body = ArrayPool<byte>.Shared.Rent(facts.EncodedLengthUpperBound);
-        int length = facts.WriteTo(body);
+        int length = facts.WriteTo(body, out _);
         return new HandedConnection(client, new PendingHandoff(Interlocked.Increment(ref s_nextId), TestPool.Name, new PolledSocket(accepted, Poller), body, length));
     }
 
