@@ -78,18 +78,22 @@ public sealed class HandoffRequestTests
                 ["api"] = new { Workers = 1, Mode = "handoff" },
                 ["web"] = new { Workers = 1, Mode = "handoff" },
             },
+            // Validation refuses a passthrough fallback for a path route (DefaultPool, a catch-all route), but
+            // not a later route for the same name: that is where the front's 421 is still the answer.
             Routes = new object[]
             {
                 new { ServerNames = new[] { "web.example" }, Pool = "web" },
-                new { PathPrefix = "/api/", Pool = "api" },
+                new { ServerNames = new[] { "localhost" }, PathPrefix = "/api/", Pool = "api" },
+                new { ServerNames = new[] { "localhost" }, Pool = "default" },
             },
+            DefaultPool = "web",
         });
         try
         {
             await using BatonFront front = await BatonFront.StartAsync(["--config", config]);
             Assert.Equal("api", Clients.FactsField(await Clients.CurlAsync(front.Port, "localhost", "/api/items"), "pool"));
 
-            // The front terminated TLS to read the path; the default pool cannot continue such a session.
+            // The front terminated TLS to read the path; the passthrough pool cannot continue such a session.
             string misdirected = await Clients.CurlAsync(front.Port, "localhost", "/other", "-w", "status=%{http_code}");
             Assert.Contains("421 Misdirected Request", misdirected);
             Assert.Contains("status=421", misdirected);

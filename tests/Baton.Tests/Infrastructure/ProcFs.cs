@@ -23,7 +23,17 @@ public static class ProcFs
     public static IReadOnlySet<int> Children(int pid)
     {
         var children = new HashSet<int>();
-        foreach (string task in Directory.GetDirectories($"/proc/{pid}/task"))
+        string tasks = $"/proc/{pid}/task";
+        string[] threads;
+        try
+        {
+            threads = Directory.GetDirectories(tasks);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return children; // the process has exited (and been reaped): it has no children any more
+        }
+        foreach (string task in threads)
         {
             try
             {
