@@ -7,8 +7,8 @@ namespace Baton.Tls.Records;
 
 /// <summary>
 /// Kernel TLS (Linux <c>CONFIG_TLS</c>) for a handed-off session: installs the session's keys and sequence numbers
-/// with TCP_ULP "tls" + TLS_RX + TLS_TX so that the kernel seals and opens the records, and the worker uses plain
-/// send/recvmsg. The user-space <see cref="TlsRecordStream"/> stays the default: <see cref="TryEnable"/> returns
+/// with TCP_ULP "tls" + TLS_RX + TLS_TX so that the kernel seals and opens the records: a <see cref="TlsRecordStream"/>
+/// over a <see cref="KernelRecordBackend"/>. The user-space backend stays the default: <see cref="TryEnable"/> returns
 /// null, with the reason, whenever the kernel cannot carry the session exactly.
 /// </summary>
 /// <remarks>
@@ -52,8 +52,8 @@ internal static class KernelTls
 
     /// <summary>
     /// Moves the session's record layer into the kernel. Returns the plaintext stream (which owns the socket and the
-    /// state from then on), or null with <paramref name="reason"/> when the caller must use <see cref="TlsRecordStream"/>
-    /// instead; the socket and the state are then untouched (apart from a key-less "tls" ULP, which is transparent).
+    /// state from then on), or null with <paramref name="reason"/> when the caller must use the user-space
+    /// <see cref="TlsRecordStream"/> instead; the socket and the state are then untouched (apart from a key-less "tls" ULP, which is transparent).
     /// Throws IOException when the receive direction was installed but the transmit direction was refused.
     /// </summary>
     /// <param name="initialPlaintext">Application data the front already decrypted; returned first. Not copied.</param>
@@ -82,7 +82,7 @@ internal static class KernelTls
         errno = InstallKeys(handle, Interop.Libc.TLS_TX, state.Suite, state.WriteKey, state.WriteIv, state.WriteSequence);
         if (errno != 0)
             throw new IOException($"kernel TLS took the read key but refused the write key: {Describe(errno)}; the connection cannot continue");
-        return new KernelTlsStream(socket, state, initialPlaintext);
+        return new TlsRecordStream(new KernelRecordBackend(socket, state), state, initialPlaintext);
     }
 
     /// <summary>The session-only fallback rules (no kernel needed); null when the session can go to the kernel.</summary>

@@ -1,55 +1,40 @@
-using System.Buffers;
-using Baton.IO;
 using Baton.Tls.Session;
 
 namespace Baton.Tls.Records;
 
 /// <summary>
-/// The worker's side of a handed-off TLS session: a user-space TLS 1.2/1.3 AEAD record layer over the socket
-/// the front passed on, continuing the session described by a <see cref="TlsSessionState"/>.
+/// The worker's side of a handed-off TLS session: continues the session described by a <see cref="TlsSessionState"/>
+/// over the socket the front passed on. One stream for both record layers: every protocol rule is
+/// <see cref="RecordProtocol"/>'s, and a <see cref="RecordBackend"/> moves the records, in user space
+/// (<see cref="UserSpaceRecordBackend"/>, EVP over the inner stream) or in the kernel (<see cref="KernelRecordBackend"/>,
+/// set up by <see cref="KernelTls.TryEnable"/>).
 /// <para>
-/// Reads return first the plaintext the front already read, then records from the initial ciphertext (bytes the
-/// front read off the socket but libssl had not processed), then records from the inner stream.
+/// Reads return first the plaintext the front already read, then what the records carry.
 /// </para>
 /// <para>
-/// Write policy: every WriteAsync seals its data at once into records of at most MaxPlaintext bytes and writes
-/// them with one inner write per batch (a 64 KiB buffer); there is no coalescing across calls, so callers that
-/// write many small pieces should pass them together: the ReadOnlySequence overload takes a pipe's segments as
-/// they are, and records span segment boundaries. FlushAsync only flushes the inner stream.
+/// Write policy: every WriteAsync writes its data at once, in records of at most MaxPlaintext bytes; there is no
+/// coalescing across calls, so callers that write many small pieces should pass them together: the
+/// ReadOnlySequence overload takes a pipe's segments as they are. FlushAsync only flushes the inner stream.
 /// </para>
 /// <para>
 /// Concurrency: one reader and one writer may run at the same time. Reads may have to write (KeyUpdate answers,
-/// alerts); all writes to the inner stream are serialized by one lock.
+/// alerts); everything that writes, key changes included, is serialized by one lock, so no record can slip between
+/// a KeyUpdate and the key that follows it.
 /// </para>
-/// <para>
-/// AEAD usage limits: in TLS 1.3 a KeyUpdate is sent before the write sequence reaches 2^24 records (RFC 8446 §5.5
-/// allows 2^24.5 for AES-GCM). TLS 1.2 has no rekeying without renegotiation, so once 2^24 AES-GCM records (or
-/// 2^64-1 ChaCha20-Poly1305 records) were written, writes fail with an IOException and the connection must be closed.
-/// </para>
-/// The stream owns the state (it updates keys and sequence numbers in it) and wipes it on dispose.
+/// The stream owns the state (the protocol moves its keys and sequence numbers) and wipes it on dispose.
 /// </summary>
 internal sealed partial class TlsRecordStream : TlsStream
 {
-    internal const ulong Tls13KeyUpdateThreshold = 1UL << 24;
-    internal const ulong Tls12GcmRecordLimit = 1UL << 24;
-    private const int WriteBufferSize = 64 * 1024;
-
-    /// <summary>Room for the largest record either version allows.</summary>
-    private const int ReadBufferSize = TlsRecordLimits.HeaderLength + TlsRecordLimits.MaxTls12Ciphertext;
-
-    private readonly Stream _inner;
-    private readonly bool _leaveInnerStreamOpen;
+    private readonly RecordBackend _backend;
+    private readonly RecordProtocol _protocol;
     private readonly TlsSessionState _state;
-    private readonly TlsCipherSuiteInfo _suite;
-    private readonly TlsRecordProtector _reader;
-    private readonly TlsRecordProtector _writer;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private byte[] _readBuffer;
-    /// <summary>Rented for the duration of one locked write (see RentWriteBuffer), empty in between.</summary>
-    private byte[] _writeBuffer = [];
+    /// <summary>The control message being written (a KeyUpdate or an alert); used under the write lock.</summary>
+    private readonly byte[] _control = new byte[RecordProtocol.KeyUpdateLength];
     private int _disposed;
 
-    /// <param name="inner">The connection (a NetworkStream over the handed-off socket).</param>
+    /// <summary>The user-space record layer.</summary>
+    /// <param name="inner">The connection (the handed-off socket's stream).</param>
     /// <param name="state">The session; the stream takes ownership and wipes it on dispose.</param>
     /// <param name="initialPlaintext">Application data the front already decrypted; returned first. Not copied: keep it alive.</param>
     /// <param name="initialCiphertext">Raw bytes the front read but libssl did not process; parsed before the inner stream. Not copied.</param>
@@ -57,34 +42,35 @@ internal sealed partial class TlsRecordStream : TlsStream
     public TlsRecordStream(
         Stream inner, TlsSessionState state, ReadOnlyMemory<byte> initialPlaintext = default,
         ReadOnlyMemory<byte> initialCiphertext = default, bool leaveInnerStreamOpen = false)
+        : this(new UserSpaceRecordBackend(inner, state, initialCiphertext, leaveInnerStreamOpen), state, initialPlaintext)
     {
-        ArgumentNullException.ThrowIfNull(inner);
-        ArgumentNullException.ThrowIfNull(state);
-        _inner = inner;
-        _leaveInnerStreamOpen = leaveInnerStreamOpen;
+    }
+
+    /// <summary>A stream over any backend; it takes ownership of the backend and the state.</summary>
+    internal TlsRecordStream(RecordBackend backend, TlsSessionState state, ReadOnlyMemory<byte> initialPlaintext)
+    {
+        _backend = backend;
         _state = state;
-        _suite = state.Suite;
-        _reader = new TlsRecordProtector(_suite, encrypt: false, state.ReadKey, state.ReadIv, state.ReadSequence);
-        _writer = new TlsRecordProtector(_suite, encrypt: true, state.WriteKey, state.WriteIv, state.WriteSequence);
+        _protocol = new RecordProtocol(state, backend.KeyUpdateInOneRecord);
         _initialPlaintext = initialPlaintext;
-        _initialCiphertext = initialCiphertext;
-        _keyUpdateOwed = state.KeyUpdatePending;
-        _readBuffer = ArrayPool<byte>.Shared.Rent(ReadBufferSize);
     }
 
     /// <summary>IANA id of the session's cipher suite.</summary>
-    public override ushort CipherSuite => _suite.Id;
+    public override ushort CipherSuite => _state.CipherSuite;
 
     /// <summary>0x0303 or 0x0304.</summary>
-    public override ushort ProtocolVersion => _suite.ProtocolVersion;
+    public override ushort ProtocolVersion => _state.ProtocolVersion;
 
-    public override bool ResetByPeer => _inner is DuplexStream { ResetByPeer: true };
+    public override bool ResetByPeer => _backend.ResetByPeer;
 
-    public override void Flush() => _inner.Flush();
+    /// <summary>Nothing to flush: every write sends its records.</summary>
+    public override void Flush()
+    {
+    }
 
-    public override Task FlushAsync(CancellationToken cancellationToken) => _inner.FlushAsync(cancellationToken);
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>Sends close_notify (once). The inner stream stays open until dispose.</summary>
+    /// <summary>Sends close_notify (once). The connection stays open until dispose.</summary>
     public override Task ShutdownAsync(CancellationToken cancellationToken = default) =>
         SendAlertAsync(TlsAlertLevel.Warning, TlsAlertDescription.CloseNotify, cancellationToken);
 
@@ -100,7 +86,7 @@ internal sealed partial class TlsRecordStream : TlsStream
             // Best effort: the peer may be gone already.
         }
         Release();
-        if (!_leaveInnerStreamOpen) await _inner.DisposeAsync().ConfigureAwait(false);
+        await _backend.CloseAsync().ConfigureAwait(false);
         GC.SuppressFinalize(this);
     }
 
@@ -117,7 +103,7 @@ internal sealed partial class TlsRecordStream : TlsStream
                 // Best effort, as above.
             }
             Release();
-            if (!_leaveInnerStreamOpen) _inner.Dispose();
+            _backend.Close();
         }
         base.Dispose(disposing);
     }
@@ -126,18 +112,12 @@ internal sealed partial class TlsRecordStream : TlsStream
     private void Release()
     {
         _state.Wipe();
-        _reader.Dispose();
-        _writer.Dispose();
-        // The buffers held plaintext: clear them before they go back to the shared pool. A read still pending
-        // on a disposed stream (a misuse) would otherwise see a recycled buffer, so that case drops the buffer.
-        byte[] read = Interlocked.Exchange(ref _readBuffer, []);
-        if (Volatile.Read(ref _readInProgress) == 0) ArrayPool<byte>.Shared.Return(read, clearArray: true);
-        else Array.Clear(read);
-        // No write buffer to return: a write in progress returns its own; closing the write side makes
-        // any later write fail instead of sealing with wiped keys.
+        _backend.Release(readPending: Volatile.Read(ref _readInProgress) != 0);
+        // A write in progress returns its own buffers; closing the write side makes any later write fail
+        // instead of sealing with wiped keys.
         if (_writeLock.Wait(0))
         {
-            _writeClosed = true;
+            _protocol.CloseWrite();
             _writeLock.Release();
         }
     }

@@ -113,7 +113,7 @@ public class KernelTlsStreamTests
     /// <summary>A kernel TLS server stream and a user-space client stream over one loopback connection.</summary>
     private sealed class Pair : IAsyncDisposable
     {
-        private Pair(KernelTlsStream server, TlsRecordStream client, TlsSessionState clientState, Socket clientSocket)
+        private Pair(TlsRecordStream server, TlsRecordStream client, TlsSessionState clientState, Socket clientSocket)
         {
             Server = server;
             Client = client;
@@ -121,7 +121,7 @@ public class KernelTlsStreamTests
             ClientSocket = clientSocket;
         }
 
-        public KernelTlsStream Server { get; }
+        public TlsRecordStream Server { get; }
         public TlsRecordStream Client { get; }
         public TlsSessionState ClientState { get; }
         public Socket ClientSocket { get; }
@@ -135,7 +135,7 @@ public class KernelTlsStreamTests
             var (server, client) = await ConnectSocketsAsync();
             Stream? stream = KernelTls.TryEnable(server, serverState, initialPlaintext, default, out string? reason);
             Assert.True(stream is not null, reason);
-            return new Pair((KernelTlsStream)stream, new TlsRecordStream(new NetworkStream(client, ownsSocket: true), clientState), clientState, client);
+            return new Pair((TlsRecordStream)stream, new TlsRecordStream(new NetworkStream(client, ownsSocket: true), clientState), clientState, client);
         }
 
         public async ValueTask DisposeAsync()

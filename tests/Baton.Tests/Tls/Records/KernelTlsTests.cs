@@ -6,7 +6,8 @@ namespace Baton.Tests.Tls.Records;
 
 /// <summary>
 /// Kernel TLS rules that hold on every machine: availability detection, the fallback decisions, and the exact
-/// crypto_info bytes handed to TLS_TX / TLS_RX. The tests that need a kernel with TLS are in KernelTlsStreamTests.
+/// crypto_info bytes handed to TLS_TX / TLS_RX. The tests that need a kernel with TLS are in KernelTlsStreamTests
+/// and the kernel rows of RecordLayerProtocolTests.
 /// </summary>
 public class KernelTlsTests
 {

@@ -19,6 +19,7 @@ internal sealed class RawTlsPeer : IAsyncDisposable
         WriteKey = serverState.ReadKey.ToArray();
         WriteIv = serverState.ReadIv.ToArray();
         WriteSecret = serverState.ReadSecret.ToArray();
+        ReadSecret = serverState.WriteSecret.ToArray();
         _writer = new TlsRecordProtector(Suite, encrypt: true, WriteKey, WriteIv, serverState.ReadSequence);
         _reader = new TlsRecordProtector(Suite, encrypt: false, serverState.WriteKey, serverState.WriteIv, serverState.WriteSequence);
     }
@@ -32,6 +33,9 @@ internal sealed class RawTlsPeer : IAsyncDisposable
     public byte[] WriteIv { get; }
 
     public byte[] WriteSecret { get; }
+
+    /// <summary>The server's write secret of the epoch this peer reads (TLS 1.3), moved on by <see cref="ExpectKeyUpdateAsync"/>.</summary>
+    public byte[] ReadSecret { get; }
 
     public ulong WriteSequence => _writer.Sequence;
 
@@ -61,8 +65,50 @@ internal sealed class RawTlsPeer : IAsyncDisposable
         Assert.Equal([level, (byte)description], content);
     }
 
+    /// <summary>Sends a KeyUpdate under the current key, then writes under the next one.</summary>
+    public async Task SendKeyUpdateAsync(bool requestUpdate)
+    {
+        await SendAsync(TlsContentType.Handshake, 24, 0, 0, 1, requestUpdate ? (byte)1 : (byte)0);
+        AdvanceWriteKey();
+    }
+
+    /// <summary>Writes under the next key from now on (after a KeyUpdate sent some other way).</summary>
+    public void AdvanceWriteKey() => NextKey(WriteSecret, _writer);
+
+    /// <summary>Asserts that the next server record is a KeyUpdate, then reads under the server's next key.</summary>
+    public async Task ExpectKeyUpdateAsync(byte requestUpdate)
+    {
+        var (type, content) = await ReceiveAsync();
+        Assert.Equal(TlsContentType.Handshake, type);
+        Assert.Equal([24, 0, 0, 1, requestUpdate], content);
+        NextKey(ReadSecret, _reader);
+    }
+
+    /// <summary>Asserts that the next server record is application data with this content.</summary>
+    public async Task ExpectDataAsync(byte[] expected)
+    {
+        var (type, content) = await ReceiveAsync();
+        Assert.Equal(TlsContentType.ApplicationData, type);
+        Assert.Equal(expected, content);
+    }
+
+    /// <summary>Ends the connection with a TCP reset (SO_LINGER 0), as browsers and impatient clients do.</summary>
+    public void Reset()
+    {
+        Net.Socket.LingerState = new LingerOption(true, 0);
+        Net.Socket.Close();
+    }
+
     public async Task ExpectEndOfStreamAsync() =>
         Assert.Equal(0, await Net.ReadAsync(new byte[1]).AsTask().WaitAsync(RecordTestSupport.Deadline));
+
+    private void NextKey(byte[] secret, TlsRecordProtector protector)
+    {
+        TlsKeySchedule.UpdateTrafficSecret(Suite, secret);
+        byte[] key = new byte[Suite.KeyLength], iv = new byte[Suite.IvLength];
+        TlsKeySchedule.DeriveTls13Keys(Suite, secret, key, iv);
+        protector.Rekey(key, iv);
+    }
 
     public ValueTask DisposeAsync()
     {

@@ -159,6 +159,21 @@ public class TlsRecordStreamFailureTests
         await t.Peer.ExpectAlertAsync(Fatal, TlsAlertDescription.UnexpectedMessage);
     }
 
+    /// <summary>User space only: kernel TLS consumes empty data records itself.</summary>
+    [Theory]
+    [InlineData(0x1301)]
+    [InlineData(0xC02C)]
+    public async Task MoreThan32EmptyRecordsInARowGetUnexpectedMessage(ushort suite)
+    {
+        await using var t = await StartAsync(suite);
+        for (int i = 0; i < RecordProtocol.MaxRecordsWithoutData; i++) await t.Peer.SendAsync(TlsContentType.ApplicationData);
+        await t.Peer.SendAsync(TlsContentType.ApplicationData, "a"u8.ToArray());
+        Assert.Equal("a"u8.ToArray(), await ReadExactlyAsync(t.Server, 1));
+        for (int i = 0; i <= RecordProtocol.MaxRecordsWithoutData; i++) await t.Peer.SendAsync(TlsContentType.ApplicationData);
+        await ExpectFailureAsync(t.Server, TlsAlertDescription.UnexpectedMessage);
+        await t.Peer.ExpectAlertAsync(Fatal, TlsAlertDescription.UnexpectedMessage);
+    }
+
     [Theory]
     [InlineData(0x1301, (byte)TlsAlertDescription.UserCanceled)]
     [InlineData(0xC02B, (byte)TlsAlertDescription.NoRenegotiation)]

@@ -123,14 +123,14 @@ public class TlsRecordStreamTests
     public async Task Tls13RekeysBeforeTheAeadLimit()
     {
         var (serverNet, clientNet) = await ConnectAsync();
-        TlsSessionState serverState = NewServerState(0x1301, writeSequence: TlsRecordStream.Tls13KeyUpdateThreshold - 1);
+        TlsSessionState serverState = NewServerState(0x1301, writeSequence: RecordProtocol.Tls13KeyUpdateThreshold - 1);
         TlsSessionState clientState = Mirror(serverState);
         byte[] nextServerWrite = Next(serverState, serverState.WriteSecret);
         await using var server = new TlsRecordStream(serverNet, serverState);
         await using var client = new TlsRecordStream(clientNet, clientState);
 
         await server.WriteAsync("one"u8.ToArray()).AsTask().WaitAsync(Deadline);
-        Assert.Equal(TlsRecordStream.Tls13KeyUpdateThreshold, serverState.WriteSequence);
+        Assert.Equal(RecordProtocol.Tls13KeyUpdateThreshold, serverState.WriteSequence);
         await server.WriteAsync("two"u8.ToArray()).AsTask().WaitAsync(Deadline);
         Assert.Equal(1UL, serverState.WriteSequence);
         Assert.Equal(nextServerWrite, serverState.WriteSecret);
@@ -144,7 +144,7 @@ public class TlsRecordStreamTests
     public async Task Tls12RefusesToWritePastTheGcmLimit(ushort suite, bool refused)
     {
         var (serverNet, clientNet) = await ConnectAsync();
-        TlsSessionState serverState = NewServerState(suite, writeSequence: TlsRecordStream.Tls12GcmRecordLimit);
+        TlsSessionState serverState = NewServerState(suite, writeSequence: RecordProtocol.Tls12GcmRecordLimit);
         await using var server = new TlsRecordStream(serverNet, serverState);
         await using var client = new TlsRecordStream(clientNet, Mirror(serverState));
         Task write = server.WriteAsync("z"u8.ToArray()).AsTask();
