@@ -44,8 +44,15 @@ internal enum RecordAction : byte
 /// </summary>
 internal sealed partial class RecordProtocol
 {
-    /// <summary>OpenSSL allows 32 empty records in a row (MAX_EMPTY_RECORDS); the same bound covers every record without data.</summary>
+    /// <summary>OpenSSL allows 32 empty records in a row (MAX_EMPTY_RECORDS); the same bound covers alerts and refused renegotiations.</summary>
     internal const int MaxRecordsWithoutData = 32;
+
+    /// <summary>
+    /// KeyUpdates in a row without data. OpenSSL sets no bound and a client may rekey often (a 33rd KeyUpdate
+    /// was refused here once, where OpenSSL went on): far above any legitimate rekeying, low enough that a peer
+    /// cannot keep the worker deriving keys for free.
+    /// </summary>
+    internal const int MaxKeyUpdatesWithoutData = 1024;
 
     internal const byte KeyUpdateType = 24;
     private const byte ClientHelloType = 1;
@@ -55,6 +62,7 @@ internal sealed partial class RecordProtocol
     private readonly TlsCipherSuiteInfo _suite;
     private readonly bool _keyUpdateInOneRecord;
     private int _recordsWithoutData;
+    private int _keyUpdatesWithoutData;
 
     // A post-handshake handshake message may span records: its header is collected, its body counted.
     private int _headerBytes;
@@ -88,19 +96,25 @@ internal sealed partial class RecordProtocol
     public RecordAction OnRecord(TlsContentType type, ReadOnlySpan<byte> content)
     {
         RecordAction action = Interpret(type, content);
-        if (action == RecordAction.Data)
+        switch (action)
         {
-            _recordsWithoutData = 0;
-            return action;
+            case RecordAction.Data:
+                _recordsWithoutData = 0;
+                _keyUpdatesWithoutData = 0;
+                return action;
+            case RecordAction.Fail or RecordAction.PeerFatalAlert or RecordAction.PeerClosed:
+                return action;
+            // Empty records, warnings, KeyUpdates and refused renegotiations cost work but yield nothing:
+            // bounded, so a peer cannot keep the worker busy for free.
+            case RecordAction.FollowKeyUpdate or RecordAction.FollowAndAnswerKeyUpdate:
+                return ++_keyUpdatesWithoutData > MaxKeyUpdatesWithoutData
+                    ? Fail(TlsAlertDescription.UnexpectedMessage, $"more than {MaxKeyUpdatesWithoutData} KeyUpdates in a row without data")
+                    : action;
+            default:
+                return ++_recordsWithoutData > MaxRecordsWithoutData
+                    ? Fail(TlsAlertDescription.UnexpectedMessage, $"more than {MaxRecordsWithoutData} records in a row without data")
+                    : action;
         }
-        // Empty records, warnings, KeyUpdates and refused renegotiations cost work but yield nothing:
-        // bounded, as OpenSSL bounds them, so a peer cannot keep the worker busy for free.
-        if (action is not (RecordAction.Fail or RecordAction.PeerFatalAlert or RecordAction.PeerClosed)
-            && ++_recordsWithoutData > MaxRecordsWithoutData)
-        {
-            return Fail(TlsAlertDescription.UnexpectedMessage, $"more than {MaxRecordsWithoutData} records in a row without data");
-        }
-        return action;
     }
 
     /// <summary>Fails reading for good with an alert we send (also for what a backend refuses before the protocol sees it).</summary>

@@ -125,6 +125,22 @@ public class RecordProtocolTests
     }
 
     [Fact]
+    public void KeyUpdatesHaveTheirOwnMuchHigherBound()
+    {
+        // OpenSSL follows any number of KeyUpdates; a 33rd in a row was refused here once.
+        var protocol = new RecordProtocol(NewServerState(0x1301));
+        for (int i = 0; i < RecordProtocol.MaxKeyUpdatesWithoutData; i++)
+            Assert.Equal(RecordAction.FollowKeyUpdate, protocol.OnRecord(TlsContentType.Handshake, [24, 0, 0, 1, 0]));
+        // KeyUpdates do not use up the bound of the other records without data, and data resets both.
+        Assert.Equal(RecordAction.Nothing, protocol.OnRecord(TlsContentType.ApplicationData, []));
+        Assert.Equal(RecordAction.Data, protocol.OnRecord(TlsContentType.ApplicationData, "x"u8));
+        for (int i = 0; i < RecordProtocol.MaxKeyUpdatesWithoutData; i++)
+            Assert.Equal(RecordAction.FollowKeyUpdate, protocol.OnRecord(TlsContentType.Handshake, [24, 0, 0, 1, 0]));
+        Assert.Equal(RecordAction.Fail, protocol.OnRecord(TlsContentType.Handshake, [24, 0, 0, 1, 0]));
+        Assert.Equal(TlsAlertDescription.UnexpectedMessage, protocol.ReadFailure!.Description);
+    }
+
+    [Fact]
     public void ThirtyTwoRecordsWithoutDataAreAllowedNotThirtyThree()
     {
         var protocol = new RecordProtocol(NewServerState(0xC02F));
