@@ -15,7 +15,8 @@ namespace Baton.Cli;
 /// <summary>
 /// The built-in worker application: an ASP.NET Core app on the Baton transport that answers every
 /// request with a page of facts about the handoff — the worker's pid, its pool, the mode, TLS
-/// version and suite, SNI, ALPN, the client address and the request — so a person sees who served them.
+/// version and suite, SNI, ALPN, the client address, the request as sent and the path as Kestrel
+/// decoded it — so a person sees who served them.
 /// </summary>
 internal static class DemoApplication
 {
@@ -116,6 +117,7 @@ internal static class DemoApplication
             alpn: {(alpn is null || alpn.ApplicationProtocol.IsEmpty ? "-" : System.Text.Encoding.ASCII.GetString(alpn.ApplicationProtocol.Span))}
             client: {client}
             request: {context.Request.Method} {target} {context.Request.Protocol}
+            path: {context.Request.Path.Value}
             body: {bodyLength} bytes, sha256 {bodyDigest}
 
             """;
