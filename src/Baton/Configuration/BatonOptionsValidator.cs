@@ -43,6 +43,15 @@ internal static class BatonOptionsValidator
     }
 
     /// <summary>
+    /// A front running as root starts the workers of a pool without <c>User</c> as root too: they could read the
+    /// key files (in handoff mode the one thing that keeps the key in the front) and everything else root can.
+    /// </summary>
+    public static IReadOnlyList<string> WorkerUserWarnings(BatonOptions options, bool frontIsRoot) =>
+        !frontIsRoot ? [] : options.Pools.Where(pool => pool.Value.User is null).Select(pool =>
+            $"{BatonOptions.SectionName}:Pools:{pool.Key}: its workers run as root, the front's user, so they can read the key files; "
+            + $"set Pools:{pool.Key}:User to an unprivileged user (e.g. nobody)").ToList();
+
+    /// <summary>
     /// What works but likely not as meant, for the front to log at start. A Host/path route without ServerNames
     /// sends every connection on its listener that no earlier route takes through the front's HTTP/1.1-only
     /// handshake (an HTTP/2 request is inside frames the front does not read): HTTP/2 is off for all of them.

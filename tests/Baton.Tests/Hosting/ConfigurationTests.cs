@@ -166,6 +166,17 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void AFrontRunningAsRootWarnsOfEveryPoolWhoseWorkersWouldToo()
+    {
+        BatonOptions options = Defaults();
+        options.Pools["web"] = new PoolOptions { User = "nobody" };
+        Assert.Empty(BatonOptionsValidator.WorkerUserWarnings(options, frontIsRoot: false));
+        Assert.Equal(
+            "Baton:Pools:default: its workers run as root, the front's user, so they can read the key files; set Pools:default:User to an unprivileged user (e.g. nobody)",
+            Assert.Single(BatonOptionsValidator.WorkerUserWarnings(options, frontIsRoot: true)));
+    }
+
+    [Fact]
     public void AHostRouteWithoutServerNamesIsWarnedToTurnHttp2Off()
     {
         BatonOptions options = Defaults();
