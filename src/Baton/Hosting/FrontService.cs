@@ -58,6 +58,7 @@ internal sealed class FrontService : IHostedService, IDisposable
         foreach ((Socket socket, ListenerOptions listener) in _listeners)
             _acceptLoops.Add(AcceptLoopAsync(socket, listener, _handler));
         _logger.Ready(
+            Environment.ProcessId,
             string.Join(", ", _listeners.Select(l => $"https://{l.Socket.LocalEndPoint} ({l.Options.Name})")),
             string.Join(", ", _pools.Values.Select(p => $"{p.Name}=[{string.Join(",", p.Workers.Select(w => w.Pid))}]")));
     }
