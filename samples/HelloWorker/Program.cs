@@ -14,6 +14,8 @@ builder.WebHost.UseBaton();
 builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
 
 WebApplication app = builder.Build();
+// Startup code runs as the pool's User (UseBaton switched to it), not as the front's root.
+Console.WriteLine($"HelloWorker {Environment.ProcessId} starting as {Environment.UserName}");
 
 // A request that takes a while: shows that a worker told to stop finishes it first.
 app.MapGet("/slow", async (int ms, HttpContext context) =>

@@ -13,11 +13,16 @@ public static class BatonWebHostBuilderExtensions
     /// over (TLS already taken care of: the TLS facts arrive as Kestrel's TLS features) instead of
     /// listening on ports. Without a front the app runs unchanged, or, with
     /// <see cref="Baton.AspNetCore.BatonTransportOptions.RequireFront"/>, throws an <see cref="InvalidOperationException"/>
-    /// whose message says how to start it.
+    /// whose message says how to start it. Started by a front whose pool has a <c>User</c>, the process switches to
+    /// that user here: call it right after creating the builder, since what ran before still ran as the front's user.
     /// <code>builder.WebHost.UseBaton();</code>
     /// </summary>
     public static IWebHostBuilder UseBaton(this IWebHostBuilder builder, Action<Baton.AspNetCore.BatonTransportOptions>? configure = null)
     {
+        // The pool's User, now rather than when Kestrel binds: the app's services, its code between Build() and
+        // Run() and its hosted services must not run as the front's user (root), which can read the key files.
+        if (Baton.AspNetCore.BatonWorker.IsStartedByFront)
+            Baton.Worker.WorkerListener.AssumeWorkerUser();
         var options = new Baton.AspNetCore.BatonTransportOptions();
         configure?.Invoke(options);
         if (!Baton.AspNetCore.BatonWorker.IsStartedByFront)

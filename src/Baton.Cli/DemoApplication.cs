@@ -15,7 +15,8 @@ namespace Baton.Cli;
 /// <summary>
 /// The built-in worker application: an ASP.NET Core app on the Baton transport that answers every
 /// request with a page of facts about the handoff — the worker's pid, its pool, the mode, TLS
-/// version and suite, SNI, ALPN, the client address and the request — so a person sees who served them.
+/// version and suite, SNI, ALPN, the client address, the request as sent and the path as Kestrel
+/// decoded it — so a person sees who served them.
 /// </summary>
 internal static class DemoApplication
 {
@@ -68,12 +69,37 @@ internal static class DemoApplication
 
     private static async Task HandleAsync(HttpContext context)
     {
-        (long length, string digest) = await HashBodyAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
+        if (HttpMethods.IsConnect(context.Request.Method))
+        {
+            // Not a proxy. A 2xx to CONNECT may carry no Content-Length, so the facts page would be a 500.
+            await ErrorAsync(context, StatusCodes.Status501NotImplemented, "CONNECT is not supported: this server is not a proxy").ConfigureAwait(false);
+            return;
+        }
+        long length;
+        string digest;
+        try
+        {
+            (length, digest) = await HashBodyAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // The client's fault (413 for a body past MaxRequestBodySize, 400 for a broken chunk): answered here,
+            // because an exception left to Kestrel is logged as an application error with its stack trace.
+            await ErrorAsync(context, ex.StatusCode, ex.Message).ConfigureAwait(false);
+            return;
+        }
         byte[] page = System.Text.Encoding.UTF8.GetBytes(FactsPage(context, length, digest));
         context.Response.ContentType = "text/plain; charset=utf-8";
         // A Content-Length rather than chunking: simple clients read exactly the page.
         context.Response.ContentLength = page.Length;
         await context.Response.Body.WriteAsync(page, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static Task ErrorAsync(HttpContext context, int status, string message)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync($"{status} {message}\n", context.RequestAborted);
     }
 
     /// <summary>Reads the whole request body (Content-Length or chunked or HTTP/2 DATA) and hashes it.</summary>
@@ -116,6 +142,7 @@ internal static class DemoApplication
             alpn: {(alpn is null || alpn.ApplicationProtocol.IsEmpty ? "-" : System.Text.Encoding.ASCII.GetString(alpn.ApplicationProtocol.Span))}
             client: {client}
             request: {context.Request.Method} {target} {context.Request.Protocol}
+            path: {context.Request.Path.Value}
             body: {bodyLength} bytes, sha256 {bodyDigest}
 
             """;

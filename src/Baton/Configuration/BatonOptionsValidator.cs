@@ -43,6 +43,15 @@ internal static class BatonOptionsValidator
     }
 
     /// <summary>
+    /// A front running as root starts the workers of a pool without <c>User</c> as root too: they could read the
+    /// key files (in handoff mode the one thing that keeps the key in the front) and everything else root can.
+    /// </summary>
+    public static IReadOnlyList<string> WorkerUserWarnings(BatonOptions options, bool frontIsRoot) =>
+        !frontIsRoot ? [] : options.Pools.Where(pool => pool.Value.User is null).Select(pool =>
+            $"{BatonOptions.SectionName}:Pools:{pool.Key}: its workers run as root, the front's user, so they can read the key files; "
+            + $"set Pools:{pool.Key}:User to an unprivileged user (e.g. nobody)").ToList();
+
+    /// <summary>
     /// What works but likely not as meant, for the front to log at start. A Host/path route without ServerNames
     /// sends every connection on its listener that no earlier route takes through the front's HTTP/1.1-only
     /// handshake (an HTTP/2 request is inside frames the front does not read): HTTP/2 is off for all of them.
@@ -79,8 +88,8 @@ internal static class BatonOptionsValidator
                 fail($"Routes:{i}:Pool", $"routes by Host or path, so pool '{route.Pool}' must be in handoff mode (only the front reads requests)");
             if (route.NeedsRequest && fallbacksChecked.Add(FallbackFor(options, i).Key))
                 CheckFallback(options, i, fail);
-            if (route.PathPrefix is { } prefix && !prefix.StartsWith('/'))
-                fail($"Routes:{i}:PathPrefix", $"'{prefix}' must start with '/'");
+            if (route.PathPrefix is { } prefix && PathPrefixProblem(prefix) is string problem)
+                fail($"Routes:{i}:PathPrefix", $"'{prefix}' {problem}");
             for (int h = 0; h < route.Hosts.Count; h++)
             {
                 if (!HostPattern.IsValid(route.Hosts[h]))
@@ -94,6 +103,27 @@ internal static class BatonOptionsValidator
                     fail($"Routes:{i}:ServerNames:{n}", $"'{route.ServerNames[n]}' is not a host name or *.domain pattern");
             }
         }
+    }
+
+    /// <summary>
+    /// A prefix is matched on the path as the application sees it (decoded, dot segments removed), so one written
+    /// any other way could never match: '/caf%C3%A9/' is written '/café/'.
+    /// </summary>
+    private static string? PathPrefixProblem(string prefix)
+    {
+        if (!prefix.StartsWith('/'))
+            return "must start with '/'";
+        if (prefix.IndexOfAny(['?', '#']) >= 0)
+            return "is matched on the path alone: no '?' or '#'";
+        for (int i = prefix.IndexOf('%'); i >= 0 && i + 2 < prefix.Length; i = prefix.IndexOf('%', i + 1))
+        {
+            if (char.IsAsciiHexDigit(prefix[i + 1]) && char.IsAsciiHexDigit(prefix[i + 2]))
+                return "is matched on the decoded path: write the characters, not their %XX escapes";
+        }
+        string[] segments = prefix.Split('/');
+        if (segments.Any(segment => segment is "." or ".."))
+            return "is matched on the path with dot segments removed: no '.' or '..' segments";
+        return null;
     }
 
     /// <summary>

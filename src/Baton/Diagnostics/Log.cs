@@ -36,8 +36,9 @@ internal static partial class Log
     [LoggerMessage(20, LogLevel.Information, "listening on {Address} (listener {Listener}, PROXY protocol {Proxy})")]
     public static partial void Listening(this ILogger logger, string address, string listener, bool proxy);
 
-    [LoggerMessage(21, LogLevel.Information, "baton ready: {Listeners}; workers: {Workers}")]
-    public static partial void Ready(this ILogger logger, string listeners, string workers);
+    // The front's pid is here for `dotnet-counters monitor -p`: the workers are processes named baton too.
+    [LoggerMessage(21, LogLevel.Information, "baton ready: {Listeners}; front pid={Pid}; workers: {Workers}")]
+    public static partial void Ready(this ILogger logger, int pid, string listeners, string workers);
 
     [LoggerMessage(22, LogLevel.Information, "shutting down: draining workers for up to {Deadline}")]
     public static partial void ShuttingDown(this ILogger logger, TimeSpan deadline);

@@ -134,7 +134,7 @@ internal sealed class FrontConnectionHandler : IDisposable
         using TerminatedConnection terminated = await _termination.TerminateAsync(
             socket, byName?.Alpn ?? HandoffTermination.RequestRoutedAlpn, stopping).ConfigureAwait(false);
         WorkerPool target = terminated.Head is HttpRequestHead head
-            ? _pools[_router.SelectWithRequest(listener.Name, serverName, head.Host, head.Path)]
+            ? _pools[_router.SelectWithRequest(listener.Name, serverName, head.Host, head.NormalizedPath)]
             : byName!;
         if (target.Mode != HandoffMode.Handoff)
         {

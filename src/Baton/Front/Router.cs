@@ -1,18 +1,13 @@
 using Baton.Configuration;
 
-
-
-
-
-
-
-
 namespace Baton.Front;
 
 /// <summary>
 /// Picks a pool for a connection. Routes are tried in order; a route matches when its listener,
 /// server-name patterns, Host patterns and path prefix all match (an empty criterion matches
-/// anything). Before the first request is known, a route that needs it stops the search: the front
+/// anything). A path prefix is matched on the path as the worker's application will see it (decoded, dot segments
+/// removed: <see cref="Inspection.HttpRequestHead.NormalizedPath"/>) and ignoring case, as ASP.NET Core's routing
+/// matches paths (OrdinalIgnoreCase). Before the first request is known, a route that needs it stops the search: the front
 /// must terminate TLS and read the request before deciding.
 /// </summary>
 internal sealed class Router
@@ -38,7 +33,7 @@ internal sealed class Router
         return _defaultPool;
     }
 
-    /// <summary>The pool once the first request's Host and path are known.</summary>
+    /// <summary>The pool once the first request's Host and normalized path are known.</summary>
     public string SelectWithRequest(string listener, string? serverName, string? host, string? path)
     {
         foreach (RouteOptions route in _routes)
@@ -47,7 +42,7 @@ internal sealed class Router
                 continue;
             if (route.Hosts.Count > 0 && (host is null || !route.Hosts.Any(pattern => HostPattern.Matches(pattern, host))))
                 continue;
-            if (route.PathPrefix is not null && (path is null || !path.StartsWith(route.PathPrefix, StringComparison.Ordinal)))
+            if (route.PathPrefix is not null && (path is null || !path.StartsWith(route.PathPrefix, StringComparison.OrdinalIgnoreCase)))
                 continue;
             return route.Pool;
         }

@@ -43,7 +43,10 @@ internal sealed class FrontService : IHostedService, IDisposable
     {
         if (_certificates.SelfSignedFingerprint is string fingerprint)
             _logger.SelfSignedCertificate(fingerprint);
-        foreach (string warning in BatonOptionsValidator.Warnings(_options).Concat(_certificates.Warnings))
+        IEnumerable<string> warnings = BatonOptionsValidator.Warnings(_options)
+            .Concat(BatonOptionsValidator.WorkerUserWarnings(_options, frontIsRoot: Interop.Libc.GetEUid() == 0))
+            .Concat(_certificates.Warnings);
+        foreach (string warning in warnings)
             _logger.ConfigurationWarning(warning);
         // Bound before any worker starts: a port in use ends the start at once. The kernel queues
         // connections in the backlog until the accept loops run.
@@ -55,6 +58,7 @@ internal sealed class FrontService : IHostedService, IDisposable
         foreach ((Socket socket, ListenerOptions listener) in _listeners)
             _acceptLoops.Add(AcceptLoopAsync(socket, listener, _handler));
         _logger.Ready(
+            Environment.ProcessId,
             string.Join(", ", _listeners.Select(l => $"https://{l.Socket.LocalEndPoint} ({l.Options.Name})")),
             string.Join(", ", _pools.Values.Select(p => $"{p.Name}=[{string.Join(",", p.Workers.Select(w => w.Pid))}]")));
     }

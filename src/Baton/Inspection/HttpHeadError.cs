@@ -21,6 +21,12 @@ internal enum HttpHeadError
     /// <summary>Request target has illegal characters or a form the method does not allow.</summary>
     BadTarget,
 
+    /// <summary>
+    /// The path cannot be read as the worker will read it (<see cref="RequestPath"/>): %00, percent-encoded bytes
+    /// that are not UTF-8, or an absolute-form target whose path System.Uri reads otherwise.
+    /// </summary>
+    BadPath,
+
     /// <summary>Version is not of the form HTTP/d.d.</summary>
     BadVersion,
 

@@ -11,6 +11,12 @@ internal sealed class HttpRequestHead
     /// <summary>Path of the target without query, not percent-decoded; "*" for asterisk-form, null for CONNECT.</summary>
     public string? Path { get; internal init; }
 
+    /// <summary>
+    /// The path as the worker's application will see it (<see cref="RequestPath"/>: decoded, dot segments removed);
+    /// what routing matches on. Null for CONNECT and asterisk-form.
+    /// </summary>
+    public string? NormalizedPath { get; internal init; }
+
     /// <summary><see cref="System.Net.HttpVersion.Version10"/> or <see cref="System.Net.HttpVersion.Version11"/>.</summary>
     public Version Version { get; internal init; } = System.Net.HttpVersion.Version11;
 

@@ -127,14 +127,20 @@ internal static class HttpRequestHeadParser
         }
 
         string target = Encoding.ASCII.GetString(line.Target);
+        string? path = line.Form == TargetForm.Authority ? null
+            : line.Form == TargetForm.Asterisk ? "*"
+            : line.Path.Length == target.Length ? target
+            : Encoding.ASCII.GetString(line.Path);
+        if (!RequestPath.TryNormalize(line.Form, target, path, out string? normalizedPath))
+        {
+            return HttpHeadError.BadPath;
+        }
         head = new HttpRequestHead
         {
             Method = MethodName(line.Method),
             Target = target,
-            Path = line.Form == TargetForm.Authority ? null
-                : line.Form == TargetForm.Asterisk ? "*"
-                : line.Path.Length == target.Length ? target
-                : Encoding.ASCII.GetString(line.Path),
+            Path = path,
+            NormalizedPath = normalizedPath,
             Version = line.Version,
             Host = host,
             Port = port,

@@ -27,6 +27,8 @@ internal sealed class WorkerListener : IAsyncDisposable
     private Thread? _receiveThread;
     private readonly Lock _acceptGate = new();
     private bool _stopAccepting;
+    private static readonly Lock s_userGate = new();
+    private static bool s_userAssumed;
 
     /// <summary>Over an already checked channel (<see cref="FromEnvironment"/>; tests pass one end of a socketpair).</summary>
     internal WorkerListener(ChannelSocket channel, ILogger logger)
@@ -41,6 +43,25 @@ internal sealed class WorkerListener : IAsyncDisposable
     /// <summary>True when this process was started by a Baton front (it passed a channel).</summary>
     public static bool IsStartedByFront => Environment.GetEnvironmentVariable(WorkerEnvironment.ChannelFdVariable) is not null;
 
+    /// <summary>
+    /// Drops this process to the pool's <c>User</c> (the front passes it in BATON_WORKER_USER), once. UseBaton calls
+    /// it before any of the app's services exist, so that only the code before that call runs as the front's user;
+    /// <see cref="FromEnvironment"/> calls it again for a host that opens the channel without UseBaton.
+    /// </summary>
+    public static void AssumeWorkerUser()
+    {
+        if (Environment.GetEnvironmentVariable(WorkerEnvironment.UserVariable) is not { Length: > 0 } user)
+            return;
+        lock (s_userGate)
+        {
+            // Set only once the switch succeeded: a failed one must fail again, never leave the process as root.
+            if (s_userAssumed)
+                return;
+            ProcessIdentity.SwitchTo(user);
+            s_userAssumed = true;
+        }
+    }
+
     /// <summary>Opens the channel the front passed at spawn; throws with one clear line when there is none.</summary>
     public static WorkerListener FromEnvironment(ILogger logger)
     {
@@ -48,8 +69,7 @@ internal sealed class WorkerListener : IAsyncDisposable
         if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int fd))
             throw new InvalidOperationException(
                 $"this process is a Baton worker but was not started by a Baton front ({WorkerEnvironment.ChannelFdVariable} is not set)");
-        if (Environment.GetEnvironmentVariable(WorkerEnvironment.UserVariable) is { Length: > 0 } user)
-            ProcessIdentity.SwitchTo(user);
+        AssumeWorkerUser();
         ChannelSocket channel = ChannelSocket.FromInheritedFd(fd);
         int peer = channel.GetPeerCredentials().Pid;
         int parent = Interop.Libc.GetParentPid();

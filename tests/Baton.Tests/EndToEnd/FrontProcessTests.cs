@@ -18,6 +18,15 @@ public sealed class FrontProcessTests
         Assert.True(ProcFs.IsAlive(front.Pid));
     }
 
+    /// <summary>The workers are processes named baton too, so `dotnet-counters monitor -n baton` may pick one: the ready line names the front.</summary>
+    [Fact]
+    public async Task TheReadyLineNamesTheFrontsPid()
+    {
+        await using BatonFront front = await BatonFront.StartAsync(["--workers", "1"]);
+        string ready = await front.WaitForOutputAsync("baton ready:");
+        Assert.Contains($"; front pid={front.Pid}; workers: default=[{front.InitialWorkers["default"].Single()}]", ready);
+    }
+
     [Fact]
     public async Task WorkersGetACleanEnvironmentWithThePoolsOwnVariables()
     {

@@ -29,6 +29,8 @@ public sealed class RouterTests
 
     [Theory]
     [InlineData("api.example", "api.example", "/v2/items", "v2")]
+    [InlineData("api.example", "api.example", "/V2/items", "v2")]
+    [InlineData("api.example", "api.example", "/v2", "v1")]
     [InlineData("api.example", "api.example", "/v1/items", "v1")]
     [InlineData("b.example", "shop.example", "/", "shop")]
     [InlineData("b.example", "other.example", "/", "default")]

@@ -44,6 +44,29 @@ public sealed class ConfigurationTests
     }
 
     [Theory]
+    [InlineData("api/", "must start with '/'")]
+    [InlineData("/api?x", "no '?' or '#'")]
+    [InlineData("/caf%C3%A9/", "write the characters, not their %XX escapes")]
+    [InlineData("/a%2fb/", "write the characters, not their %XX escapes")]
+    [InlineData("/api/../x", "no '.' or '..' segments")]
+    [InlineData("/./api", "no '.' or '..' segments")]
+    [InlineData("/api/.", "no '.' or '..' segments")]
+    [InlineData("/café/", null)]
+    [InlineData("/100%/", null)]
+    [InlineData("/a.b/..c/", null)]
+    public void APathPrefixIsWrittenAsTheApplicationSeesThePath(string prefix, string? problem)
+    {
+        BatonOptions options = Defaults();
+        options.Pools["default"].Mode = HandoffMode.Handoff;
+        options.Routes.Add(new RouteOptions { PathPrefix = prefix, Pool = "default" });
+        string[] errors = BatonOptionsValidator.Validate(options).Where(e => e.StartsWith("Baton:Routes:0:PathPrefix:", StringComparison.Ordinal)).ToArray();
+        if (problem is null)
+            Assert.Empty(errors);
+        else
+            Assert.Contains(problem, Assert.Single(errors));
+    }
+
+    [Theory]
     [InlineData(0)]
     [InlineData(79)]
     [InlineData(65 * 80)]
@@ -140,6 +163,17 @@ public sealed class ConfigurationTests
         Assert.Empty(BatonOptionsValidator.Validate(options));
         options.Routes[^1].Pool = "default";
         Assert.StartsWith("Baton:Routes:2:Pool: pool 'default' is in passthrough mode", Assert.Single(BatonOptionsValidator.Validate(options)));
+    }
+
+    [Fact]
+    public void AFrontRunningAsRootWarnsOfEveryPoolWhoseWorkersWouldToo()
+    {
+        BatonOptions options = Defaults();
+        options.Pools["web"] = new PoolOptions { User = "nobody" };
+        Assert.Empty(BatonOptionsValidator.WorkerUserWarnings(options, frontIsRoot: false));
+        Assert.Equal(
+            "Baton:Pools:default: its workers run as root, the front's user, so they can read the key files; set Pools:default:User to an unprivileged user (e.g. nobody)",
+            Assert.Single(BatonOptionsValidator.WorkerUserWarnings(options, frontIsRoot: true)));
     }
 
     [Fact]
