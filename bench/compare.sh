@@ -183,7 +183,7 @@ start_contender() { # start_contender NAME; sets PORT, ROOTS (pids whose trees a
             wait_port "$PORT" "$STARTED_PID" || { cat "$dir/stdout.log" >&2; return 1; }
             ROOTS=("$STARTED_PID" "$BACKEND_PID") ;;
         kestrel)
-            start_bg "$dir/stdout.log" "$KESTREL" "$PORT" "$CERT" "$KEY"
+            start_bg "$dir/stdout.log" env OPENSSL_CONF="$CONTENDERS_DIR/openssl-server.cnf" "$KESTREL" "$PORT" "$CERT" "$KEY"
             wait_line "$dir/stdout.log" '^kestrel ready' "$STARTED_PID" || { cat "$dir/stdout.log" >&2; return 1; }
             ROOTS=("$STARTED_PID") ;;
         baton-passthrough | baton-handoff | baton-handoff-rsa)
