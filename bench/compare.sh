@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Baton side by side with nginx, hitch -> nginx, HAProxy -> nginx and Kestrel, on 127.0.0.1, same certificate,
-# same two resources (/hello -> "hello\n", /1mb -> 1 MiB). Prints one markdown table and writes it to
-# bench/results/latest.md (raw tool output in bench/results/latest-raw/).
+# Baton side by side with what users would pick instead, on 127.0.0.1, same certificate, same two resources
+# (/hello -> "hello\n", /1mb -> the same 1 MiB everywhere). Writes the markdown report to bench/results/latest.md
+# (raw tool output in bench/results/latest-raw/) and prints it.
 #
 # usage: bench/compare.sh [--quick] [--runs N] [--duration S] [--idle N] [--only name,name,...] [--no-idle] [--no-speed]
-#   --quick      3-second runs, one run each, 300 idle connections, 1-second openssl speed (~2-3 minutes)
-#   --only       contenders: nginx,nginx-rsa,hitch,haproxy,kestrel,baton-passthrough,baton-handoff,baton-handoff-rsa
+#   --quick      3-second runs, one run each, 300 idle connections, 1-second openssl speed (~5 minutes)
+#   --runs N     runs of each measure (default 3); the report gives the median and the range (min-max)
+#   --only       contenders, any of: nginx nginx-rsa (nginx serving itself: the reference for the TLS machinery),
+#                nginx-proxy hitch-proxy haproxy-proxy yarp-proxy (TLS in front of the shared plain-HTTP Kestrel
+#                app bench/KestrelBackend), kestrel (Kestrel HTTPS), baton-passthrough baton-handoff baton-handoff-rsa
 #
-# Every figure is also given per core of SERVER CPU: utime+stime of the server's whole process tree (backends
-# included) over the run, because wrk / openssl s_time share the same cores as the servers.
+# Every figure is also given per core of SERVER CPU: utime+stime of the server's whole process tree (for a proxy,
+# the proxy plus the backend app, as Baton's figures include its workers) over the run, because wrk / openssl
+# s_time share the same cores as the servers.
 # Needs root (installs nginx, hitch, haproxy, wrk, openssl with apt-get when missing) and the .NET 10 SDK.
 set -uo pipefail
 
@@ -16,8 +20,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CONTENDERS_DIR=$ROOT/bench/contenders
 RESULTS=$ROOT/bench/results
 
-RUNS=2 WARMUP=10 DURATION=10 HS_DURATION=10 HS_CLIENTS=4 BIG_CONNECTIONS=8 IDLE=5000 SPEED_SECONDS=3
-ONLY="nginx,nginx-rsa,hitch,haproxy,kestrel,baton-passthrough,baton-handoff,baton-handoff-rsa"
+RUNS=3 WARMUP=10 DURATION=10 HS_DURATION=10 HS_CLIENTS=4 BIG_CONNECTIONS=8 IDLE=5000 SPEED_SECONDS=3
+ALL="nginx nginx-rsa nginx-proxy hitch-proxy haproxy-proxy yarp-proxy kestrel baton-passthrough baton-handoff baton-handoff-rsa"
+PROXIES="nginx-proxy hitch-proxy haproxy-proxy yarp-proxy"
+ONLY=${ALL// /,}
 DO_IDLE=1 DO_SPEED=1
 while (($#)); do
     case $1 in
@@ -28,15 +34,22 @@ while (($#)); do
         --only) ONLY=$2; shift ;;
         --no-idle) DO_IDLE=0 ;;
         --no-speed) DO_SPEED=0 ;;
-        -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
 done
+# The names before the proxies moved to the shared Kestrel app (hitch -> nginx, HAProxy -> nginx) still work.
+ONLY=$(echo ",$ONLY," | sed -e 's/,hitch,/,hitch-proxy,/g; s/,haproxy,/,haproxy-proxy,/g; s/^,//; s/,$//')
+for name in ${ONLY//,/ }; do
+    [[ " $ALL " == *" $name "* ]] || { echo "unknown contender: $name (known: $ALL)" >&2; exit 2; }
+done
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "--runs takes a positive number" >&2; exit 2; }
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 wanted() { [[ ",$ONLY," == *",$1,"* ]]; }
+any_wanted() { local n; for n in "$@"; do wanted "$n" && return 0; done; return 1; }
 
 # ---------------------------------------------------------------- processes: track, wait, stop exactly ours
 PIDS=()
@@ -119,14 +132,16 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
 
 BATON=$ROOT/src/Baton.Cli/bin/Release/net10.0/baton
 KESTREL=$ROOT/bench/KestrelHttps/bin/Release/net10.0/KestrelHttps
-if wanted baton-passthrough || wanted baton-handoff || wanted baton-handoff-rsa; then
-    log "building Baton (Release)"
-    dotnet build -c Release "$ROOT/src/Baton.Cli" >"$WORK/build-baton.log" 2>&1 || die "Baton build failed: $WORK/build-baton.log"
-fi
-if wanted kestrel; then
-    log "building KestrelHttps (Release)"
-    dotnet build -c Release "$ROOT/bench/KestrelHttps" >"$WORK/build-kestrel.log" 2>&1 || die "Kestrel build failed: $WORK/build-kestrel.log"
-fi
+BACKEND=$ROOT/bench/KestrelBackend/bin/Release/net10.0/KestrelBackend
+YARP=$ROOT/bench/YarpProxy/bin/Release/net10.0/YarpProxy
+build() { # build LABEL PROJECT_DIR
+    log "building $1 (Release)"
+    dotnet build -c Release "$ROOT/$2" >"$WORK/build-$1.log" 2>&1 || die "$1 build failed: $WORK/build-$1.log"
+}
+if any_wanted baton-passthrough baton-handoff baton-handoff-rsa; then build Baton src/Baton.Cli; fi
+if wanted kestrel; then build KestrelHttps bench/KestrelHttps; fi
+if any_wanted $PROXIES; then build KestrelBackend bench/KestrelBackend; fi
+if wanted yarp-proxy; then build YarpProxy bench/YarpProxy; fi
 
 log "certificates and files in $WORK"
 openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/ecdsa.key" 2>/dev/null
@@ -136,9 +151,14 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/rsa.key
 openssl req -x509 -new -key "$WORK/rsa.key" -subj /CN=localhost -addext subjectAltName=DNS:localhost \
     -days 2 -out "$WORK/rsa.crt" 2>/dev/null || die "openssl req (RSA) failed"
 cat "$WORK/ecdsa.crt" "$WORK/ecdsa.key" >"$WORK/ecdsa.pem"
+# Baton's ticket keys (nginx's 80-byte format) in a file, so a passthrough pool's two workers resume each other's
+# sessions as nginx's two workers do (without it each worker has its own keys); the handoff front uses it too.
+head -c 80 /dev/urandom >"$WORK/ticket.key"
 mkdir -p "$WORK/docroot"
 printf 'hello\n' >"$WORK/docroot/hello"
-head -c 1048576 /dev/zero | tr '\0' x >"$WORK/docroot/1mb"
+# The bytes of Baton's built-in worker's /1mb (0, 1, ..., 255, 0, ...); bench/KestrelBackend and KestrelHttps serve the same.
+python3 -c 'import sys; sys.stdout.buffer.write(bytes(i % 256 for i in range(1 << 20)))' >"$WORK/docroot/1mb"
+BIG_SHA=$(sha256sum <"$WORK/docroot/1mb" | cut -d' ' -f1)
 
 fill_template() { # fill_template TEMPLATE OUT KEY=VALUE...
     local template=$1 out=$2 args=() kv
@@ -147,20 +167,31 @@ fill_template() { # fill_template TEMPLATE OUT KEY=VALUE...
 }
 
 # ---------------------------------------------------------------- contenders: start_X sets PORT, ROOTS, SUITE
-start_nginx() { # start_nginx NAME TEMPLATE PORT [CERT KEY]
+start_nginx() { # start_nginx NAME TEMPLATE PORT [CERT KEY] (a proxy template gets BACKEND_PORT too)
     local dir=$WORK/$1
     mkdir -p "$dir"
-    fill_template "$CONTENDERS_DIR/$2" "$dir/nginx.conf" DIR="$dir" PORT="$3" CERT="${4:-}" KEY="${5:-}" DOCROOT="$WORK/docroot"
+    fill_template "$CONTENDERS_DIR/$2" "$dir/nginx.conf" DIR="$dir" PORT="$3" CERT="${4:-}" KEY="${5:-}" DOCROOT="$WORK/docroot" \
+        BACKEND_PORT="$BACKEND_PORT"
     start_bg "$dir/stdout.log" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
     wait_port "$3" "$STARTED_PID" || { cat "$dir/stdout.log" "$dir/error.log" >&2; return 1; }
 }
 
+# The plain-HTTP Kestrel app behind every proxy contender: started once, shared, its CPU counted in each proxy's
+# tree during that proxy's runs (sampled before and after each run, so what it does between runs counts for no one).
 BACKEND_PID="" BACKEND_PORT=""
 ensure_backend() {
     [[ -n $BACKEND_PID ]] && kill -0 "$BACKEND_PID" 2>/dev/null && return 0
+    local dir=$WORK/backend raw=$RESULTS/latest-raw/backend-warmup.txt
+    mkdir -p "$dir"
     BACKEND_PORT=$(free_port)
-    start_nginx nginx-backend nginx-plain.conf "$BACKEND_PORT" || return 1
+    start_bg "$dir/stdout.log" "$BACKEND" "$BACKEND_PORT"
+    wait_line "$dir/stdout.log" '^backend ready' "$STARTED_PID" || { cat "$dir/stdout.log" >&2; return 1; }
     BACKEND_PID=$STARTED_PID
+    [[ $(curl -s "http://127.0.0.1:$BACKEND_PORT/hello") == hello ]] || { log "backend: /hello is not hello"; return 1; }
+    # Its JIT warm-up once, directly (not measured), so the first proxy in line does not pay for it.
+    log "backend: port $BACKEND_PORT, pid $BACKEND_PID, warming up"
+    wrk -t1 -c50 -d"${WARMUP}s" "http://127.0.0.1:$BACKEND_PORT/hello" >"$raw" 2>&1
+    wrk -t1 -c"$BIG_CONNECTIONS" -d"${WARMUP}s" "http://127.0.0.1:$BACKEND_PORT/1mb" >>"$raw" 2>&1
 }
 
 start_contender() { # start_contender NAME; sets PORT, ROOTS (pids whose trees are the server), PATH_PREFIX
@@ -170,27 +201,37 @@ start_contender() { # start_contender NAME; sets PORT, ROOTS (pids whose trees a
     case $name in
         nginx) start_nginx "$name" nginx-tls.conf "$PORT" "$CERT" "$KEY" || return 1; ROOTS=("$STARTED_PID") ;;
         nginx-rsa) start_nginx "$name" nginx-tls.conf "$PORT" "$WORK/rsa.crt" "$WORK/rsa.key" || return 1; ROOTS=("$STARTED_PID") ;;
-        hitch)
+        nginx-proxy)
+            ensure_backend || return 1
+            start_nginx "$name" nginx-proxy.conf "$PORT" "$CERT" "$KEY" || return 1
+            ROOTS=("$STARTED_PID" "$BACKEND_PID") ;;
+        hitch-proxy)
             ensure_backend || return 1
             fill_template "$CONTENDERS_DIR/hitch.conf" "$dir/hitch.conf" PORT="$PORT" BACKEND_PORT="$BACKEND_PORT" PEM="$WORK/ecdsa.pem"
             start_bg "$dir/stdout.log" hitch --config="$dir/hitch.conf"
             wait_port "$PORT" "$STARTED_PID" || { cat "$dir/stdout.log" >&2; return 1; }
             ROOTS=("$STARTED_PID" "$BACKEND_PID") ;;
-        haproxy)
+        haproxy-proxy)
             ensure_backend || return 1
             fill_template "$CONTENDERS_DIR/haproxy.cfg" "$dir/haproxy.cfg" PORT="$PORT" BACKEND_PORT="$BACKEND_PORT" PEM="$WORK/ecdsa.pem"
             start_bg "$dir/stdout.log" haproxy -db -f "$dir/haproxy.cfg"
             wait_port "$PORT" "$STARTED_PID" || { cat "$dir/stdout.log" >&2; return 1; }
             ROOTS=("$STARTED_PID" "$BACKEND_PID") ;;
+        yarp-proxy)
+            ensure_backend || return 1
+            start_bg "$dir/stdout.log" env OPENSSL_CONF="$CONTENDERS_DIR/openssl-server.cnf" "$YARP" "$PORT" "$CERT" "$KEY" "$BACKEND_PORT"
+            wait_line "$dir/stdout.log" '^yarp ready' "$STARTED_PID" || { cat "$dir/stdout.log" >&2; return 1; }
+            ROOTS=("$STARTED_PID" "$BACKEND_PID") ;;
         kestrel)
-            start_bg "$dir/stdout.log" "$KESTREL" "$PORT" "$CERT" "$KEY"
+            start_bg "$dir/stdout.log" env OPENSSL_CONF="$CONTENDERS_DIR/openssl-server.cnf" "$KESTREL" "$PORT" "$CERT" "$KEY"
             wait_line "$dir/stdout.log" '^kestrel ready' "$STARTED_PID" || { cat "$dir/stdout.log" >&2; return 1; }
             ROOTS=("$STARTED_PID") ;;
         baton-passthrough | baton-handoff | baton-handoff-rsa)
             local mode=${name#baton-}
             mode=${mode%-rsa}
             [[ $name == *-rsa ]] && CERT=$WORK/rsa.crt KEY=$WORK/rsa.key
-            start_bg "$dir/stdout.log" "$BATON" serve --listen 127.0.0.1:0 --workers 2 --cert "$CERT" --key "$KEY" --mode "$mode"
+            start_bg "$dir/stdout.log" env Baton__SessionTickets__KeyFile="$WORK/ticket.key" \
+                "$BATON" serve --listen 127.0.0.1:0 --workers 2 --cert "$CERT" --key "$KEY" --mode "$mode"
             wait_line "$dir/stdout.log" 'baton ready: https://127\.0\.0\.1:[0-9]+' "$STARTED_PID" \
                 || { cat "$dir/stdout.log" >&2; return 1; }
             PORT=$(grep -oE 'baton ready: https://127\.0\.0\.1:[0-9]+' "$dir/stdout.log" | head -1 | grep -oE '[0-9]+$')
@@ -221,22 +262,36 @@ run_wrk() { # run_wrk URL CONNECTIONS RAWFILE -> "requests seconds req_per_s p50
     echo "${requests:-0} ${secs:-0} ${rps:-0} $p50 $p99 $(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.3f", a - b }') ${errors:-none}"
 }
 
-run_handshakes() { # run_handshakes PORT PATH RAWPREFIX -> "handshakes wall_s cpu_s"
-    local port=$1 path=$2 raw=$3 before after start end i pids=()
+handshake_client() { # handshake_client new|resume PORT PATH SECONDS: one client process, output on stdout
+    if [[ $1 == new ]]; then
+        # -new: a full handshake every time (never resumes). -www: one HTTP/1.0 request per connection, so
+        # Baton's handoff mode hands each connection to a worker (its front reads the first request first).
+        openssl s_time -connect "127.0.0.1:$2" -new -time "$4" -www "$3"
+    else
+        # One full handshake, then each connection resumes with the newest ticket (PSK with X25519, no
+        # certificate); see resume_clients.py for why not `s_time -reuse`.
+        python3 "$CONTENDERS_DIR/resume_clients.py" 127.0.0.1 "$2" "$3" "$4"
+    fi
+}
+
+run_handshakes() { # run_handshakes PORT PATH RAWPREFIX new|resume -> "handshakes wall_s cpu_s resumed failed"
+    local port=$1 path=$2 raw=$3 mode=$4 before after start end i pids=()
     before=$(tree_cpu "${ROOTS[@]}")
     start=$(date +%s.%N)
     for ((i = 0; i < HS_CLIENTS; i++)); do
-        # -new: never resume; -www: one HTTP/1.0 request per connection, so Baton's handoff mode hands each
-        # connection to a worker (its front reads the first request before the handoff).
-        openssl s_time -connect "127.0.0.1:$port" -new -time "$HS_DURATION" -www "$path" >"$raw.$i" 2>&1 &
+        handshake_client "$mode" "$port" "$path" "$HS_DURATION" >"$raw.$i" 2>&1 &
         pids+=($!)
     done
     wait "${pids[@]}"
     end=$(date +%s.%N)
     after=$(tree_cpu "${ROOTS[@]}")
-    local total
-    total=$(cat "$raw".* | awk '/connections in .* real seconds/ { n += $1 } END { print n + 0 }')
-    echo "$total $(awk -v a="$end" -v b="$start" 'BEGIN { printf "%.3f", a - b }') $(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.3f", a - b }')"
+    local total resumed failed
+    # s_time: "N connections in T real seconds" and one character per connection, 'r' where SSL_session_reused()
+    # said the server accepted the offered session; resume_clients.py: "connections N resumed R ...".
+    total=$(cat "$raw".* | awk '/connections in .* real seconds/ { n += $1 } /^connections [0-9]+ resumed/ { n += $2 } END { print n + 0 }')
+    resumed=$(cat "$raw".* | awk '/^[*rt0-9]+$/ { n += gsub(/r/, "") } /^connections [0-9]+ resumed/ { n += $4 } END { print n + 0 }')
+    failed=$(cat "$raw".* | awk '/^connections [0-9]+ resumed/ { n += $6 } END { print n + 0 }')
+    echo "$total $(awk -v a="$end" -v b="$start" 'BEGIN { printf "%.3f", a - b }') $(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.3f", a - b }') $resumed $failed"
 }
 
 negotiated_suite() {
@@ -244,16 +299,8 @@ negotiated_suite() {
         | awk '/^New, / { gsub(/,/, ""); print $2 "/" $5; exit }'
 }
 
-# Result fields per contender, best run (by throughput) of RUNS for each measure.
+# Result fields: R[NAME.MEASURE.RUN] = one line per run (report.py takes the median and the range of each figure).
 declare -A R
-best_of() { # best_of KEY FIELD_INDEX_OF_SCORE LINE...: keeps the line with the highest score in R[KEY]
-    local key=$1 field=$2 line best="" best_score=-1 score
-    for line in "${@:3}"; do
-        score=$(echo "$line" | awk -v f="$field" '{ print $f + 0 }')
-        if awk -v a="$score" -v b="$best_score" 'BEGIN { exit !(a > b) }'; then best=$line best_score=$score; fi
-    done
-    R[$key]=$best
-}
 
 measure_contender() {
     local name=$1 raw=$RESULTS/latest-raw/$1 base hello_path=/hello big_path=/1mb run lines
@@ -269,36 +316,31 @@ measure_contender() {
     if [[ $(curl -sk "$base/1mb" | wc -c) != 1048576 ]]; then
         big_path=""
         R[$name.note]+="/1mb not served: no transfer figure. "
+    elif [[ $(curl -sk "$base/1mb" | sha256sum | cut -d' ' -f1) != "$BIG_SHA" ]]; then
+        R[$name.note]+="/1mb serves other bytes than the others. "
     fi
     log "$name: port $PORT, suite ${R[$name.suite]}, server pids $(python3 "$CONTENDERS_DIR/proctree.py" pids "${ROOTS[@]}" | tr '\n' ' ')"
 
     # Warm-up, not measured: JIT tiering in the .NET servers (Kestrel, Baton), caches and pools everywhere.
     wrk -t1 -c50 -d"${WARMUP}s" "$base$hello_path" >"$raw/warmup.txt" 2>&1
     openssl s_time -connect "127.0.0.1:$PORT" -new -time "$WARMUP" -www "$hello_path" >>"$raw/warmup.txt" 2>&1
+    handshake_client resume "$PORT" "$hello_path" "$WARMUP" >>"$raw/warmup.txt" 2>&1
     [[ -n $big_path ]] && wrk -t1 -c"$BIG_CONNECTIONS" -d"${WARMUP}s" "$base$big_path" >>"$raw/warmup.txt" 2>&1
 
-    lines=()
+    # RUNS rounds of the four measures, so the runs of one measure are spread over the contender's time
+    # (the machine's noise drifts) rather than back to back.
     for ((run = 1; run <= RUNS; run++)); do
-        lines+=("$(run_wrk "$base$hello_path" 50 "$raw/wrk-hello.$run.txt")")
-        log "$name keep-alive run $run: ${lines[-1]}"
+        R[$name.hello.$run]=$(run_wrk "$base$hello_path" 50 "$raw/wrk-hello.$run.txt")
+        log "$name keep-alive run $run: ${R[$name.hello.$run]}"
+        R[$name.hs_new.$run]=$(run_handshakes "$PORT" "$hello_path" "$raw/handshakes-new.$run" new)
+        log "$name new handshakes run $run: ${R[$name.hs_new.$run]}"
+        R[$name.hs_reuse.$run]=$(run_handshakes "$PORT" "$hello_path" "$raw/handshakes-resumed.$run" resume)
+        log "$name resumed handshakes run $run: ${R[$name.hs_reuse.$run]}"
+        if [[ -n $big_path ]]; then
+            R[$name.big.$run]=$(run_wrk "$base$big_path" "$BIG_CONNECTIONS" "$raw/wrk-1mb.$run.txt")
+            log "$name 1 MiB run $run: ${R[$name.big.$run]}"
+        fi
     done
-    best_of "$name.hello" 3 "${lines[@]}"
-
-    lines=()
-    for ((run = 1; run <= RUNS; run++)); do
-        lines+=("$(run_handshakes "$PORT" "$hello_path" "$raw/s_time.$run")")
-        log "$name handshakes run $run: ${lines[-1]}"
-    done
-    best_of "$name.hs" 1 "${lines[@]}"
-
-    if [[ -n $big_path ]]; then
-        lines=()
-        for ((run = 1; run <= RUNS; run++)); do
-            lines+=("$(run_wrk "$base$big_path" "$BIG_CONNECTIONS" "$raw/wrk-1mb.$run.txt")")
-            log "$name 1 MiB run $run: ${lines[-1]}"
-        done
-        best_of "$name.big" 3 "${lines[@]}"
-    fi
     stop_contender
     R[$name.status]=ok
 }
@@ -345,12 +387,12 @@ mkdir -p "$RESULTS/latest-raw"
 R[meta.date]=$(date -u +'%Y-%m-%d %H:%M UTC')
 R[meta.runs]=$RUNS
 R[meta.line1]="machine: $(lscpu | awk -F: '/^Model name/ { gsub(/^ +/, "", $2); print $2 }'), $(nproc) CPUs; kernel $(uname -r); $(openssl version | cut -d' ' -f1-2); .NET SDK $(dotnet --version 2>/dev/null)"
-R[meta.line2]="$(nginx -v 2>&1 | cut -d' ' -f3); hitch $(hitch --version 2>&1 | awk '{ print $2 }'); HAProxy $(haproxy -v | awk 'NR == 1 { print $3 }'); wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"
-R[meta.line3]="settings: ${WARMUP}s warm-up per contender (not measured), then wrk -t1 -c50 -d${DURATION}s (/hello), wrk -t1 -c$BIG_CONNECTIONS -d${DURATION}s (/1mb), $HS_CLIENTS × openssl s_time -new -time $HS_DURATION -www /hello; $RUNS run(s) each"
+R[meta.line2]="$(nginx -v 2>&1 | cut -d' ' -f3); hitch $(hitch --version 2>&1 | awk '{ print $2 }'); HAProxy $(haproxy -v | awk 'NR == 1 { print $3 }'); YARP $(grep -oE 'Yarp.ReverseProxy" Version="[^"]+' "$ROOT/bench/YarpProxy/YarpProxy.csproj" | cut -d'"' -f3); wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"
+R[meta.line3]="settings: ${WARMUP}s warm-up of each load per contender (not measured), then wrk -t1 -c50 -d${DURATION}s (/hello), $HS_CLIENTS × openssl s_time -new -time $HS_DURATION -www /hello, $HS_CLIENTS × resume_clients.py /hello $HS_DURATION s, wrk -t1 -c$BIG_CONNECTIONS -d${DURATION}s (/1mb); $RUNS run(s) each"
 R[meta.line4]="load average at start: $(cut -d' ' -f1-3 /proc/loadavg); busiest other processes: $(ps -eo pcpu,comm --sort=-pcpu --no-headers | head -4 | awk '{ printf "%s %s%%; ", $2, $1 }')"
 
 if ((DO_SPEED)); then log "openssl speed"; measure_speed; fi
-for name in nginx nginx-rsa hitch haproxy kestrel baton-passthrough baton-handoff baton-handoff-rsa; do
+for name in $ALL; do
     wanted "$name" || continue
     log "== $name"
     measure_contender "$name"

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 
 // Minimal Kestrel HTTPS server for bench/compare.sh: the same two resources as every other contender,
@@ -12,22 +11,16 @@ if (args.Length != 3 || !int.TryParse(args[0], out int port))
 
 var certificate = X509Certificate2.CreateFromPemFile(args[1], args[2]);
 byte[] hello = "hello\n"u8.ToArray();
-byte[] oneMebibyte = new byte[1024 * 1024];
-Array.Fill(oneMebibyte, (byte)'x');
+// The bytes Baton's built-in worker serves (0, 1, ..., 255, 0, 1, ...), as every contender of compare.sh does.
+byte[] oneMebibyte = Enumerable.Range(0, 1024 * 1024).Select(i => (byte)i).ToArray();
 
 var builder = WebApplication.CreateSlimBuilder();
 builder.Logging.ClearProviders();
-// Baton's TLS 1.3 suite order, so every contender encrypts with AES-128-GCM (.NET applies the server's order).
-CipherSuitesPolicy? suites = !OperatingSystem.IsLinux() ? null : new CipherSuitesPolicy([
-    TlsCipherSuite.TLS_AES_128_GCM_SHA256, TlsCipherSuite.TLS_AES_256_GCM_SHA384, TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256,
-    TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-    TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TlsCipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384]);
+// Baton's TLS 1.3 suite order comes from bench/contenders/openssl-server.cnf (compare.sh sets OPENSSL_CONF), not
+// from a CipherSuitesPolicy: on Linux a policy makes SslStream build an SSL_CTX per connection, which turns off
+// session resumption.
 builder.WebHost.ConfigureKestrel(kestrel =>
-    kestrel.Listen(IPAddress.Loopback, port, listen => listen.UseHttps(https =>
-    {
-        https.ServerCertificate = certificate;
-        https.OnAuthenticate = (_, ssl) => ssl.CipherSuitesPolicy = suites;
-    })));
+    kestrel.Listen(IPAddress.Loopback, port, listen => listen.UseHttps(certificate)));
 
 var app = builder.Build();
 app.MapGet("/hello", () => Results.Bytes(hello, "text/plain"));

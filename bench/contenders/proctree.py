@@ -4,8 +4,9 @@
 usage: proctree.py cpu PID...   -> CPU seconds (utime+stime, plus reaped children) of PIDs and all descendants
        proctree.py mem PID...   -> "PSS_KB RSS_KB NPROCS" summed over PIDs and all descendants
        proctree.py pids PID...  -> the pids of the trees, one per line
-A server's cost is its whole tree (nginx master + workers, Baton front + workers, hitch + its nginx backend),
-so every figure per server core in the report divides by this sum.
+A server's cost is its whole tree (nginx master + workers, Baton front + workers), and for a proxy contender
+the proxy's tree plus the backend app's (compare.sh passes both pids), so every figure per server core in the
+report divides by this sum.
 """
 import os
 import sys

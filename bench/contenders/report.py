@@ -2,21 +2,32 @@
 """Turns the raw figures bench/compare.sh collected into the markdown report.
 
 usage: report.py RESULTS.tsv   (lines "key<TAB>value"; keys described in compare.sh) -> markdown on stdout
+
+Per contender and measure there is one line per run (NAME.hello.N, NAME.hs_new.N, NAME.hs_reuse.N, NAME.big.N).
+Every figure (a rate, a latency, a rate per server core) is computed per run; the tables show its median over
+the runs and, with more than one run, the range (min–max). Ratios divide medians.
 """
+import statistics
 import sys
 
-ORDER = ["nginx", "nginx-rsa", "hitch", "haproxy", "kestrel",
+ORDER = ["nginx", "nginx-rsa", "nginx-proxy", "hitch-proxy", "haproxy-proxy", "yarp-proxy", "kestrel",
          "baton-passthrough", "baton-handoff", "baton-handoff-rsa"]
+# TLS terminators in front of the one shared plain-HTTP app (bench/KestrelBackend): Baton's direct competition.
+PROXIES = ["nginx-proxy", "hitch-proxy", "haproxy-proxy", "yarp-proxy"]
 LABEL = {
-    "nginx": "nginx (TLS itself, 2 workers)",
-    "nginx-rsa": "nginx, RSA-2048 certificate",
-    "hitch": "hitch (2 workers) → nginx",
-    "haproxy": "HAProxy (2 threads) → nginx",
-    "kestrel": "Kestrel HTTPS",
-    "baton-passthrough": "Baton passthrough (2 workers)",
-    "baton-handoff": "Baton handoff (2 workers)",
-    "baton-handoff-rsa": "Baton handoff, RSA-2048 certificate",
+    "nginx": "nginx serving itself (reference)",
+    "nginx-rsa": "nginx serving itself, RSA-2048",
+    "nginx-proxy": "nginx → app",
+    "hitch-proxy": "hitch → app",
+    "haproxy-proxy": "HAProxy → app",
+    "yarp-proxy": "YARP → app",
+    "kestrel": "Kestrel HTTPS (app with TLS)",
+    "baton-passthrough": "Baton passthrough",
+    "baton-handoff": "Baton handoff",
+    "baton-handoff-rsa": "Baton handoff, RSA-2048",
 }
+# A resumed-handshake figure only counts as one when at least this share of its resumption attempts resumed.
+RESUMED_ENOUGH = 0.9
 
 
 def load(path):
@@ -28,30 +39,55 @@ def load(path):
     return values
 
 
-def fields(values, key):
-    text = values.get(key, "")
-    return text.split() if text else None
+def run_lines(values, name, measure):
+    """The split lines of NAME.MEASURE.1, .2, ... in run order."""
+    runs, n = [], 1
+    while f"{name}.{measure}.{n}" in values:
+        text = values[f"{name}.{measure}.{n}"]
+        if text:
+            runs.append(text.split())
+        n += 1
+    return runs
 
 
-def figures(values, name):
-    """Rates and per-server-core rates of the best run of each measure; None where not measured."""
+def per_run(values, name):
+    """{figure: [value of run 1, run 2, ...]} for one contender; a figure that cannot be computed is left out."""
     out = {}
-    hello = fields(values, f"{name}.hello")
-    if hello:
-        requests, _, rps, p50, p99, cpu = (float(x) for x in hello[:6])
-        out.update(rps=rps, p50=p50, p99=p99, rps_core=requests / cpu if cpu > 0 else None,
-                   cores_hello=cpu / float(hello[1]) if float(hello[1]) > 0 else None)
-        out["wrk_errors"] = hello[6] if hello[6] != "none" else None
-    hs = fields(values, f"{name}.hs")
-    if hs:
-        count, wall, cpu = (float(x) for x in hs)
-        out.update(hs=count / wall if wall > 0 else None, hs_core=count / cpu if cpu > 0 else None,
-                   cores_hs=cpu / wall if wall > 0 else None)
-    big = fields(values, f"{name}.big")
-    if big:
-        requests, secs, rps, _, _, cpu = (float(x) for x in big[:6])
-        out.update(mib=rps, mib_core=requests / cpu if cpu > 0 else None, cores_big=cpu / secs if secs > 0 else None)
+
+    def add(key, value):
+        if value is not None:
+            out.setdefault(key, []).append(value)
+
+    for f in run_lines(values, name, "hello"):
+        requests, secs, rps, p50, p99, cpu = (float(x) for x in f[:6])
+        add("rps", rps)
+        add("p50", p50)
+        add("p99", p99)
+        add("rps_core", requests / cpu if cpu > 0 else None)
+        add("cores_hello", cpu / secs if secs > 0 else None)
+        if f[6] != "none":
+            out.setdefault("wrk_errors", []).append(f[6])
+    for measure, prefix in (("hs_new", "new"), ("hs_reuse", "res")):
+        for f in run_lines(values, name, measure):
+            count, wall, cpu = (float(x) for x in f[:3])
+            resumed = float(f[3]) if len(f) > 3 else 0.0
+            if len(f) > 4 and float(f[4]) > 0:
+                out.setdefault(f"{prefix}_failed", []).append(int(float(f[4])))
+            add(prefix, count / wall if wall > 0 else None)
+            add(f"{prefix}_core", count / cpu if cpu > 0 else None)
+            add(f"cores_{prefix}", cpu / wall if wall > 0 else None)
+            add(f"{prefix}_resumed", resumed / count if count > 0 else None)
+    for f in run_lines(values, name, "big"):
+        requests, secs, rps, _, _, cpu = (float(x) for x in f[:6])
+        add("mib", rps)
+        add("mib_core", requests / cpu if cpu > 0 else None)
+        add("cores_big", cpu / secs if secs > 0 else None)
     return out
+
+
+def median(runs, key):
+    v = runs.get(key)
+    return statistics.median(v) if v else None
 
 
 def fmt(value, digits=0):
@@ -60,36 +96,121 @@ def fmt(value, digits=0):
     return f"{value:,.{digits}f}"
 
 
+def cell(runs, key, digits=0):
+    """'median (min–max)', or the one value of a single run."""
+    v = runs.get(key)
+    if not v:
+        return "n/a"
+    if len(v) == 1:
+        return fmt(v[0], digits)
+    return f"{fmt(statistics.median(v), digits)} ({fmt(min(v), digits)}–{fmt(max(v), digits)})"
+
+
+def resumed(runs):
+    """Whether the resumed-handshake runs really resumed (the server accepted the session in ≥ RESUMED_ENOUGH of them)."""
+    share = median(runs, "res_resumed")
+    return share is not None and share >= RESUMED_ENOUGH
+
+
+def resumed_cell(runs, key, digits=0):
+    text = cell(runs, key, digits)
+    if text != "n/a" and not resumed(runs):
+        text += " ‡"
+    return text
+
+
 def ratio(a, b):
     return None if a is None or b is None or b == 0 else a / b
 
 
-def main_table(values, names, figs):
-    rows = ["| contender | TLS | keep-alive req/s | p50 ms | p99 ms | full handshakes/s | 1 MiB: MiB/s "
-            "| req/s per server core | handshakes/s per server core | MiB/s per server core "
-            "| server cores busy (keep-alive / handshakes / 1 MiB) |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+def rates_table(values, names, figs):
+    rows = ["| contender | TLS | keep-alive req/s | p50 ms | p99 ms | new handshakes/s | resumed handshakes/s "
+            "| resumed | 1 MiB: MiB/s |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name in names:
         if values.get(f"{name}.status") != "ok":
-            rows.append(f"| {LABEL[name]} | {values.get(name + '.status', 'not run')} |" + " |" * 9)
+            rows.append(f"| {LABEL[name]} | {values.get(name + '.status', 'not run')} |" + " |" * 7)
             continue
-        f = figs[name]
-        busy = " / ".join(fmt(f.get(k), 2) for k in ("cores_hello", "cores_hs", "cores_big"))
-        rows.append(f"| {LABEL[name]} | {values.get(name + '.suite', '?')} | {fmt(f.get('rps'))} | {fmt(f.get('p50'), 2)} "
-                    f"| {fmt(f.get('p99'), 2)} | {fmt(f.get('hs'))} | {fmt(f.get('mib'))} | {fmt(f.get('rps_core'))} "
-                    f"| {fmt(f.get('hs_core'))} | {fmt(f.get('mib_core'))} | {busy} |")
+        r = figs[name]
+        share = median(r, "res_resumed")
+        rows.append(f"| {LABEL[name]} | {values.get(name + '.suite', '?')} | {cell(r, 'rps')} | {cell(r, 'p50', 2)} "
+                    f"| {cell(r, 'p99', 2)} | {cell(r, 'new')} | {resumed_cell(r, 'res')} "
+                    f"| {'n/a' if share is None else f'{share:.0%}'} | {cell(r, 'mib')} |")
+    return rows
+
+
+def core_table(values, names, figs):
+    rows = ["| contender | req/s per server core | new handshakes/s per server core "
+            "| resumed handshakes/s per server core | MiB/s per server core "
+            "| server cores busy (keep-alive / new / resumed / 1 MiB) |",
+            "|---|---:|---:|---:|---:|---|"]
+    for name in names:
+        if values.get(f"{name}.status") != "ok":
+            continue
+        r = figs[name]
+        busy = " / ".join(fmt(median(r, k), 2) for k in ("cores_hello", "cores_new", "cores_res", "cores_big"))
+        rows.append(f"| {LABEL[name]} | {cell(r, 'rps_core')} | {cell(r, 'new_core')} | {resumed_cell(r, 'res_core')} "
+                    f"| {cell(r, 'mib_core')} | {busy} |")
+    return rows
+
+
+MEASURES = [("rps", "keep-alive req/s"), ("rps_core", "keep-alive req/s per server core"),
+            ("new", "new handshakes/s"), ("new_core", "new handshakes/s per server core"),
+            ("res", "resumed handshakes/s"), ("res_core", "resumed handshakes/s per server core"),
+            ("mib", "1 MiB: MiB/s"), ("mib_core", "1 MiB: MiB/s per server core")]
+
+
+def best_proxy(figs, key):
+    """(name, median) of the proxy → app contender with the highest median for KEY; for resumed handshakes only
+    among those that resumed."""
+    best = None
+    for name in PROXIES:
+        r = figs.get(name)
+        if not r or (key.startswith("res") and not resumed(r)):
+            continue
+        m = median(r, key)
+        if m is not None and (best is None or m > best[1]):
+            best = (name, m)
+    return best
+
+
+def best_proxy_table(figs):
+    subjects = [s for s in ("baton-handoff", "baton-passthrough") if s in figs]
+    if not subjects or not any(p in figs for p in PROXIES):
+        return []
+    rows = ["| measure | best proxy → same app (median) | " + " | ".join(f"{LABEL[s]} ÷ it" for s in subjects) + " |",
+            "|---|---|" + "---:|" * len(subjects)]
+    for key, what in MEASURES:
+        best = best_proxy(figs, key)
+        if best is None:
+            rows.append(f"| {what} | n/a |" + " n/a |" * len(subjects))
+            continue
+        cells = []
+        for s in subjects:
+            value = median(figs[s], key)
+            text = fmt(ratio(value, best[1]), 2)
+            if key.startswith("res") and not resumed(figs[s]):
+                text += " ‡"
+            cells.append(text)
+        rows.append(f"| {what} | {LABEL[best[0]]}: {fmt(best[1])} | " + " | ".join(cells) + " |")
     return rows
 
 
 def ratio_table(figs, subject, others):
-    rows = [f"| {LABEL[subject]} ÷ | req/s | req/s per core | handshakes/s | handshakes/s per core | MiB/s | MiB/s per core |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
+    rows = [f"| {LABEL[subject]} ÷ | req/s | req/s per core | new hs/s | new hs/s per core | resumed hs/s "
+            "| resumed hs/s per core | MiB/s | MiB/s per core |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     s = figs.get(subject, {})
     for other in others:
         o = figs.get(other)
         if not o or other == subject:
             continue
-        cells = [fmt(ratio(s.get(k), o.get(k)), 2) for k in ("rps", "rps_core", "hs", "hs_core", "mib", "mib_core")]
+        cells = []
+        for key in ("rps", "rps_core", "new", "new_core", "res", "res_core", "mib", "mib_core"):
+            text = fmt(ratio(median(s, key), median(o, key)), 2)
+            if key.startswith("res") and text != "n/a" and not (resumed(s) and resumed(o)):
+                text += " ‡"
+            cells.append(text)
         rows.append(f"| {LABEL[other]} | " + " | ".join(cells) + " |")
     return rows
 
@@ -101,16 +222,19 @@ def verdict(value, target):
 
 
 def targets(figs, idle):
-    h, p = figs.get("baton-handoff", {}), figs.get("baton-passthrough", {})
-    n, k, hi = figs.get("nginx", {}), figs.get("kestrel", {}), figs.get("hitch", {})
-    rows = ["| measure (Baton handoff, per server core) | target | result |", "|---|---|---|",
-            f"| full handshakes/s per core | ≥ 1.0× nginx | {verdict(ratio(h.get('hs_core'), n.get('hs_core')), 1.0)} |",
-            f"| keep-alive req/s per core | ≥ 1.0× nginx | {verdict(ratio(h.get('rps_core'), n.get('rps_core')), 1.0)} |",
-            f"| keep-alive req/s per core | ≥ 1.3× Kestrel | {verdict(ratio(h.get('rps_core'), k.get('rps_core')), 1.3)} |",
-            f"| 1 MiB MiB/s per core | ≥ 1.0× nginx | {verdict(ratio(h.get('mib_core'), n.get('mib_core')), 1.0)} |",
-            f"| 1 MiB MiB/s per core | ≥ 1.5× hitch→nginx | {verdict(ratio(h.get('mib_core'), hi.get('mib_core')), 1.5)} |"]
-    for key, what in (("hs_core", "handshakes/s per core"), ("rps_core", "req/s per core"), ("mib_core", "MiB/s per core")):
-        rows.append(f"| passthrough {what} | ≥ 0.9× handoff | {verdict(ratio(p.get(key), h.get(key)), 0.9)} |")
+    def m(name, key):
+        return median(figs.get(name, {}), key)
+
+    h, p, n, k, hi = "baton-handoff", "baton-passthrough", "nginx", "kestrel", "hitch-proxy"
+    rows = ["| measure (Baton handoff, per server core, medians) | target | result |", "|---|---|---|",
+            f"| new handshakes/s per core | ≥ 1.0× nginx serving itself | {verdict(ratio(m(h, 'new_core'), m(n, 'new_core')), 1.0)} |",
+            f"| keep-alive req/s per core | ≥ 1.0× nginx serving itself | {verdict(ratio(m(h, 'rps_core'), m(n, 'rps_core')), 1.0)} |",
+            f"| keep-alive req/s per core | ≥ 1.3× Kestrel HTTPS | {verdict(ratio(m(h, 'rps_core'), m(k, 'rps_core')), 1.3)} |",
+            f"| 1 MiB MiB/s per core | ≥ 1.0× nginx serving itself | {verdict(ratio(m(h, 'mib_core'), m(n, 'mib_core')), 1.0)} |",
+            f"| 1 MiB MiB/s per core | ≥ 1.5× hitch → app | {verdict(ratio(m(h, 'mib_core'), m(hi, 'mib_core')), 1.5)} |"]
+    for key, what in (("new_core", "new handshakes/s per core"), ("rps_core", "req/s per core"),
+                      ("mib_core", "MiB/s per core")):
+        rows.append(f"| passthrough {what} | ≥ 0.9× handoff | {verdict(ratio(m(p, key), m(h, key)), 0.9)} |")
     if idle.get("nginx") and idle.get("baton-handoff"):
         nginx_kib = idle["nginx"]["tree"]
         baton_kib = idle["baton-handoff"]["workers"]
@@ -123,8 +247,9 @@ def targets(figs, idle):
 def idle_figures(values):
     out = {}
     for name in ORDER:
-        f = fields(values, f"{name}.idle")
-        if not f or len(f) < 9:
+        text = values.get(f"{name}.idle", "")
+        f = text.split()
+        if len(f) < 9:
             continue
         opened = int(f[0])
         pss0, rss0, n0, pss1, rss1, n1, root0, root1 = (float(x) for x in f[1:9])
@@ -152,17 +277,36 @@ def idle_table(idle):
 def main(argv):
     values = load(argv[1])
     names = [n for n in ORDER if f"{n}.status" in values]
-    figs = {n: figures(values, n) for n in names if values.get(f"{n}.status") == "ok"}
+    figs = {n: per_run(values, n) for n in names if values.get(f"{n}.status") == "ok"}
     idle = idle_figures(values)
-    out = [f"# Baton vs nginx, hitch, HAProxy, Kestrel — {values.get('meta.date', '')}", ""]
+    runs = values.get("meta.runs", "?")
+    spread = "median of 1 run" if runs == "1" else f"median (min–max) of {runs} runs"
+    out = [f"# Baton vs what users would pick instead — {values.get('meta.date', '')}", ""]
     out += [f"- {values[k]}" for k in sorted(values) if k.startswith("meta.line")]
-    out += ["", "## Throughput, latency, handshakes", ""] + main_table(values, names, figs)
-    out += ["", f"Best of {values.get('meta.runs', '?')} run(s) of each measure, by its throughput; p50/p99 and server "
-            "CPU from that same run. Per server core = count ÷ CPU seconds of the server's whole process tree "
-            "(backends included) during the run.", ""]
+    out += ["- \"→ app\": TLS terminated by the proxy, requests forwarded to the one shared plain-HTTP Kestrel app "
+            "(bench/KestrelBackend), which runs the same code and serves the same bytes as Baton's built-in worker; "
+            "nginx, HAProxy and YARP keep pooled keep-alive connections to it, hitch (a TCP proxy) opens one per "
+            "client connection. \"nginx serving itself\" answers from its own config and disk: the reference for the "
+            "TLS machinery, not an app."]
+    out += ["", "## Rates and latency", ""] + rates_table(values, names, figs)
+    out += ["", f"Each cell: {spread} of that measure. New handshakes: `openssl s_time -new`; resumed: "
+            "`resume_clients.py` (one full handshake, then each connection offers the newest ticket). \"resumed\": the "
+            "share of those connections the server resumed (`SSL_session_reused`: its ServerHello accepted the "
+            f"ticket); ‡ marks a \"resumed\" figure where fewer than {RESUMED_ENOUGH:.0%} resumed, i.e. mostly full "
+            "handshakes."]
+    out += ["", "## Per core of server CPU", ""] + core_table(values, names, figs)
+    out += ["", "Per server core = count ÷ CPU seconds (utime + stime) of the server's whole process tree during the "
+            "run: for \"→ app\" rows the proxy plus the backend app, for Baton its front plus its workers. "
+            "\"cores busy\" = that CPU time ÷ wall time (medians)."]
+    best = best_proxy_table(figs)
+    if best:
+        out += ["", "## Baton ÷ best proxy → same app", ""] + best
+        out += ["", "Per measure the proxy → app contender with the highest median, and Baton's median ÷ it "
+                "(for resumed handshakes only proxies that resumed)."]
     for subject in ("baton-handoff", "baton-passthrough"):
         if subject in figs:
-            out += ["", f"## Ratios: {LABEL[subject]} ÷ contender (same run)", ""] + ratio_table(figs, subject, names)
+            out += ["", f"## Ratios: {LABEL[subject]} ÷ contender (medians, same invocation)", ""]
+            out += ratio_table(figs, subject, names)
     if "baton-handoff-rsa" in figs and "nginx-rsa" in figs:
         out += ["", "## Ratios with RSA-2048 certificates", ""] + ratio_table(figs, "baton-handoff-rsa", ["nginx-rsa"])
     if idle:
@@ -173,7 +317,17 @@ def main(argv):
         out += ["", "## Physical limits: `openssl speed`, one core", "", "| operation | per second |", "|---|---:|"]
         out += [f"| {k} | {v} |" for k, v in speed]
     notes = [f"- {LABEL[n]}: {values[n + '.note']}" for n in names if values.get(n + ".note")]
-    notes += [f"- {LABEL[n]}: wrk reported {figs[n]['wrk_errors'].replace('_', ' ')}" for n in figs if figs[n].get("wrk_errors")]
+    for n, r in figs.items():
+        if r.get("wrk_errors"):
+            notes.append(f"- {LABEL[n]}: wrk reported {'; '.join(e.replace('_', ' ').strip() for e in r['wrk_errors'])}")
+        if r.get("res_resumed") and not resumed(r):
+            notes.append(f"- {LABEL[n]}: {median(r, 'res_resumed'):.0%} of the resumption attempts resumed: "
+                         "its \"resumed\" figures are (mostly) full handshakes (‡)")
+        if r.get("res_failed"):
+            notes.append(f"- {LABEL[n]}: resume_clients.py had {sum(r['res_failed'])} failed connection(s) "
+                         "(first error in latest-raw/)")
+        if r.get("new_resumed") and max(r["new_resumed"]) > 0:
+            notes.append(f"- {LABEL[n]}: {max(r['new_resumed']):.0%} of the s_time -new connections resumed (should be none)")
     if notes:
         out += ["", "## Notes", ""] + notes
     print("\n".join(out))
