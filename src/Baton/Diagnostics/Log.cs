@@ -60,6 +60,12 @@ internal static partial class Log
     [LoggerMessage(33, LogLevel.Information, "worker pid={Pid}: handoff records in {RecordLayer}")]
     public static partial void WorkerRecordLayer(this ILogger logger, int pid, string recordLayer);
 
-    [LoggerMessage(31, LogLevel.Warning, "worker connection {Id} failed: {Reason}")]
-    public static partial void WorkerConnectionFailed(this ILogger logger, ulong id, string reason);
+    [LoggerMessage(34, LogLevel.Warning, "worker pid={Pid}: refusing connections, the front gives them to other workers until this one has room: {Reason}")]
+    public static partial void WorkerRefusing(this ILogger logger, int pid, string reason);
+
+    [LoggerMessage(35, LogLevel.Information, "worker pid={Pid}: taking connections again: {Budget}")]
+    public static partial void WorkerResumed(this ILogger logger, int pid, string budget);
+
+    [LoggerMessage(36, LogLevel.Error, "worker pid={Pid}: channel failed, taking no more connections: {Reason}")]
+    public static partial void WorkerChannelBroken(this ILogger logger, int pid, string reason);
 }
