@@ -48,22 +48,25 @@ internal sealed class ConnectionBudget
     }
 
     /// <summary>
-    /// Measures again and says whether one more connection fits. Descriptors of held connections count as room (they
-    /// come back); everything else open stays. False too when the descriptors cannot even be listed (the table is full).
+    /// Measures again and says whether one more connection fits: the connections allowed are what the limit leaves beside
+    /// the reserve and everything open that is not a held connection. False too when the descriptors cannot even be
+    /// listed (the table is full).
     /// </summary>
     public bool HasRoom()
     {
         lock (_gate)
         {
+            _limit = DescriptorLimit.Current;
             try
             {
                 _open = DescriptorLimit.CountOpen();
             }
             catch (IOException)
             {
+                // Not even /proc/self/fd could be opened: every descriptor the limit allows is taken.
+                _open = _limit.Soft;
                 return false;
             }
-            _limit = DescriptorLimit.Current;
             _allowed = Math.Min(_cap, _limit.Room(_open - _held, DescriptorLimit.RuntimeReserve));
             return _held < _allowed;
         }
