@@ -94,11 +94,16 @@ internal sealed partial class BatonConnectionListener : IConnectionListener
                 Interlocked.Increment(ref _opening);
                 _ = OpenAsync(connection);
             }
-            if (!_unbinding)
+            if (!_unbinding && _worker.ChannelFailure is null)
             {
                 // The front closed the channel: it is gone or stopping. Serve what we have, then exit.
                 Log.FrontClosedChannel(_logger);
                 _lifetime.StopApplication();
+            }
+            else if (!_unbinding)
+            {
+                // The channel broke (the listener logged why): nothing more comes, so exit for the front to restart this worker.
+                Fail();
             }
         }
         catch (OperationCanceledException) when (_disposing.IsCancellationRequested)
@@ -121,6 +126,14 @@ internal sealed partial class BatonConnectionListener : IConnectionListener
             if (!_ready.Writer.TryWrite(context))
                 await context.DisposeAsync().ConfigureAwait(false);
         }
+        catch (TypeInitializationException ex)
+        {
+            // The runtime never retries a type initializer (one that met the descriptor limit, say, loading an assembly):
+            // every later connection would fail the same way, so this worker stops for the front to start a fresh one.
+            Log.Broken(_logger, connection.Id, ex.ToString());
+            await connection.DisposeAsync().ConfigureAwait(false);
+            Fail();
+        }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             Log.OpenFailed(_logger, connection.Id, ex.Message);
@@ -130,6 +143,13 @@ internal sealed partial class BatonConnectionListener : IConnectionListener
         {
             OpeningFinished();
         }
+    }
+
+    /// <summary>Stops the application with a failure exit code (the host's RunAsync returns; Main returns Environment.ExitCode).</summary>
+    private void Fail()
+    {
+        Environment.ExitCode = 1;
+        _lifetime.StopApplication();
     }
 
     /// <summary>The receive loop counts as one opening: the last one to finish ends what AcceptAsync returns.</summary>
@@ -148,5 +168,8 @@ internal sealed partial class BatonConnectionListener : IConnectionListener
 
         [LoggerMessage(11, LogLevel.Debug, "Connection {Id}: TLS could not be opened: {Reason}")]
         public static partial void OpenFailed(ILogger logger, ulong id, string reason);
+
+        [LoggerMessage(12, LogLevel.Critical, "Connection {Id}: a type failed to initialise, so this worker cannot serve; it stops with exit code 1: {Exception}")]
+        public static partial void Broken(ILogger logger, ulong id, string exception);
     }
 }

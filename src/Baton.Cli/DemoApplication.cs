@@ -45,7 +45,8 @@ internal static class DemoApplication
         app.MapGet("/download", (long bytes, HttpContext context) => DownloadAsync(context, bytes));
         app.MapFallback(HandleAsync);
         await Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.RunAsync(app, cancellationToken).ConfigureAwait(false);
-        return 0;
+        // 0 unless the Baton transport stopped the app because this worker could not go on.
+        return Environment.ExitCode;
     }
 
     private static readonly byte[] OneMebibyte = DownloadPattern(1024 * 1024);

@@ -55,7 +55,13 @@ internal sealed class TestWorker
         if (_behaviour != Behaviour.NeverReady)
             Tell(MessageType.Ready, 0);
         for (ReceivedMessage message; !(message = _channel.Receive(body)).IsEndOfStream;)
-            Handle(message.ConnectionId, message.Fd!, body.AsSpan(0, message.BodyLength));
+        {
+            // Out of descriptors the kernel dropped the connection's: refuse it, the front still has it.
+            if (message.FdDropped)
+                Tell(MessageType.Rejected, message.ConnectionId);
+            else
+                Handle(message.ConnectionId, message.Fd!, body.AsSpan(0, message.BodyLength));
+        }
         return 0;
     }
 

@@ -60,7 +60,10 @@ internal sealed partial class ChannelSocket
         }
 
         var headerSpan = new ReadOnlySpan<byte>(header, ChannelHeader.Length);
-        ChannelError error = Validate(headerSpan, (int)received, message.Flags, controlError, fdCount);
+        // MSG_CTRUNC with no descriptor installed: the kernel could not give this process the fd (EMFILE, at its
+        // RLIMIT_NOFILE) and dropped it; the sender still has its copy. A peer sending too many fds fills the buffer instead.
+        bool fdDropped = (message.Flags & Interop.Libc.MSG_CTRUNC) != 0 && fdCount == 0 && controlError == ChannelError.None;
+        ChannelError error = Validate(headerSpan, (int)received, message.Flags, controlError, fdCount, fdDropped);
         if (error != ChannelError.None)
         {
             CloseAll(fds[..fdCount]);
@@ -70,12 +73,13 @@ internal sealed partial class ChannelSocket
             ChannelHeader.ReadType(headerSpan),
             ChannelHeader.ReadConnectionId(headerSpan),
             (int)received - ChannelHeader.Length,
-            fdCount == 1 ? new SafeFdHandle(fds[0]) : null);
+            fdCount == 1 ? new SafeFdHandle(fds[0]) : null,
+            fdDropped);
     }
 
-    private ChannelError Validate(ReadOnlySpan<byte> header, int received, int flags, ChannelError controlError, int fdCount)
+    private ChannelError Validate(ReadOnlySpan<byte> header, int received, int flags, ChannelError controlError, int fdCount, bool fdDropped)
     {
-        if ((flags & Interop.Libc.MSG_CTRUNC) != 0) return ChannelError.ControlTruncated;
+        if ((flags & Interop.Libc.MSG_CTRUNC) != 0 && !fdDropped) return ChannelError.ControlTruncated;
         if (controlError != ChannelError.None) return controlError;
         if (received < ChannelHeader.Length) return ChannelError.ShortMessage;
         bool truncated = (flags & Interop.Libc.MSG_TRUNC) != 0;
@@ -83,6 +87,8 @@ internal sealed partial class ChannelSocket
         if (headerError != ChannelError.None) return headerError;
         if (fdCount > 1) return ChannelError.TooManyFds;
         bool needsFd = MessageTypeRules.CarriesFd(ChannelHeader.ReadType(header));
+        // A dropped fd is only a Connection the receiver cannot take; on any other type it was never allowed.
+        if (fdDropped) return needsFd ? ChannelError.None : ChannelError.ControlTruncated;
         if (needsFd && fdCount == 0) return ChannelError.MissingFd;
         if (!needsFd && fdCount != 0) return ChannelError.UnexpectedFd;
         return ChannelError.None;

@@ -5,13 +5,14 @@ namespace Baton.Channel;
 /// <see cref="Fd"/> (Connection only) belongs to the caller, who must dispose or detach it.</summary>
 internal readonly struct ReceivedMessage
 {
-    private ReceivedMessage(bool endOfStream, MessageType type, ulong connectionId, int bodyLength, SafeFdHandle? fd)
+    private ReceivedMessage(bool endOfStream, MessageType type, ulong connectionId, int bodyLength, SafeFdHandle? fd, bool fdDropped)
     {
         IsEndOfStream = endOfStream;
         Type = type;
         ConnectionId = connectionId;
         BodyLength = bodyLength;
         Fd = fd;
+        FdDropped = fdDropped;
     }
 
     /// <summary>The peer closed its end (or this end was disposed): no more messages will come.</summary>
@@ -25,8 +26,14 @@ internal readonly struct ReceivedMessage
 
     public SafeFdHandle? Fd { get; }
 
-    public static ReceivedMessage EndOfStream => new(true, default, 0, 0, null);
+    /// <summary>
+    /// A Connection whose descriptor the kernel could not install in this process (it is at its descriptor limit):
+    /// <see cref="Fd"/> is null and the sender still holds the connection, so the answer is Rejected.
+    /// </summary>
+    public bool FdDropped { get; }
 
-    public static ReceivedMessage Create(MessageType type, ulong connectionId, int bodyLength, SafeFdHandle? fd) =>
-        new(false, type, connectionId, bodyLength, fd);
+    public static ReceivedMessage EndOfStream => new(true, default, 0, 0, null, false);
+
+    public static ReceivedMessage Create(MessageType type, ulong connectionId, int bodyLength, SafeFdHandle? fd, bool fdDropped) =>
+        new(false, type, connectionId, bodyLength, fd, fdDropped);
 }

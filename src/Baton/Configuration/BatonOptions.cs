@@ -159,8 +159,15 @@ internal sealed class LimitOptions
     /// <summary>
     /// Connections the front holds at once (being inspected, in a front handshake, or waiting for a
     /// worker's Ack); at the cap it stops accepting until one leaves. Handed-off connections don't count.
+    /// The front lowers it at start when its descriptor limit leaves less room (each held connection is a descriptor).
     /// </summary>
     public int MaxFrontConnections { get; set; } = 10_000;
+
+    /// <summary>
+    /// Under connection pressure (from 80% of the front's cap until it is back under 50%), the longest a wait that starts
+    /// then may take before the handoff: PROXY header, ClientHello, handshake, request head. Idle clients make room first.
+    /// </summary>
+    public TimeSpan PressureTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How long the front waits at start for every worker to report Ready before it gives up.</summary>
     public TimeSpan WorkerStartTimeout { get; set; } = TimeSpan.FromSeconds(60);

@@ -233,6 +233,7 @@ internal static class BatonOptionsValidator
         Positive(nameof(limits.ClientHelloTimeout), limits.ClientHelloTimeout);
         Positive(nameof(limits.HandshakeTimeout), limits.HandshakeTimeout);
         Positive(nameof(limits.RequestHeadTimeout), limits.RequestHeadTimeout);
+        Positive(nameof(limits.PressureTimeout), limits.PressureTimeout);
         Positive(nameof(limits.DispatchTimeout), limits.DispatchTimeout);
         Positive(nameof(limits.ShutdownTimeout), limits.ShutdownTimeout);
         Positive(nameof(limits.WorkerStartTimeout), limits.WorkerStartTimeout);

@@ -46,8 +46,11 @@ internal static partial class Log
     [LoggerMessage(23, LogLevel.Information, "self-signed certificate for localhost made in memory, SHA-256 fingerprint {Fingerprint}")]
     public static partial void SelfSignedCertificate(this ILogger logger, string fingerprint);
 
-    [LoggerMessage(24, LogLevel.Error, "accept failed on {Listener}: {Reason}")]
+    [LoggerMessage(24, LogLevel.Error, "accept failed on {Listener}: {Reason}; retrying every 100 ms, logged again once an accept succeeds")]
     public static partial void AcceptFailed(this ILogger logger, string listener, string reason);
+
+    [LoggerMessage(19, LogLevel.Information, "accepting again on {Listener} after {Failures} failed accepts")]
+    public static partial void AcceptRecovered(this ILogger logger, string listener, int failures);
 
     [LoggerMessage(25, LogLevel.Warning, "configuration: {Warning}")]
     public static partial void ConfigurationWarning(this ILogger logger, string warning);
@@ -55,12 +58,27 @@ internal static partial class Log
     [LoggerMessage(26, LogLevel.Warning, "SIGHUP ignored: reload is not implemented yet")]
     public static partial void HangupIgnored(this ILogger logger);
 
+    [LoggerMessage(EventId = 27, Message = "front connection cap: {Cap} held at once (Limits:MaxFrontConnections {Configured}; descriptor limit {Limit}: {Open} open, {Reserve} kept free)")]
+    public static partial void ConnectionCap(this ILogger logger, LogLevel level, int cap, int configured, string limit, int open, int reserve);
+
+    [LoggerMessage(28, LogLevel.Warning, "front under connection pressure: {Held} of {Cap} connections held; waits before the handoff are cut to {Timeout} until it holds fewer than {Until}")]
+    public static partial void PressureStarted(this ILogger logger, int held, int cap, TimeSpan timeout, int until);
+
+    [LoggerMessage(29, LogLevel.Information, "front connection pressure over: {Held} of {Cap} connections held, after {Duration}")]
+    public static partial void PressureEnded(this ILogger logger, int held, int cap, TimeSpan duration);
+
     [LoggerMessage(30, LogLevel.Information, "worker pid={Pid} pool={Pool} mode={Mode} certificates={Certificates} serving")]
     public static partial void WorkerServing(this ILogger logger, int pid, string pool, string mode, int certificates);
 
     [LoggerMessage(33, LogLevel.Information, "worker pid={Pid}: handoff records in {RecordLayer}")]
     public static partial void WorkerRecordLayer(this ILogger logger, int pid, string recordLayer);
 
-    [LoggerMessage(31, LogLevel.Warning, "worker connection {Id} failed: {Reason}")]
-    public static partial void WorkerConnectionFailed(this ILogger logger, ulong id, string reason);
+    [LoggerMessage(34, LogLevel.Warning, "worker pid={Pid}: refusing connections, the front gives them to other workers until this one has room: {Reason}")]
+    public static partial void WorkerRefusing(this ILogger logger, int pid, string reason);
+
+    [LoggerMessage(35, LogLevel.Information, "worker pid={Pid}: taking connections again: {Budget}")]
+    public static partial void WorkerResumed(this ILogger logger, int pid, string budget);
+
+    [LoggerMessage(36, LogLevel.Error, "worker pid={Pid}: channel failed, taking no more connections: {Reason}")]
+    public static partial void WorkerChannelBroken(this ILogger logger, int pid, string reason);
 }

@@ -27,12 +27,13 @@ internal sealed class FrontConnectionHandler : IDisposable
     private readonly IReadOnlyDictionary<string, WorkerPool> _pools;
     private readonly SocketPoller _poller;
     private readonly HandoffTermination _termination;
+    private readonly ConnectionSlots _slots;
     private readonly BatonMetrics _metrics;
     private readonly ILogger _logger;
 
     public FrontConnectionHandler(
         BatonOptions options, IReadOnlyDictionary<string, WorkerPool> pools, SocketPoller poller, CertificateStore certificates,
-        BatonMetrics metrics, ILogger logger)
+        ConnectionSlots slots, BatonMetrics metrics, ILogger logger)
     {
         _limits = options.Limits;
         _router = new Router(options);
@@ -40,7 +41,8 @@ internal sealed class FrontConnectionHandler : IDisposable
         _poller = poller;
         // A connection routed by SNI to a handoff pool may negotiate what that pool accepts (h2 included).
         _termination = new HandoffTermination(options, certificates,
-            pools.Values.Where(pool => pool.Mode == HandoffMode.Handoff).Select(pool => pool.Alpn));
+            pools.Values.Where(pool => pool.Mode == HandoffMode.Handoff).Select(pool => pool.Alpn), slots);
+        _slots = slots;
         _metrics = metrics;
         _logger = logger;
     }
@@ -97,7 +99,7 @@ internal sealed class FrontConnectionHandler : IDisposable
         var local = socket.LocalEndPoint;
         if (listener.ProxyProtocol)
         {
-            ProxyHeader header = await ConnectionInspector.ReadProxyHeaderAsync(socket, _limits.ProxyHeaderTimeout, stopping).ConfigureAwait(false);
+            ProxyHeader header = await ConnectionInspector.ReadProxyHeaderAsync(socket, _slots.Bound(_limits.ProxyHeaderTimeout), stopping).ConfigureAwait(false);
             if (!header.IsLocal && header.Source is not null)
             {
                 remote = header.Source;
@@ -105,7 +107,7 @@ internal sealed class FrontConnectionHandler : IDisposable
             }
         }
         ClientHelloInfo hello = await ConnectionInspector.PeekClientHelloAsync(
-            socket, _limits.ClientHelloMaxBytes, _limits.ClientHelloTimeout, stopping).ConfigureAwait(false);
+            socket, _limits.ClientHelloMaxBytes, _slots.Bound(_limits.ClientHelloTimeout), stopping).ConfigureAwait(false);
         return new Inspected(remote, local, hello);
     }
 

@@ -9,8 +9,8 @@ namespace Baton.Front;
 
 /// <summary>
 /// Handoff mode in the front, the TLS part only: completes the handshake with libssl and reads and checks the
-/// first request head, each bounded in time. A bad head is answered here (400/431/...) over TLS. What to do with
-/// the result (route, answer 421, export) is the caller's: this class knows no pools.
+/// first request head, each bounded in time (shorter under connection pressure). A bad head is answered here
+/// (400/431/...) over TLS. What to do with the result (route, answer 421, export) is the caller's: this class knows no pools.
 /// </summary>
 internal sealed class HandoffTermination : IDisposable
 {
@@ -24,10 +24,13 @@ internal sealed class HandoffTermination : IDisposable
     private readonly TicketKeyRing _ticketKeys;
     private readonly int _ticketsPerHandshake;
     private readonly HttpHeadLimits _headLimits;
+    private readonly ConnectionSlots _slots;
 
     /// <param name="alpnOffers">Every ALPN list a connection may be terminated with (one per handoff pool); <see cref="RequestRoutedAlpn"/> is always there.</param>
-    public HandoffTermination(BatonOptions options, CertificateStore certificates, IEnumerable<IReadOnlyList<string>> alpnOffers)
+    /// <param name="slots">The front's connections, whose pressure bounds each wait as it starts.</param>
+    public HandoffTermination(BatonOptions options, CertificateStore certificates, IEnumerable<IReadOnlyList<string>> alpnOffers, ConnectionSlots slots)
     {
+        _slots = slots;
         SessionTicketOptions tickets = options.SessionTickets;
         // One ring for every context, so a ticket resumes whichever context the connection lands on.
         _ticketKeys = tickets.KeyFile is not null
@@ -75,15 +78,16 @@ internal sealed class HandoffTermination : IDisposable
 
     private async Task HandshakeAsync(OpenSslStream tls, CancellationToken stopping)
     {
+        TimeSpan timeout = _slots.Bound(_limits.HandshakeTimeout);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        deadline.CancelAfter(_limits.HandshakeTimeout);
+        deadline.CancelAfter(timeout);
         try
         {
             await tls.AuthenticateAsServerAsync(deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
         {
-            throw new ConnectionRejectedException(RejectReason.HandshakeTimeout, $"no TLS handshake within {_limits.HandshakeTimeout}");
+            throw new ConnectionRejectedException(RejectReason.HandshakeTimeout, $"no TLS handshake within {timeout}");
         }
         catch (AuthenticationException ex)
         {
@@ -94,8 +98,9 @@ internal sealed class HandoffTermination : IDisposable
     /// <summary>Reads records until the head parses; every read leaves room for a whole record so libssl keeps nothing back.</summary>
     private async Task<HttpRequestHead> ReadRequestHeadAsync(TerminatedConnection connection, CancellationToken stopping)
     {
+        TimeSpan timeout = _slots.Bound(_limits.RequestHeadTimeout);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        deadline.CancelAfter(_limits.RequestHeadTimeout);
+        deadline.CancelAfter(timeout);
         try
         {
             while (true)
@@ -118,7 +123,7 @@ internal sealed class HandoffTermination : IDisposable
         }
         catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
         {
-            throw new ConnectionRejectedException(RejectReason.RequestTimeout, $"no complete request head within {_limits.RequestHeadTimeout}");
+            throw new ConnectionRejectedException(RejectReason.RequestTimeout, $"no complete request head within {timeout}");
         }
         catch (IOException ex)
         {

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using System.Runtime.InteropServices;
 using Baton.Configuration;
 using Baton.Diagnostics;
+using Baton.IO;
 using Baton.Tls;
 
 namespace Baton.Hosting;
@@ -27,6 +28,8 @@ public static class FrontProgram
 
     public static async Task<int> RunAsync(string? configFile, FrontOverrides overrides, CancellationToken cancellationToken)
     {
+        // First: the runtime's own opens (assemblies) must not meet a soft limit below what the system allows.
+        DescriptorLimit.RaiseSoftToHard();
         (ConfigurationManager configuration, BatonOptions? options, IReadOnlyList<string> problems) = FrontConfiguration.Load(configFile, overrides);
         if (options is null)
             return InvalidConfiguration(problems);

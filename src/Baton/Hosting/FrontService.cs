@@ -28,7 +28,7 @@ internal sealed class FrontService : IHostedService, IDisposable
     private FrontConnectionHandler? _handler;
     private Dictionary<string, WorkerPool> _pools = [];
     private long _nextConnectionId;
-    private readonly SemaphoreSlim _connectionSlots;
+    private ConnectionSlots? _slots;
 
     public FrontService(BatonOptions options, CertificateStore certificates, BatonMetrics metrics, ILoggerFactory loggerFactory)
     {
@@ -36,7 +36,6 @@ internal sealed class FrontService : IHostedService, IDisposable
         _certificates = certificates;
         _metrics = metrics;
         _logger = loggerFactory.CreateLogger("Baton.Front");
-        _connectionSlots = new SemaphoreSlim(options.Limits.MaxFrontConnections);
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -52,15 +51,36 @@ internal sealed class FrontService : IHostedService, IDisposable
         // connections in the backlog until the accept loops run.
         foreach (ListenerOptions listener in _options.Listeners)
             _listeners.Add((Bind(listener), listener));
+        ConnectionSlots slots = _slots = CreateSlots();
 
         await StartPoolsAsync(cancellationToken).ConfigureAwait(false);
-        _handler = new FrontConnectionHandler(_options, _pools, _poller, _certificates, _metrics, _logger);
+        _handler = new FrontConnectionHandler(_options, _pools, _poller, _certificates, slots, _metrics, _logger);
         foreach ((Socket socket, ListenerOptions listener) in _listeners)
-            _acceptLoops.Add(AcceptLoopAsync(socket, listener, _handler));
+            _acceptLoops.Add(AcceptLoopAsync(socket, listener, _handler, slots));
         _logger.Ready(
             Environment.ProcessId,
             string.Join(", ", _listeners.Select(l => $"https://{l.Socket.LocalEndPoint} ({l.Options.Name})")),
             string.Join(", ", _pools.Values.Select(p => $"{p.Name}=[{string.Join(",", p.Workers.Select(w => w.Pid))}]")));
+    }
+
+    /// <summary>
+    /// The connection cap: the configured one, lowered to what the descriptor limit leaves (measured with the listeners
+    /// bound, before any worker's channel exists). No room at all ends the start here, before a worker is spawned.
+    /// </summary>
+    private ConnectionSlots CreateSlots()
+    {
+        DescriptorLimit limit = DescriptorLimit.Current;
+        int open = DescriptorLimit.CountOpen();
+        int workers = _options.Pools.Values.Sum(pool => pool.Workers);
+        int configured = _options.Limits.MaxFrontConnections;
+        int cap = ConnectionSlots.CapFor(configured, limit, open, workers);
+        int reserve = ConnectionSlots.Reserve(workers);
+        if (cap == 0)
+            throw new InvalidOperationException(
+                $"the descriptor limit {limit} leaves no room for connections: {open} descriptors are open and {reserve} are kept " +
+                "free for the runtime and the workers' channels; raise it (ulimit -n, systemd LimitNOFILE=)");
+        _logger.ConnectionCap(cap < configured ? LogLevel.Warning : LogLevel.Information, cap, configured, limit.ToString(), open, reserve);
+        return new ConnectionSlots(cap, _options.Limits.PressureTimeout, _logger);
     }
 
     private async Task StartPoolsAsync(CancellationToken cancellationToken)
@@ -122,16 +142,17 @@ internal sealed class FrontService : IHostedService, IDisposable
     private static void SetFlag(Socket socket, int option) =>
         socket.SetRawSocketOption(Interop.Libc.SOL_SOCKET, option, BitConverter.GetBytes(1));
 
-    private async Task AcceptLoopAsync(Socket listenerSocket, ListenerOptions listener, FrontConnectionHandler handler)
+    private async Task AcceptLoopAsync(Socket listenerSocket, ListenerOptions listener, FrontConnectionHandler handler, ConnectionSlots slots)
     {
         CancellationToken stopping = _stopping.Token;
+        int failures = 0;
         while (!stopping.IsCancellationRequested)
         {
             Socket accepted;
             try
             {
                 // At the cap the front stops accepting (the kernel's backlog holds the rest) rather than run out of descriptors.
-                await _connectionSlots.WaitAsync(stopping).ConfigureAwait(false);
+                await slots.AcquireAsync(stopping).ConfigureAwait(false);
                 accepted = await listenerSocket.AcceptAsync(stopping).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
@@ -140,19 +161,26 @@ internal sealed class FrontService : IHostedService, IDisposable
             }
             catch (SocketException ex)
             {
-                // EMFILE and friends: back off briefly instead of spinning on the same error.
-                _connectionSlots.Release();
-                _logger.AcceptFailed(listener.Name, ex.Message);
+                // EMFILE and friends: back off briefly instead of spinning on the same error, with one line per episode.
+                slots.Release();
+                if (failures++ == 0)
+                    _logger.AcceptFailed(listener.Name, ex.Message);
                 await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None).ConfigureAwait(false);
                 continue;
             }
+            if (failures > 0)
+            {
+                _logger.AcceptRecovered(listener.Name, failures);
+                failures = 0;
+            }
             _metrics.Accepted(listener.Name);
             ulong id = (ulong)Interlocked.Increment(ref _nextConnectionId);
-            _ = HandleAsync(handler, accepted, listener, id, stopping);
+            _ = HandleAsync(handler, accepted, listener, id, slots, stopping);
         }
     }
 
-    private async Task HandleAsync(FrontConnectionHandler handler, Socket accepted, ListenerOptions listener, ulong id, CancellationToken stopping)
+    private static async Task HandleAsync(
+        FrontConnectionHandler handler, Socket accepted, ListenerOptions listener, ulong id, ConnectionSlots slots, CancellationToken stopping)
     {
         try
         {
@@ -160,7 +188,7 @@ internal sealed class FrontService : IHostedService, IDisposable
         }
         finally
         {
-            _connectionSlots.Release();
+            slots.Release();
         }
     }
 
@@ -180,7 +208,7 @@ internal sealed class FrontService : IHostedService, IDisposable
         foreach ((Socket socket, _) in _listeners)
             socket.Dispose();
         _stopping.Dispose();
-        _connectionSlots.Dispose();
+        _slots?.Dispose();
         _poller.Dispose();
         _handler?.Dispose();
     }

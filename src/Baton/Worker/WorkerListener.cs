@@ -14,12 +14,18 @@ namespace Baton.Worker;
 
 /// <summary>
 /// A worker's end of the channel: takes its settings from the front, says Ready, then yields the
-/// connections the front hands over, each already acknowledged (the front has let go of it).
+/// connections the front hands over, each already acknowledged (the front has let go of it). Out of
+/// descriptors it refuses connections (Rejected) until it has room again, then says Ready again.
 /// </summary>
 internal sealed class WorkerListener : IAsyncDisposable
 {
+    /// <summary>How often a worker that refused for lack of descriptors looks for room again.</summary>
+    private static readonly TimeSpan ResumeInterval = TimeSpan.FromMilliseconds(250);
+
     private readonly ChannelSocket _channel;
     private readonly ILogger _logger;
+    private readonly int _maxConnections;
+    private readonly Timer _resume;
     private readonly Channel<WorkerConnection> _accepted = System.Threading.Channels.Channel.CreateUnbounded<WorkerConnection>(
         new UnboundedChannelOptions { SingleWriter = true });
     private WorkerSettings? _settings;
@@ -29,16 +35,24 @@ internal sealed class WorkerListener : IAsyncDisposable
     private bool _stopAccepting;
     private static readonly Lock s_userGate = new();
     private static bool s_userAssumed;
+    private ConnectionBudget? _budget;
+    private bool _refusing;
 
     /// <summary>Over an already checked channel (<see cref="FromEnvironment"/>; tests pass one end of a socketpair).</summary>
-    internal WorkerListener(ChannelSocket channel, ILogger logger)
+    /// <param name="maxConnections">The most connections held at once when the descriptor limit allows more.</param>
+    internal WorkerListener(ChannelSocket channel, ILogger logger, int maxConnections = int.MaxValue)
     {
         _channel = channel;
         _logger = logger;
+        _maxConnections = maxConnections;
+        _resume = new Timer(static state => ((WorkerListener)state!).TryResume(), this, Timeout.Infinite, Timeout.Infinite);
     }
 
     /// <summary>The pool settings the front sent; available after <see cref="StartAsync"/>.</summary>
     internal WorkerSettings Settings => _settings ?? throw new InvalidOperationException("the listener has not started");
+
+    /// <summary>Why the channel stopped yielding connections when it was not the front closing it; null otherwise.</summary>
+    public string? ChannelFailure { get; private set; }
 
     /// <summary>True when this process was started by a Baton front (it passed a channel).</summary>
     public static bool IsStartedByFront => Environment.GetEnvironmentVariable(WorkerEnvironment.ChannelFdVariable) is not null;
@@ -65,6 +79,8 @@ internal sealed class WorkerListener : IAsyncDisposable
     /// <summary>Opens the channel the front passed at spawn; throws with one clear line when there is none.</summary>
     public static WorkerListener FromEnvironment(ILogger logger)
     {
+        // First: the runtime's own opens (assemblies) must not meet a soft limit below what the system allows.
+        DescriptorLimit.RaiseSoftToHard();
         string? value = Environment.GetEnvironmentVariable(WorkerEnvironment.ChannelFdVariable);
         if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int fd))
             throw new InvalidOperationException(
@@ -81,7 +97,10 @@ internal sealed class WorkerListener : IAsyncDisposable
         return new WorkerListener(channel, logger);
     }
 
-    /// <summary>Receives the settings, prepares TLS, reports Ready and starts taking connections.</summary>
+    /// <summary>
+    /// Receives the settings, prepares TLS, measures its descriptors, reports Ready and starts taking connections.
+    /// Whatever can fail runs before Ready: a worker that cannot start throws (and exits) instead of being sent connections.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _settings = await Task.Run(ReceiveSettings, cancellationToken).ConfigureAwait(false);
@@ -92,9 +111,10 @@ internal sealed class WorkerListener : IAsyncDisposable
             _tls = TlsContextFactory.Create(_settings.Certificates, _settings.AcceptedAlpn, _settings.TicketsPerHandshake, tickets);
         }
         _settings.Wipe();
-        _channel.Send(MessageType.Ready, 0, []);
         if (_settings.Mode == HandoffMode.Handoff)
             _logger.WorkerRecordLayer(Environment.ProcessId, KernelTls.UnavailableReason is string reason ? $"user space ({reason})" : "the kernel where the session allows it");
+        _budget = ConnectionBudget.Measure(_maxConnections);
+        _channel.Send(MessageType.Ready, 0, []);
         _logger.WorkerServing(Environment.ProcessId, _settings.Pool, _settings.Mode.ToString().ToLowerInvariant(), _settings.Certificates.Count);
         _receiveThread = new Thread(ReceiveLoop) { IsBackground = true, Name = "baton-worker-channel" };
         _receiveThread.Start();
@@ -142,6 +162,8 @@ internal sealed class WorkerListener : IAsyncDisposable
             _stopAccepting = true;
             // Under the gate Accept queues under: nothing is queued after this.
             _accepted.Writer.TryComplete();
+            // A draining worker never says Ready again.
+            _resume.Change(Timeout.Infinite, Timeout.Infinite);
         }
     }
 
@@ -163,7 +185,8 @@ internal sealed class WorkerListener : IAsyncDisposable
         catch (Exception ex)
         {
             // A broken channel ends this worker's intake; the connections it is serving go on.
-            _logger.WorkerConnectionFailed(0, $"channel: {ex.Message}");
+            ChannelFailure = ex.Message;
+            _logger.WorkerChannelBroken(Environment.ProcessId, ex.Message);
         }
         finally
         {
@@ -174,6 +197,12 @@ internal sealed class WorkerListener : IAsyncDisposable
 
     private void Accept(ReceivedMessage message, ReadOnlySpan<byte> body)
     {
+        if (message.FdDropped)
+        {
+            lock (_acceptGate)
+                Refuse(message.ConnectionId, $"the kernel could not give it connection {message.ConnectionId}'s descriptor (its descriptor limit is reached)");
+            return;
+        }
         SafeFdHandle fd = message.Fd!;
         ConnectionFacts facts;
         ReadOnlySpan<byte> tlsState;
@@ -190,11 +219,11 @@ internal sealed class WorkerListener : IAsyncDisposable
         // still has it) or acknowledged and queued, never acknowledged after draining began.
         lock (_acceptGate)
         {
-            if (_stopAccepting)
+            if (_stopAccepting || _refusing || !_budget!.TryTake())
             {
                 fd.Dispose();
                 facts.Wipe();
-                _channel.Send(MessageType.Rejected, message.ConnectionId, []);
+                Refuse(message.ConnectionId, _budget!.ToString());
                 return;
             }
             var socket = new Socket(new SafeSocketHandle(fd.DetachFd(), ownsHandle: true));
@@ -203,8 +232,46 @@ internal sealed class WorkerListener : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Answers Rejected: the front still holds the connection, gives it to another worker and sends this one no more.
+    /// Unless draining, that lasts until there is room: the first refusal logs why and starts looking for it. Called
+    /// under the accept gate, so the Ready that ends the episode is never overtaken by one of its refusals.
+    /// </summary>
+    private void Refuse(ulong connectionId, string reason)
+    {
+        _channel.Send(MessageType.Rejected, connectionId, []);
+        if (_stopAccepting || _refusing)
+            return;
+        _refusing = true;
+        _logger.WorkerRefusing(Environment.ProcessId, reason);
+        _resume.Change(ResumeInterval, ResumeInterval);
+    }
+
+    /// <summary>With room again (and not draining), says Ready again: the front then sends this worker connections.</summary>
+    private void TryResume()
+    {
+        lock (_acceptGate)
+        {
+            if (!_refusing || _stopAccepting || !_budget!.HasRoom())
+                return;
+            _refusing = false;
+            _resume.Change(Timeout.Infinite, Timeout.Infinite);
+            try
+            {
+                _channel.Send(MessageType.Ready, 0, []);
+            }
+            catch (Exception ex) when (ex is Baton.Channel.ChannelClosedException or ObjectDisposedException)
+            {
+                // The front is gone; the receive loop sees the end of the channel.
+                return;
+            }
+            _logger.WorkerResumed(Environment.ProcessId, _budget.ToString());
+        }
+    }
+
     private void OnClosed(ulong connectionId)
     {
+        _budget!.Release();
         try
         {
             _channel.Send(MessageType.Closed, connectionId, []);
@@ -217,6 +284,7 @@ internal sealed class WorkerListener : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
+        _resume.Dispose();
         _channel.Dispose();
         _tls?.Dispose();
         return ValueTask.CompletedTask;

@@ -19,11 +19,14 @@ public sealed class HandoffTerminationTests : IDisposable
 
     private readonly SocketPoller _poller = new();
     private readonly CertificateStore _certificates = CertificateStore.Load([], DateTimeOffset.UtcNow, out _)!;
+    /// <summary>Room for 100 connections and none held: no pressure unless a test holds some.</summary>
+    private readonly ConnectionSlots _slots = new(100, Short, NullLogger.Instance);
 
     public void Dispose()
     {
         _poller.Dispose();
         _certificates.Dispose();
+        _slots.Dispose();
     }
 
     private HandoffTermination Create(TimeSpan? handshake = null, TimeSpan? head = null) => new(
@@ -31,7 +34,24 @@ public sealed class HandoffTerminationTests : IDisposable
         {
             Limits = new LimitOptions { HandshakeTimeout = handshake ?? Generous, RequestHeadTimeout = head ?? Generous, MaxRequestHeadBytes = 4096 },
         },
-        _certificates, [H2Pool]);
+        _certificates, [H2Pool], _slots);
+
+    [Fact]
+    public async Task UnderConnectionPressureAStalledHandshakeIsCutAtThePressureTimeout()
+    {
+        for (int i = 0; i < 80; i++)
+            await _slots.AcquireAsync(CancellationToken.None);
+        using HandoffTermination termination = Create();
+        using LoopbackPair pair = await LoopbackPair.ConnectAsync();
+        using var socket = new PolledSocket(pair.Server, _poller);
+        pair.Send(ClientHelloBuilder.Typical().Build().AsSpan(0, 30));
+
+        // The configured handshake timeout is the generous one; 80 of 100 slots held cut this wait to the pressure timeout.
+        ConnectionRejectedException rejection = await Assert.ThrowsAsync<ConnectionRejectedException>(
+            () => termination.TerminateAsync(socket, H2Pool, CancellationToken.None).WaitAsync(Generous / 3));
+        Assert.Equal(RejectReason.HandshakeTimeout, rejection.Reason);
+        Assert.Contains($"within {Short}", rejection.Message);
+    }
 
     [Fact]
     public async Task AHandshakeThatStallsTimesOut()

@@ -23,10 +23,16 @@ public sealed partial class BatonFront : IAsyncDisposable
 
     public string Output => _process.Output;
 
+    public bool HasExited => _process.HasExited;
+
     public static string Executable => Path.Combine(AppContext.BaseDirectory, "baton");
 
-    /// <summary>Starts `baton serve --listen 127.0.0.1:0` plus <paramref name="arguments"/>.</summary>
-    public static async Task<BatonFront> StartAsync(IEnumerable<string>? arguments = null, IDictionary<string, string>? environment = null)
+    /// <summary>
+    /// Starts `baton serve --listen 127.0.0.1:0` plus <paramref name="arguments"/>; with <paramref name="descriptorLimit"/>,
+    /// under that RLIMIT_NOFILE (soft and hard, as `ulimit -n` sets them; the shell execs, so the pid is the front's).
+    /// </summary>
+    public static async Task<BatonFront> StartAsync(
+        IEnumerable<string>? arguments = null, IDictionary<string, string>? environment = null, int? descriptorLimit = null)
     {
         List<string> args = ["serve", .. arguments ?? []];
         if (!args.Contains("--listen") && !args.Contains("--config"))
@@ -34,7 +40,9 @@ public sealed partial class BatonFront : IAsyncDisposable
         var variables = new Dictionary<string, string?> { ["Logging__LogLevel__Default"] = "Debug" };
         foreach ((string key, string value) in environment ?? new Dictionary<string, string>())
             variables[key] = value;
-        var front = new BatonFront(ChildProcess.Start(Executable, args, variables));
+        var front = new BatonFront(descriptorLimit is int limit
+            ? ChildProcess.Start("/bin/sh", ["-c", $"ulimit -n {limit} && exec \"$0\" \"$@\"", Executable, .. args], variables)
+            : ChildProcess.Start(Executable, args, variables));
         try
         {
             await front.WaitForReadyAsync();

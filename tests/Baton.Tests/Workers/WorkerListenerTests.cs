@@ -43,6 +43,61 @@ public sealed class WorkerListenerTests
         Assert.Equal((MessageType.Closed, 1UL), (closed.Type, closed.ConnectionId));
     }
 
+    [Fact]
+    public async Task AWorkerWithoutRoomRefusesAndSaysReadyAgainOnceAConnectionHasClosed()
+    {
+        (ChannelSocket front, ChannelSocket workerEnd) = ChannelTestKit.CreateConnectedPair();
+        using var _ = front;
+        // Room for one connection, as if its descriptor limit allowed no more.
+        await using var listener = new WorkerListener(workerEnd, NullLogger.Instance, maxConnections: 1);
+        byte[] buffer = new byte[ChannelHeader.MaxBodyLength];
+        var settings = new WorkerSettings { Pool = "p", Mode = HandoffMode.Handoff, HandshakeTimeout = TimeSpan.FromSeconds(5) };
+        front.Send(MessageType.Configure, 0, buffer.AsSpan(0, settings.WriteTo(buffer)));
+        await listener.StartAsync(CancellationToken.None).WaitAsync(Deadline);
+        Assert.Equal(MessageType.Ready, (await ReceiveAsync(front, buffer)).Type);
+
+        using Socket first = await ConnectedSocketAsync();
+        SendConnection(front, 1, first, buffer);
+        Assert.Equal((MessageType.Ack, 1UL), Describe(await ReceiveAsync(front, buffer)));
+        using Socket second = await ConnectedSocketAsync();
+        SendConnection(front, 2, second, buffer);
+        Assert.Equal((MessageType.Rejected, 2UL), Describe(await ReceiveAsync(front, buffer)));
+        // The worker closed the copy it was sent: the socket's only descriptor left is this test's (the front's).
+        Assert.Equal(1, DescriptorsOf(second));
+
+        WorkerConnection? accepted = await listener.AcceptAsync(CancellationToken.None).AsTask().WaitAsync(Deadline);
+        await accepted!.DisposeAsync();
+        // Closed, then (within the resume interval) Ready; the timer may also get in first.
+        ReceivedMessage[] next = [await ReceiveAsync(front, buffer), await ReceiveAsync(front, buffer)];
+        Assert.Equal([(MessageType.Closed, 1UL), (MessageType.Ready, 0UL)], next.Select(Describe).OrderBy(m => m.Item1 != MessageType.Closed));
+
+        using Socket third = await ConnectedSocketAsync();
+        SendConnection(front, 3, third, buffer);
+        Assert.Equal((MessageType.Ack, 3UL), Describe(await ReceiveAsync(front, buffer)));
+    }
+
+    private static (MessageType, ulong) Describe(ReceivedMessage message) => (message.Type, message.ConnectionId);
+
+    /// <summary>How many descriptors of this process refer to <paramref name="socket"/> (the same socket:[inode]).</summary>
+    private static int DescriptorsOf(Socket socket)
+    {
+        string? target = LinkTarget($"/proc/self/fd/{socket.SafeHandle.DangerousGetHandle()}");
+        Assert.NotNull(target);
+        return Directory.GetFiles("/proc/self/fd").Count(fd => LinkTarget(fd) == target);
+    }
+
+    private static string? LinkTarget(string path)
+    {
+        try
+        {
+            return File.ResolveLinkTarget(path, returnFinalTarget: false)?.ToString();
+        }
+        catch (IOException)
+        {
+            return null; // closed meanwhile by another test
+        }
+    }
+
     private static void SendConnection(ChannelSocket front, ulong id, Socket socket, byte[] buffer)
     {
         // Handoff facts need some TLS state; an unusable one (zeros) fails only when the connection is opened.
