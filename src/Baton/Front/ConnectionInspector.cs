@@ -59,22 +59,15 @@ internal static class ConnectionInspector
             while (true)
             {
                 seen = await PeekMoreAsync(socket, window, seen, RejectReason.ClientHelloTimeout, deadline.Token, stopping).ConfigureAwait(false);
-                switch (ClientHelloParser.Parse(window.Span[..seen], out ClientHelloInfo? hello, out ClientHelloError error, maxBytes))
+                ParseStatus status = ClientHelloParser.Parse(window.Span[..seen], out ClientHelloInfo? hello, out ClientHelloError error, maxBytes);
+                switch (status)
                 {
                     case ParseStatus.Complete:
                         return hello!;
-                    case ParseStatus.Invalid when error == ClientHelloError.HelloTooLarge:
-                        throw new ConnectionRejectedException(RejectReason.ClientHelloTooLarge, $"ClientHello message larger than {maxBytes} bytes");
-                    case ParseStatus.Invalid when error == ClientHelloError.UnexpectedRecord:
-                        throw new ConnectionRejectedException(RejectReason.ClientHelloUnexpectedRecord, "a non-handshake record inside the ClientHello");
-                    case ParseStatus.Invalid when error == ClientHelloError.TooFragmented:
-                        throw new ConnectionRejectedException(RejectReason.ClientHelloTooLarge, $"ClientHello records larger than {window.Length} bytes");
-                    case ParseStatus.Invalid when PlainHttp.LooksLikeRequest(window.Span[..seen]):
-                        throw new ConnectionRejectedException(RejectReason.PlainHttp, "plain HTTP sent to the TLS port");
                     case ParseStatus.Invalid:
-                        throw new ConnectionRejectedException(RejectReason.ClientHelloInvalid, $"ClientHello: {error}");
+                        throw Rejection(error, window.Span[..seen], maxBytes, window.Length);
                     case ParseStatus.NeedMoreData when seen == window.Length:
-                        throw new ConnectionRejectedException(RejectReason.ClientHelloTooLarge, $"ClientHello records larger than {window.Length} bytes");
+                        throw Rejection(ClientHelloError.TooFragmented, window.Span[..seen], maxBytes, window.Length);
                 }
             }
         }
@@ -83,6 +76,20 @@ internal static class ConnectionInspector
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    /// <summary>The reason and the answer for a hello the front cannot route: libssl's alert, or a 400 for plain HTTP.</summary>
+    private static ConnectionRejectedException Rejection(ClientHelloError error, ReadOnlySpan<byte> seen, int maxBytes, int windowLength) => error switch
+    {
+        ClientHelloError.NotTls when PlainHttp.LooksLikeRequest(seen) =>
+            new(RejectReason.PlainHttp, "plain HTTP sent to the TLS port"),
+        ClientHelloError.HelloTooLarge =>
+            new(RejectReason.ClientHelloTooLarge, $"ClientHello message larger than {maxBytes} bytes", error.Alert()),
+        ClientHelloError.TooFragmented =>
+            new(RejectReason.ClientHelloTooLarge, $"ClientHello records larger than {windowLength} bytes", error.Alert()),
+        ClientHelloError.UnexpectedRecord or ClientHelloError.NotClientHello =>
+            new(RejectReason.ClientHelloUnexpectedRecord, $"ClientHello: {error}", error.Alert()),
+        _ => new(RejectReason.ClientHelloInvalid, $"ClientHello: {error}", error.Alert()),
+    };
 
     private static async Task<int> PeekMoreAsync(
         PolledSocket socket, Memory<byte> window, int seen, string timeoutReason, CancellationToken deadline, CancellationToken stopping)

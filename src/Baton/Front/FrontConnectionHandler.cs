@@ -65,7 +65,7 @@ internal sealed class FrontConnectionHandler : IDisposable
         catch (ConnectionRejectedException ex)
         {
             Fail(id, remote, ex.Reason, ex.Message);
-            await AnswerRejectionAsync(socket, ex.Reason).ConfigureAwait(false);
+            await AnswerRejectionAsync(socket, ex).ConfigureAwait(false);
         }
         catch (SocketException ex)
         {
@@ -192,16 +192,12 @@ internal sealed class FrontConnectionHandler : IDisposable
         }
     }
 
-    /// <summary>A plain-HTTP client gets a readable 400; a broken TLS client gets a fatal alert.</summary>
-    private static async Task AnswerRejectionAsync(PolledSocket socket, string reason)
+    /// <summary>A plain-HTTP client gets a readable 400; a broken TLS client gets the fatal alert libssl would send.</summary>
+    private static async Task AnswerRejectionAsync(PolledSocket socket, ConnectionRejectedException rejection)
     {
-        ReadOnlyMemory<byte> answer = reason switch
-        {
-            RejectReason.PlainHttp => PlainHttp.BadRequestResponse,
-            RejectReason.ClientHelloInvalid or RejectReason.ClientHelloTooLarge => TlsAlerts.DecodeError,
-            RejectReason.ClientHelloUnexpectedRecord => TlsAlerts.UnexpectedMessage,
-            _ => ReadOnlyMemory<byte>.Empty,
-        };
+        ReadOnlyMemory<byte> answer = rejection.Reason == RejectReason.PlainHttp ? PlainHttp.BadRequestResponse
+            : rejection.Alert is byte alert ? TlsAlerts.Fatal(alert)
+            : ReadOnlyMemory<byte>.Empty;
         if (answer.IsEmpty)
             return;
         using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(1));
