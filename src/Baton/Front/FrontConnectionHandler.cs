@@ -127,7 +127,8 @@ internal sealed class FrontConnectionHandler : IDisposable
                 RemoteEndPoint = inspected.Remote,
                 LocalEndPoint = inspected.Local,
                 ServerName = serverName,
-                OfferedAlpn = inspected.Hello.ApplicationProtocols,
+                // The channel carries at most 64 (the worker's own libssl reads the whole list); a hello may hold thousands.
+                OfferedAlpn = [.. inspected.Hello.ApplicationProtocols.Take(ChannelCodec.MaxAlpnProtocols)],
             });
         }
 
