@@ -47,11 +47,23 @@ internal static class CraftedHello
     public static bool IsServerHelloOrAlert((byte Type, byte[] Payload) record) => IsAlert(record) || record is (0x16, [0x02, ..]);
 
     /// <summary>Sends <paramref name="bytes"/> and returns the server's records up to the first one <paramref name="last"/> accepts, or to the end.</summary>
-    public static async Task<List<(byte Type, byte[] Payload)>> ExchangeAsync(int port, byte[] bytes, Func<(byte Type, byte[] Payload), bool> last)
+    public static Task<List<(byte Type, byte[] Payload)>> ExchangeAsync(int port, byte[] bytes, Func<(byte Type, byte[] Payload), bool> last) =>
+        ExchangeAsync(port, [bytes], last);
+
+    /// <summary>The same, sending <paramref name="segments"/> one send each (TCP_NODELAY: loopback usually keeps them apart).</summary>
+    public static async Task<List<(byte Type, byte[] Payload)>> ExchangeAsync(int port, byte[][] segments, Func<(byte Type, byte[] Payload), bool> last)
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await socket.ConnectAsync(IPAddress.Loopback, port);
-        await socket.SendAsync(bytes);
+        try
+        {
+            foreach (byte[] segment in segments)
+                await socket.SendAsync(segment);
+        }
+        catch (SocketException)
+        {
+            // The server may answer and close before the last segment: what it answered is still to be read.
+        }
         using var deadline = new CancellationTokenSource(Deadline);
         var records = new List<(byte Type, byte[] Payload)>();
         byte[] header = new byte[5];
@@ -64,6 +76,15 @@ internal static class CraftedHello
         }
         return records;
     }
+
+    /// <summary>How the server answered a ClientHello: "proceeds" (a ServerHello, or a HelloRetryRequest), "alert N", or "closed" (no answer).</summary>
+    public static string Outcome(List<(byte Type, byte[] Payload)> records) => records switch
+    {
+        [(0x16, [0x02, ..]), ..] => GeneratedHellos.Proceeds,
+        [(0x15, [_, byte description]), ..] => $"alert {description}",
+        [] => "closed",
+        _ => Describe(records),
+    };
 
     /// <summary>The (level, description) of the first alert among <paramref name="records"/>, or null.</summary>
     public static (byte Level, byte Description)? FirstAlert(List<(byte Type, byte[] Payload)> records) =>
