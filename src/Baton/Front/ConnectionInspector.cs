@@ -91,6 +91,27 @@ internal static class ConnectionInspector
         _ => new(RejectReason.ClientHelloInvalid, $"ClientHello: {error}", error.Alert()),
     };
 
+    /// <summary>
+    /// Where no route needs the hello before the handshake (no passthrough pool is reachable), libssl reads it whole and
+    /// its ClientHello callback gives the routing facts: the front only peeks at the first byte. A handshake record is
+    /// libssl's; anything else goes through <see cref="PeekClientHelloAsync"/>, so that plain HTTP still gets its 400 and
+    /// other bytes the answer libssl gives them, as on a listener that peeks.
+    /// </summary>
+    public static async Task WaitForHandshakeAsync(PolledSocket socket, int maxBytes, TimeSpan timeout, CancellationToken stopping)
+    {
+        long start = Environment.TickCount64;
+        byte[] first = new byte[1];
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping))
+        {
+            deadline.CancelAfter(timeout);
+            await PeekMoreAsync(socket, first, 0, RejectReason.ClientHelloTimeout, deadline.Token, stopping).ConfigureAwait(false);
+        }
+        if (first[0] == ClientHelloParser.HandshakeContentType)
+            return;
+        TimeSpan left = timeout - TimeSpan.FromMilliseconds(Environment.TickCount64 - start);
+        await PeekClientHelloAsync(socket, maxBytes, left > TimeSpan.Zero ? left : TimeSpan.Zero, stopping).ConfigureAwait(false);
+    }
+
     private static async Task<int> PeekMoreAsync(
         PolledSocket socket, Memory<byte> window, int seen, string timeoutReason, CancellationToken deadline, CancellationToken stopping)
     {

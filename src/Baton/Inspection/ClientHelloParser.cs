@@ -42,7 +42,7 @@ internal static class ClientHelloParser
     internal const int RecordHeaderLength = 5;
     internal const int MaxRecordPayload = 1 << 14;
     private const int HandshakeHeaderLength = 4;
-    private const byte HandshakeContentType = 0x16;
+    internal const byte HandshakeContentType = 0x16;
     private const byte ClientHelloMessageType = 0x01;
 
     /// <summary>The most bytes the records of a hello under <paramref name="maxBytes"/> may take, headers included: what to peek at most.</summary>
