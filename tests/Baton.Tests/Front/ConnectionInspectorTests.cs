@@ -128,6 +128,32 @@ public sealed class ConnectionInspectorTests : IDisposable
         Assert.Equal((reason, (byte?)alert), (rejected.Reason, rejected.Alert));
     }
 
+    /// <summary>Where libssl reads the hello: one handshake-record byte is enough, and none of it is consumed.</summary>
+    [Fact]
+    public async Task WaitingForAHandshakeLooksAtTheFirstByteOnly()
+    {
+        using LoopbackPair pair = await LoopbackPair.ConnectAsync();
+        using var socket = new PolledSocket(pair.Server, _poller);
+        pair.Send([0x16]);
+        await ConnectionInspector.WaitForHandshakeAsync(socket, MaxHello, Generous, CancellationToken.None).WaitAsync(Generous);
+        Assert.Equal([0x16], await ReceiveExactlyAsync(socket, 1));
+    }
+
+    /// <summary>Anything else gets the peek's answer there too.</summary>
+    [Theory]
+    [InlineData("GET / HTTP/1.1\r\n\r\n", RejectReason.PlainHttp)]
+    [InlineData("SSH-2.0-OpenSSH_9.6\r\n", RejectReason.ClientHelloInvalid)]
+    [InlineData("", RejectReason.ClientHelloTimeout)]
+    public async Task WaitingForAHandshakeAnswersWhatIsNoneAsThePeekDoes(string sent, string reason)
+    {
+        using LoopbackPair pair = await LoopbackPair.ConnectAsync();
+        using var socket = new PolledSocket(pair.Server, _poller);
+        pair.Send(Encoding.ASCII.GetBytes(sent));
+        ConnectionRejectedException rejected = await Assert.ThrowsAsync<ConnectionRejectedException>(() =>
+            ConnectionInspector.WaitForHandshakeAsync(socket, MaxHello, sent.Length == 0 ? Short : Generous, CancellationToken.None).WaitAsync(Generous));
+        Assert.Equal(reason, rejected.Reason);
+    }
+
     [Fact]
     public async Task ABadProxyHeaderIsRejected()
     {
