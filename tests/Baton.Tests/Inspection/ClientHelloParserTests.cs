@@ -2,7 +2,7 @@ namespace Baton.Tests.Inspection;
 
 public class ClientHelloParserTests
 {
-    private static ClientHelloInfo AssertComplete(byte[] data, int maxBytes = ClientHelloParser.DefaultMaxBytes)
+    internal static ClientHelloInfo AssertComplete(byte[] data, int maxBytes = ClientHelloParser.DefaultMaxBytes)
     {
         ParseStatus status = ClientHelloParser.Parse(data, out ClientHelloInfo? hello, out ClientHelloError error, maxBytes);
         Assert.Equal((ParseStatus.Complete, ClientHelloError.None), (status, error));
@@ -23,7 +23,7 @@ public class ClientHelloParserTests
         return builder.Build();
     }
 
-    private static byte[] Record(byte type, ushort version, ReadOnlySpan<byte> payload) =>
+    internal static byte[] Record(byte type, ushort version, ReadOnlySpan<byte> payload) =>
         [type, (byte)(version >> 8), (byte)version, (byte)(payload.Length >> 8), (byte)payload.Length, .. payload];
 
     [Fact]
@@ -82,60 +82,6 @@ public class ClientHelloParserTests
 
         builder.WithExtensionBlock = false;
         Assert.Null(AssertComplete(builder.Build()).ServerName);
-    }
-
-    /// <summary>Hellos libssl judges (and often accepts): none of it is the front's to refuse, and the route still gets the SNI.</summary>
-    public static TheoryData<string> LibsslsToJudge => new()
-    {
-        "record version 3.0", "record version 3.5", "record version 3.255", "second record version 3.5",
-        "hello version 2.3", "hello version 4.0", "hello version 0x7f1c", "hello version 0",
-        "session id of 33 bytes", "no cipher suites", "odd cipher suite vector", "no compression methods",
-        "an unknown extension twice", "a GREASE extension twice", "supported_groups twice", "malformed supported_versions",
-        "pre_shared_key not last", "150 unknown extensions", "more handshake bytes after the hello in its record",
-        "32 empty handshake records", "duplicate ALPN names",
-    };
-
-    [Theory]
-    [MemberData(nameof(LibsslsToJudge))]
-    public void WhatLibsslJudgesIsLeftToIt(string kind)
-    {
-        byte[] data = LibsslJudges(kind);
-        Assert.Equal("a.example", AssertComplete(data).ServerName);
-    }
-
-    private static byte[] LibsslJudges(string kind)
-    {
-        ClientHelloBuilder builder = ClientHelloBuilder.Typical();
-        byte[] message = builder.BuildMessage();
-        switch (kind)
-        {
-            case "record version 3.0": return builder.Build(recordVersion: 0x0300);
-            case "record version 3.5": return builder.Build(recordVersion: 0x0305);
-            case "record version 3.255": return builder.Build(recordVersion: 0x03FF);
-            case "second record version 3.5": return [.. Record(0x16, 0x0301, message.AsSpan(0, 20)), .. Record(0x16, 0x0305, message.AsSpan(20))];
-            case "more handshake bytes after the hello in its record": return Record(0x16, 0x0301, [.. message, 0x14, 0x00]);
-            case "32 empty handshake records": return [.. Enumerable.Repeat(Record(0x16, 0x0301, []), 32).SelectMany(r => r), .. builder.Build()];
-        }
-        switch (kind)
-        {
-            case "hello version 2.3": builder.HelloVersion = 0x0203; break;
-            case "hello version 4.0": builder.HelloVersion = 0x0400; break;
-            case "hello version 0x7f1c": builder.HelloVersion = 0x7F1C; break;
-            case "hello version 0": builder.HelloVersion = 0; break;
-            case "session id of 33 bytes": builder.SessionId = new byte[33]; break;
-            case "no cipher suites": builder.CipherSuites = []; break;
-            case "no compression methods": builder.Compression = []; break;
-            case "an unknown extension twice": builder.Extensions.AddRange([(0x1234, []), (0x1234, [1])]); break;
-            case "a GREASE extension twice": builder.Extensions.Add((0x0A0A, [])); break;
-            case "supported_groups twice": builder.Extensions.AddRange([(10, [0, 2, 0, 0x1D]), (10, [0, 2, 0, 0x1D])]); break;
-            case "malformed supported_versions": builder.Extensions[3] = (43, [3, 3, 4, 3]); break;
-            case "pre_shared_key not last": builder.Extensions.Insert(0, (41, [0, 0])); break;
-            case "150 unknown extensions": builder.Extensions.AddRange(Enumerable.Range(0, 150).Select(i => ((ushort)(0x3000 + i), new byte[i % 7]))); break;
-            case "duplicate ALPN names": builder.Extensions[2] = (16, ClientHelloBuilder.Alpn("h2", "h2", "http/1.1")); break;
-            case "odd cipher suite vector": return WithCipherSuiteBytes(0xC0, 0x2B, 0x13);
-            default: throw new ArgumentOutOfRangeException(nameof(kind));
-        }
-        return builder.Build();
     }
 
     [Theory]
@@ -361,18 +307,9 @@ public class ClientHelloParserTests
         Assert.Equal(["\u00ff\u0001x", "h3"], AssertComplete(builder.Build()).ApplicationProtocols);
     }
 
-    private const int CipherSuitesOffset = 4 + 2 + 32 + 1 + 32; // Typical: a 32-byte session id
+    internal const int CipherSuitesOffset = 4 + 2 + 32 + 1 + 32; // Typical: a 32-byte session id
 
-    private static byte[] Handshake(byte[] body) => [0x01, (byte)(body.Length >> 16), (byte)(body.Length >> 8), (byte)body.Length, .. body];
-
-    /// <summary>Typical, with <paramref name="suites"/> as the cipher suite vector's content.</summary>
-    private static byte[] WithCipherSuiteBytes(params byte[] suites)
-    {
-        byte[] message = ClientHelloBuilder.Typical().BuildMessage();
-        int oldLength = (message[CipherSuitesOffset] << 8) | message[CipherSuitesOffset + 1];
-        byte[] body = [.. message.AsSpan(4, CipherSuitesOffset - 4), 0, (byte)suites.Length, .. suites, .. message.AsSpan(CipherSuitesOffset + 2 + oldLength)];
-        return ClientHelloBuilder.ToRecords(Handshake(body), 16384);
-    }
+    internal static byte[] Handshake(byte[] body) => [0x01, (byte)(body.Length >> 16), (byte)(body.Length >> 8), (byte)body.Length, .. body];
 
     /// <summary>Typical, with <paramref name="extra"/> after its last extension, inside the extension block.</summary>
     private static byte[] WithBytesAppendedToTheExtensionBlock(params byte[] extra)
