@@ -59,8 +59,7 @@ internal static class ConnectionInspector
             while (true)
             {
                 seen = await PeekMoreAsync(socket, window, seen, RejectReason.ClientHelloTimeout, deadline.Token, stopping).ConfigureAwait(false);
-                ParseStatus status = ClientHelloParser.Parse(window.Span[..seen], out ClientHelloInfo? hello, out ClientHelloError error, maxBytes);
-                switch (status)
+                switch (ClientHelloParser.Parse(window.Span[..seen], out ClientHelloInfo? hello, out ClientHelloError error, maxBytes))
                 {
                     case ParseStatus.Complete:
                         return hello!;

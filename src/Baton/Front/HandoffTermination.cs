@@ -97,6 +97,7 @@ internal sealed class HandoffTermination : IDisposable
         }
         catch (AuthenticationException ex)
         {
+            // OpenSslStream: only the peer's close has no OpenSSL error behind it.
             string reason = ex.InnerException is null ? RejectReason.PeerClosed
                 : connection.ClientHelloLength > _limits.ClientHelloMaxBytes ? RejectReason.ClientHelloTooLarge
                 : connection.HelloRead ? RejectReason.HandshakeFailed
