@@ -9,7 +9,7 @@ namespace Baton.Tests.EndToEnd;
 /// any cut into records and TCP segments. Each case is built from its name alone (seeded), so a failing one reruns by
 /// itself. Every case says what s_server answers, so a generator that produced garbage could not pass unnoticed.
 /// </summary>
-internal static class GeneratedHellos
+internal static partial class GeneratedHellos
 {
     public const string Proceeds = "proceeds";
 
@@ -35,12 +35,12 @@ internal static class GeneratedHellos
     {
         Spec spec = s_cases[name];
         byte[] message = Message(spec);
-        byte[] wire = Records(spec, message);
+        byte[] wire = spec.Frame?.Invoke(message) ?? Records(spec, message);
         return new GeneratedHello(Segments(spec, wire), spec.Expected);
     }
 
     /// <summary>What the hello is made of; the defaults are a TLS 1.3 hello Baton's policy (and s_server with it) accepts.</summary>
-    private sealed record Spec
+    internal sealed record Spec
     {
         public int Seed { get; init; }
         public bool Tls13 { get; init; } = true;
@@ -58,6 +58,12 @@ internal static class GeneratedHellos
         public int MinRecord { get; init; } = 16384;
         public int MaxRecord { get; init; } = 16384;
         public int Segments { get; init; } = 1;
+
+        /// <summary>Changes the hello once its extensions are in (a refusal case's fault).</summary>
+        public Action<ClientHelloBuilder>? Edit { get; init; }
+
+        /// <summary>Makes the bytes on the wire from the message instead of <see cref="Records"/> (a framing fault).</summary>
+        public Func<byte[], byte[]>? Frame { get; init; }
 
         /// <summary>Outcome by server (s_server, handoff, passthrough); a server not named expects <see cref="Proceeds"/>.</summary>
         public Dictionary<string, string> Expected { get; init; } = [];
@@ -103,6 +109,8 @@ internal static class GeneratedHellos
             cases[$"host name '{host}'"] = new Spec { HostName = System.Text.Encoding.ASCII.GetBytes(host) };
         for (int seed = 100; seed < 124; seed++)
             cases[$"a random mix #{seed}"] = RandomMix(seed);
+        foreach ((string name, Spec spec) in Refusals())
+            cases[name] = spec;
         cases[$"{RaisedLimit + 1} bytes, over the limit (policy)"] = new Spec
         {
             PadTo = RaisedLimit + 1,
@@ -117,7 +125,7 @@ internal static class GeneratedHellos
         return cases;
     }
 
-    private static Dictionary<string, string> All(string outcome) => new()
+    internal static Dictionary<string, string> All(string outcome) => new()
     {
         [HandshakeServers.Reference] = outcome, [HandshakeServers.Handoff] = outcome, [HandshakeServers.Passthrough] = outcome,
     };
@@ -159,6 +167,7 @@ internal static class GeneratedHellos
         };
         random.NextBytes(builder.SessionId);
         builder.Extensions.AddRange(Extensions(spec, random));
+        spec.Edit?.Invoke(builder);
         if (spec.Shuffled) random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(builder.Extensions));
         if (spec.PadTo is int size)
         {
