@@ -63,18 +63,10 @@ internal static class ConnectionInspector
                 {
                     case ParseStatus.Complete:
                         return hello!;
-                    case ParseStatus.Invalid when error == ClientHelloError.HelloTooLarge:
-                        throw new ConnectionRejectedException(RejectReason.ClientHelloTooLarge, $"ClientHello message larger than {maxBytes} bytes");
-                    case ParseStatus.Invalid when error == ClientHelloError.UnexpectedRecord:
-                        throw new ConnectionRejectedException(RejectReason.ClientHelloUnexpectedRecord, "a non-handshake record inside the ClientHello");
-                    case ParseStatus.Invalid when error == ClientHelloError.TooFragmented:
-                        throw new ConnectionRejectedException(RejectReason.ClientHelloTooLarge, $"ClientHello records larger than {window.Length} bytes");
-                    case ParseStatus.Invalid when PlainHttp.LooksLikeRequest(window.Span[..seen]):
-                        throw new ConnectionRejectedException(RejectReason.PlainHttp, "plain HTTP sent to the TLS port");
                     case ParseStatus.Invalid:
-                        throw new ConnectionRejectedException(RejectReason.ClientHelloInvalid, $"ClientHello: {error}");
+                        throw Rejection(error, window.Span[..seen], maxBytes, window.Length);
                     case ParseStatus.NeedMoreData when seen == window.Length:
-                        throw new ConnectionRejectedException(RejectReason.ClientHelloTooLarge, $"ClientHello records larger than {window.Length} bytes");
+                        throw Rejection(ClientHelloError.TooFragmented, window.Span[..seen], maxBytes, window.Length);
                 }
             }
         }
@@ -82,6 +74,41 @@ internal static class ConnectionInspector
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>The reason and the answer for a hello the front cannot route: libssl's alert, or a 400 for plain HTTP.</summary>
+    private static ConnectionRejectedException Rejection(ClientHelloError error, ReadOnlySpan<byte> seen, int maxBytes, int windowLength) => error switch
+    {
+        ClientHelloError.NotTls when PlainHttp.LooksLikeRequest(seen) =>
+            new(RejectReason.PlainHttp, "plain HTTP sent to the TLS port"),
+        ClientHelloError.HelloTooLarge =>
+            new(RejectReason.ClientHelloTooLarge, $"ClientHello message larger than {maxBytes} bytes", error.Alert()),
+        ClientHelloError.TooFragmented =>
+            new(RejectReason.ClientHelloTooLarge, $"ClientHello records larger than {windowLength} bytes", error.Alert()),
+        ClientHelloError.UnexpectedRecord or ClientHelloError.NotClientHello =>
+            new(RejectReason.ClientHelloUnexpectedRecord, $"ClientHello: {error}", error.Alert()),
+        _ => new(RejectReason.ClientHelloInvalid, $"ClientHello: {error}", error.Alert()),
+    };
+
+    /// <summary>
+    /// Where no route needs the hello before the handshake (no passthrough pool is reachable), libssl reads it whole and
+    /// its ClientHello callback gives the routing facts: the front only peeks at the first byte. A handshake record is
+    /// libssl's; anything else goes through <see cref="PeekClientHelloAsync"/>, so that plain HTTP still gets its 400 and
+    /// other bytes the answer libssl gives them, as on a listener that peeks.
+    /// </summary>
+    public static async Task WaitForHandshakeAsync(PolledSocket socket, int maxBytes, TimeSpan timeout, CancellationToken stopping)
+    {
+        long start = Environment.TickCount64;
+        byte[] first = new byte[1];
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping))
+        {
+            deadline.CancelAfter(timeout);
+            await PeekMoreAsync(socket, first, 0, RejectReason.ClientHelloTimeout, deadline.Token, stopping).ConfigureAwait(false);
+        }
+        if (first[0] == ClientHelloParser.HandshakeContentType)
+            return;
+        TimeSpan left = timeout - TimeSpan.FromMilliseconds(Environment.TickCount64 - start);
+        await PeekClientHelloAsync(socket, maxBytes, left > TimeSpan.Zero ? left : TimeSpan.Zero, stopping).ConfigureAwait(false);
     }
 
     private static async Task<int> PeekMoreAsync(

@@ -6,13 +6,17 @@ namespace Baton.Front;
 /// </summary>
 internal sealed class ConnectionRejectedException : Exception
 {
-    public ConnectionRejectedException(string reason, string detail)
+    public ConnectionRejectedException(string reason, string detail, byte? alert = null)
         : base(detail)
     {
         Reason = reason;
+        Alert = alert;
     }
 
     public string Reason { get; }
+
+    /// <summary>The fatal TLS alert the client is answered with (the one libssl would send), before any keys exist; null: none.</summary>
+    public byte? Alert { get; }
 }
 
 /// <summary>The reason codes, one per way a connection can fail in the front.</summary>

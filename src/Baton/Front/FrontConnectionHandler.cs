@@ -28,6 +28,7 @@ internal sealed class FrontConnectionHandler : IDisposable
     private readonly SocketPoller _poller;
     private readonly HandoffTermination _termination;
     private readonly ConnectionSlots _slots;
+    private readonly HashSet<string> _peekingListeners;
     private readonly BatonMetrics _metrics;
     private readonly ILogger _logger;
 
@@ -39,10 +40,12 @@ internal sealed class FrontConnectionHandler : IDisposable
         _router = new Router(options);
         _pools = pools;
         _poller = poller;
-        // A connection routed by SNI to a handoff pool may negotiate what that pool accepts (h2 included).
-        _termination = new HandoffTermination(options, certificates,
-            pools.Values.Where(pool => pool.Mode == HandoffMode.Handoff).Select(pool => pool.Alpn), slots);
+        _termination = new HandoffTermination(options, certificates, slots);
         _slots = slots;
+        // Only a listener that may hand a connection over as it is must read the hello itself; elsewhere libssl does.
+        _peekingListeners = options.Listeners
+            .Where(l => _router.PoolsBeforeRequest(l.Name).Any(pool => pools[pool].Mode == HandoffMode.Passthrough))
+            .Select(l => l.Name).ToHashSet(StringComparer.Ordinal);
         _metrics = metrics;
         _logger = logger;
     }
@@ -67,7 +70,7 @@ internal sealed class FrontConnectionHandler : IDisposable
         catch (ConnectionRejectedException ex)
         {
             Fail(id, remote, ex.Reason, ex.Message);
-            await AnswerRejectionAsync(socket, ex.Reason).ConfigureAwait(false);
+            await AnswerRejectionAsync(socket, ex).ConfigureAwait(false);
         }
         catch (SocketException ex)
         {
@@ -90,8 +93,11 @@ internal sealed class FrontConnectionHandler : IDisposable
         }
     }
 
-    /// <summary>What is known before routing: the client's addresses (from the PROXY header if any) and its ClientHello.</summary>
-    private readonly record struct Inspected(IPEndPoint? Remote, IPEndPoint? Local, ClientHelloInfo Hello);
+    /// <summary>
+    /// What is known before routing: the client's addresses (from the PROXY header if any) and its ClientHello; null
+    /// where the listener's routes lead to handoff pools only, and libssl reads the hello in the handshake.
+    /// </summary>
+    private readonly record struct Inspected(IPEndPoint? Remote, IPEndPoint? Local, ClientHelloInfo? Hello);
 
     private async Task<Inspected> InspectAsync(PolledSocket socket, ListenerOptions listener, CancellationToken stopping)
     {
@@ -106,6 +112,11 @@ internal sealed class FrontConnectionHandler : IDisposable
                 local = header.Destination;
             }
         }
+        if (!_peekingListeners.Contains(listener.Name))
+        {
+            await ConnectionInspector.WaitForHandshakeAsync(socket, _limits.ClientHelloMaxBytes, _limits.ClientHelloTimeout, stopping).ConfigureAwait(false);
+            return new Inspected(remote, local, null);
+        }
         ClientHelloInfo hello = await ConnectionInspector.PeekClientHelloAsync(
             socket, _limits.ClientHelloMaxBytes, _slots.Bound(_limits.ClientHelloTimeout), stopping).ConfigureAwait(false);
         return new Inspected(remote, local, hello);
@@ -113,31 +124,32 @@ internal sealed class FrontConnectionHandler : IDisposable
 
     /// <summary>
     /// The front's routing: listener and SNI first. A passthrough pool takes the connection as it is. Otherwise the
-    /// front terminates TLS; the first request's Host and path then decide, except for h2 (its requests are inside
-    /// frames), which stays with the pool SNI picked — only such a pool offers h2.
+    /// front terminates TLS, offering what the pool SNI picks accepts (asked from libssl's ClientHello callback, on the
+    /// same reading of the SNI the peek makes); the first request's Host and path then decide, except for h2 (its
+    /// requests are inside frames), which stays with the pool SNI picked — only such a pool offers h2.
     /// </summary>
     private async Task<PendingHandoff> RouteAsync(ulong id, PolledSocket socket, ListenerOptions listener, Inspected inspected, CancellationToken stopping)
     {
-        string? serverName = inspected.Hello.ServerName;
-        WorkerPool? byName = _router.SelectBeforeRequest(listener.Name, serverName) is string name ? _pools[name] : null;
-        if (byName is { Mode: HandoffMode.Passthrough })
+        if (inspected.Hello is ClientHelloInfo hello && PoolByName(listener, hello.ServerName) is { Mode: HandoffMode.Passthrough } passthrough)
         {
             return CreateHandoff(id, socket, new ConnectionFacts
             {
                 Mode = HandoffMode.Passthrough,
-                Pool = byName.Name,
+                Pool = passthrough.Name,
                 RemoteEndPoint = inspected.Remote,
                 LocalEndPoint = inspected.Local,
-                ServerName = serverName,
-                OfferedAlpn = inspected.Hello.ApplicationProtocols,
+                ServerName = hello.ServerName,
+                // The channel carries at most 64 (the worker's own libssl reads the whole list); a hello may hold thousands.
+                OfferedAlpn = [.. hello.ApplicationProtocols.Take(ChannelCodec.MaxAlpnProtocols)],
             });
         }
 
         using TerminatedConnection terminated = await _termination.TerminateAsync(
-            socket, byName?.Alpn ?? HandoffTermination.RequestRoutedAlpn, stopping).ConfigureAwait(false);
+            socket, serverName => Offer(listener, serverName), stopping).ConfigureAwait(false);
+        string? routingName = terminated.RoutingName;
         WorkerPool target = terminated.Head is HttpRequestHead head
-            ? _pools[_router.SelectWithRequest(listener.Name, serverName, head.Host, head.NormalizedPath)]
-            : byName!;
+            ? _pools[_router.SelectWithRequest(listener.Name, routingName, head.Host, head.NormalizedPath)]
+            : PoolByName(listener, routingName)!;
         if (target.Mode != HandoffMode.Handoff)
         {
             // Validation keeps Host/path routes off passthrough pools, but the default pool may be one.
@@ -146,6 +158,20 @@ internal sealed class FrontConnectionHandler : IDisposable
         }
         return HandOverSession(id, socket, inspected, target, terminated);
     }
+
+    private WorkerPool? PoolByName(ListenerOptions listener, string? serverName) =>
+        _router.SelectBeforeRequest(listener.Name, serverName) is string name ? _pools[name] : null;
+
+    /// <summary>
+    /// The ALPN list a terminated connection offers, from its hello's SNI: the handoff pool's it routes to, HTTP/1.1 while
+    /// a Host/path route may still apply. A passthrough pool here (a listener that did not peek) is refused (null).
+    /// </summary>
+    private IReadOnlyList<string>? Offer(ListenerOptions listener, string? serverName) => PoolByName(listener, serverName) switch
+    {
+        null => HandoffTermination.RequestRoutedAlpn,
+        { Mode: HandoffMode.Handoff } pool => pool.Alpn,
+        _ => null,
+    };
 
     /// <summary>Exports the terminated session for <paramref name="target"/>; the SSL and the head buffer go with the caller's dispose.</summary>
     private static PendingHandoff HandOverSession(ulong id, PolledSocket socket, Inspected inspected, WorkerPool target, TerminatedConnection terminated)
@@ -157,7 +183,7 @@ internal sealed class FrontConnectionHandler : IDisposable
             Pool = target.Name,
             RemoteEndPoint = inspected.Remote,
             LocalEndPoint = inspected.Local,
-            ServerName = terminated.ServerName ?? inspected.Hello.ServerName,
+            ServerName = terminated.ServerName ?? terminated.RoutingName,
             NegotiatedAlpn = terminated.ApplicationProtocol,
             TlsStateLength = export.State.EncodedLength,
             // Not copied: the plaintext goes from the termination's buffer straight into the body.
@@ -194,16 +220,12 @@ internal sealed class FrontConnectionHandler : IDisposable
         }
     }
 
-    /// <summary>A plain-HTTP client gets a readable 400; a broken TLS client gets a fatal alert.</summary>
-    private static async Task AnswerRejectionAsync(PolledSocket socket, string reason)
+    /// <summary>A plain-HTTP client gets a readable 400; a broken TLS client gets the fatal alert libssl would send.</summary>
+    private static async Task AnswerRejectionAsync(PolledSocket socket, ConnectionRejectedException rejection)
     {
-        ReadOnlyMemory<byte> answer = reason switch
-        {
-            RejectReason.PlainHttp => PlainHttp.BadRequestResponse,
-            RejectReason.ClientHelloInvalid or RejectReason.ClientHelloTooLarge => TlsAlerts.DecodeError,
-            RejectReason.ClientHelloUnexpectedRecord => TlsAlerts.UnexpectedMessage,
-            _ => ReadOnlyMemory<byte>.Empty,
-        };
+        ReadOnlyMemory<byte> answer = rejection.Reason == RejectReason.PlainHttp ? PlainHttp.BadRequestResponse
+            : rejection.Alert is byte alert ? TlsAlerts.Fatal(alert)
+            : ReadOnlyMemory<byte>.Empty;
         if (answer.IsEmpty)
             return;
         using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(1));

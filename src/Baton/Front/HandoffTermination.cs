@@ -9,8 +9,10 @@ namespace Baton.Front;
 
 /// <summary>
 /// Handoff mode in the front, the TLS part only: completes the handshake with libssl and reads and checks the
-/// first request head, each bounded in time (shorter under connection pressure). A bad head is answered here
-/// (400/431/...) over TLS. What to do with the result (route, answer 421, export) is the caller's: this class knows no pools.
+/// first request head, each bounded in time (shorter under connection pressure). libssl reads the ClientHello
+/// itself; its ClientHello callback asks the caller which ALPN protocols the connection offers (the caller routes on
+/// the hello's SNI there). A bad head is answered here (400/431/...) over TLS. What to do with the result (route,
+/// answer 421, export) is the caller's: this class knows no pools.
 /// </summary>
 internal sealed class HandoffTermination : IDisposable
 {
@@ -18,53 +20,63 @@ internal sealed class HandoffTermination : IDisposable
     public static readonly IReadOnlyList<string> RequestRoutedAlpn = ["http/1.1"];
 
     private const int TlsRecordPlaintext = 16 * 1024;
+    private const byte IllegalParameter = 47, InternalError = 80;
 
     private readonly LimitOptions _limits;
-    private readonly Dictionary<string, TlsServerContext> _contexts = new(StringComparer.Ordinal);
-    private readonly TicketKeyRing _ticketKeys;
-    private readonly int _ticketsPerHandshake;
+    private readonly TlsServerContext _context;
     private readonly HttpHeadLimits _headLimits;
     private readonly ConnectionSlots _slots;
 
-    /// <param name="alpnOffers">Every ALPN list a connection may be terminated with (one per handoff pool); <see cref="RequestRoutedAlpn"/> is always there.</param>
     /// <param name="slots">The front's connections, whose pressure bounds each wait as it starts.</param>
-    public HandoffTermination(BatonOptions options, CertificateStore certificates, IEnumerable<IReadOnlyList<string>> alpnOffers, ConnectionSlots slots)
+    public HandoffTermination(BatonOptions options, CertificateStore certificates, ConnectionSlots slots)
     {
         _slots = slots;
         SessionTicketOptions tickets = options.SessionTickets;
-        // One ring for every context, so a ticket resumes whichever context the connection lands on.
-        _ticketKeys = tickets.KeyFile is not null
+        TicketKeyRing ticketKeys = tickets.KeyFile is not null
             ? TicketKeyRing.FromKeyFile(tickets.KeyFile)
             : TicketKeyRing.CreateRotating(tickets.RotationInterval, tickets.DecryptionWindow);
-        _ticketsPerHandshake = tickets.TicketsPerHandshake;
         _limits = options.Limits;
         _headLimits = new HttpHeadLimits { MaxHeadBytes = options.Limits.MaxRequestHeadBytes };
-        // One context per distinct ALPN list, made now: connections only look them up.
-        foreach (IReadOnlyList<string> alpn in alpnOffers.Prepend(RequestRoutedAlpn))
+        // One context, so one session cache as s_server has: the ALPN list is each connection's, chosen from its hello.
+        _context = TlsContextFactory.Create(certificates.Certificates, [], tickets.TicketsPerHandshake, ticketKeys, static options =>
         {
-            string key = Key(alpn);
-            if (!_contexts.ContainsKey(key))
-                _contexts[key] = CreateContext(alpn, certificates);
-        }
+            options.ApplicationProtocolsPerConnection = true;
+            options.ContextSetup = HandoffCapture.InstallCallbacks;
+        });
     }
 
-    private static string Key(IReadOnlyList<string> alpn) => string.Join(',', alpn);
-
-    private TlsServerContext CreateContext(IReadOnlyList<string> alpn, CertificateStore certificates) =>
-        TlsContextFactory.Create(certificates.Certificates, alpn, _ticketsPerHandshake, _ticketKeys,
-            static options => options.ContextSetup = HandoffCapture.InstallCallbacks);
-
     /// <summary>
-    /// Runs the handshake offering <paramref name="alpn"/> (one of the lists given at construction) and, unless
-    /// ALPN chose h2, reads the first request head. Throws <see cref="ConnectionRejectedException"/> with the reason.
+    /// Runs the handshake and, unless ALPN chose h2, reads the first request head. Once libssl has read the ClientHello,
+    /// <paramref name="offer"/> gets its server name as routes see it and returns the ALPN protocols to offer (null
+    /// refuses the connection with internal_error). Throws <see cref="ConnectionRejectedException"/> with the reason.
     /// </summary>
-    public async Task<TerminatedConnection> TerminateAsync(PolledSocket socket, IReadOnlyList<string> alpn, CancellationToken stopping)
+    public async Task<TerminatedConnection> TerminateAsync(
+        PolledSocket socket, Func<string?, IReadOnlyList<string>?> offer, CancellationToken stopping)
     {
-        var tls = new OpenSslStream(new PolledSocketStream(socket), _contexts[Key(alpn)], leaveInnerStreamOpen: true);
-        var connection = new TerminatedConnection(tls, _headLimits.MaxHeadBytes + TlsRecordPlaintext);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        // The hello's time bound until libssl has it whole, then the handshake's: the order a peek gives in passthrough.
+        // Each is shortened if the front is under connection pressure when that wait starts.
+        TimeSpan helloTimeout = _slots.Bound(_limits.ClientHelloTimeout);
+        deadline.CancelAfter(helloTimeout);
+        TerminatedConnection? connection = null;
+        IReadOnlyList<string>? Select(string? serverName, out byte alert)
+        {
+            connection!.HandshakeTimeout = _slots.Bound(_limits.HandshakeTimeout);
+            deadline.CancelAfter(connection.HandshakeTimeout);
+            connection.RoutingName = serverName;
+            connection.HelloRead = true;
+            bool tooLarge = connection.ClientHelloLength > _limits.ClientHelloMaxBytes;
+            IReadOnlyList<string>? offered = tooLarge ? null : offer(serverName);
+            // Over the limit: the alert libssl sends for a message over its own bound, as the peek sends.
+            alert = tooLarge ? IllegalParameter : InternalError;
+            return offered;
+        }
+
+        var tls = new OpenSslStream(new PolledSocketStream(socket), _context, leaveInnerStreamOpen: true, Select);
+        connection = new TerminatedConnection(tls, _headLimits.MaxHeadBytes + TlsRecordPlaintext);
         try
         {
-            await HandshakeAsync(connection.Tls, stopping).ConfigureAwait(false);
+            await HandshakeAsync(connection, helloTimeout, deadline.Token, stopping).ConfigureAwait(false);
             if (connection.ApplicationProtocol != "h2")
                 connection.Head = await ReadRequestHeadAsync(connection, stopping).ConfigureAwait(false);
             return connection;
@@ -76,22 +88,27 @@ internal sealed class HandoffTermination : IDisposable
         }
     }
 
-    private async Task HandshakeAsync(OpenSslStream tls, CancellationToken stopping)
+    /// <summary>A failure before libssl had the whole hello is the hello's (as the peek names it in passthrough), after it the handshake's.</summary>
+    private async Task HandshakeAsync(TerminatedConnection connection, TimeSpan helloTimeout, CancellationToken deadline, CancellationToken stopping)
     {
-        TimeSpan timeout = _slots.Bound(_limits.HandshakeTimeout);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        deadline.CancelAfter(timeout);
         try
         {
-            await tls.AuthenticateAsServerAsync(deadline.Token).ConfigureAwait(false);
+            await connection.Tls.AuthenticateAsServerAsync(deadline).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
         {
-            throw new ConnectionRejectedException(RejectReason.HandshakeTimeout, $"no TLS handshake within {timeout}");
+            throw connection.HelloRead
+                ? new ConnectionRejectedException(RejectReason.HandshakeTimeout, $"no TLS handshake within {connection.HandshakeTimeout}")
+                : new ConnectionRejectedException(RejectReason.ClientHelloTimeout, $"no complete ClientHello within {helloTimeout}");
         }
         catch (AuthenticationException ex)
         {
-            throw new ConnectionRejectedException(RejectReason.HandshakeFailed, ex.Message);
+            // OpenSslStream: only the peer's close has no OpenSSL error behind it.
+            string reason = ex.InnerException is null ? RejectReason.PeerClosed
+                : connection.ClientHelloLength > _limits.ClientHelloMaxBytes ? RejectReason.ClientHelloTooLarge
+                : connection.HelloRead ? RejectReason.HandshakeFailed
+                : RejectReason.ClientHelloInvalid;
+            throw new ConnectionRejectedException(reason, ex.Message);
         }
     }
 
@@ -131,9 +148,5 @@ internal sealed class HandoffTermination : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        foreach (TlsServerContext context in _contexts.Values)
-            context.Dispose();
-    }
+    public void Dispose() => _context.Dispose();
 }

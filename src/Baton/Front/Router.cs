@@ -33,6 +33,24 @@ internal sealed class Router
         return _defaultPool;
     }
 
+    /// <summary>
+    /// Every pool <see cref="SelectBeforeRequest"/> may answer for this listener, whatever the server name: the front
+    /// must read the hello itself (peek) only where one of them is a passthrough pool.
+    /// </summary>
+    public IEnumerable<string> PoolsBeforeRequest(string listener)
+    {
+        foreach (RouteOptions route in _routes)
+        {
+            if (route.Listener is not null && route.Listener != listener)
+                continue;
+            if (!route.NeedsRequest)
+                yield return route.Pool;
+            if (route.ServerNames.Count == 0)
+                yield break; // it matches every name: no later route and not the default is reached before the request
+        }
+        yield return _defaultPool;
+    }
+
     /// <summary>The pool once the first request's Host and normalized path are known.</summary>
     public string SelectWithRequest(string listener, string? serverName, string? host, string? path)
     {

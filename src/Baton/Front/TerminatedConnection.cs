@@ -45,6 +45,18 @@ internal sealed class TerminatedConnection : IDisposable
     /// <summary>The SNI the handshake saw.</summary>
     public string? ServerName => Tls.ServerName;
 
+    /// <summary>The hello's server name as routes see it (what the front's peek reads elsewhere), from the ClientHello callback.</summary>
+    public string? RoutingName { get; internal set; }
+
+    /// <summary>libssl has read the whole ClientHello (its callback ran).</summary>
+    internal bool HelloRead { get; set; }
+
+    /// <summary>The handshake's time bound, set when the hello was read (shorter under connection pressure).</summary>
+    internal TimeSpan HandshakeTimeout { get; set; }
+
+    /// <summary>The ClientHello's length, handshake header included, as libssl read it.</summary>
+    internal int ClientHelloLength => _capture.ClientHelloLength;
+
     public string? ApplicationProtocol => Tls.ApplicationProtocol;
 
     /// <summary>The plaintext read from the client: the head and whatever followed it in the same records.</summary>

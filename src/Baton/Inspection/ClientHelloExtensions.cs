@@ -1,171 +1,150 @@
-using System.Buffers.Binary;
 using System.Text;
 
 namespace Baton.Inspection;
 
 /// <summary>
-/// Validates a ClientHello's extension block and remembers where the interesting extensions are, so
-/// strings and arrays are built once, only for a hello that is valid as a whole.
+/// The two extensions routing needs, server_name and ALPN, found in a ClientHello's extension block and read by
+/// libssl's own rules (ssl/statem/extensions_srvr.c), so the front refuses exactly the ones libssl refuses, with
+/// its alert. Every other extension is only stepped over. The static readers are shared with the handoff front's
+/// ClientHello callback, which gets the same extension bodies from libssl.
 /// </summary>
 internal ref struct ClientHelloExtensions
 {
-    private const ushort ServerNameType = 0;
-    private const ushort AlpnType = 16;
-    private const ushort PreSharedKeyType = 41;
-    private const ushort SupportedVersionsType = 43;
+    public const ushort ServerNameType = 0;
+    public const ushort AlpnType = 16;
+    private const byte HostNameType = 0;
     private const int MaxHostNameLength = 255;
     private const int MaxLabelLength = 63;
 
     // Well-known ALPN ids map to literals so the common hello allocates no ALPN strings.
     private static readonly string[] s_knownProtocols = ["h2", "http/1.1", "http/1.0", "h3", "acme-tls/1"];
 
-    private ReadOnlySpan<byte> _hostName;
-    private ReadOnlySpan<byte> _alpnList;
-    private ReadOnlySpan<byte> _versions;
-    private int _alpnCount;
+    private ReadOnlySpan<byte> _serverName;
+    private ReadOnlySpan<byte> _alpn;
+    private bool _hasServerName;
+    private bool _hasAlpn;
 
+    /// <summary>
+    /// Walks the block as libssl collects it (framing, then no extension it knows twice), then reads server_name and
+    /// ALPN, in libssl's order. Unknown extensions, GREASE ones included, may repeat: libssl ignores them.
+    /// </summary>
     public ClientHelloError Parse(ReadOnlySpan<byte> block)
     {
-        // One bit per extension type (8 KiB) detects duplicates in a single pass.
-        Span<ulong> seen = stackalloc ulong[65536 / 64];
-        seen.Clear();
         var reader = new BigEndianReader(block);
-        bool afterPreSharedKey = false;
         while (!reader.IsEmpty)
         {
-            if (afterPreSharedKey ||
-                !reader.TryReadUInt16(out ushort type) ||
-                !reader.TryReadVector16(out ReadOnlySpan<byte> body))
+            if (!reader.TryReadUInt16(out ushort type) || !reader.TryReadVector16(out ReadOnlySpan<byte> body))
             {
-                // pre_shared_key must be the last extension (RFC 8446 4.2.11).
                 return ClientHelloError.Malformed;
             }
-            ulong bit = 1UL << (type & 63);
-            if ((seen[type >> 6] & bit) != 0)
+            if (type == ServerNameType)
             {
-                return ClientHelloError.DuplicateExtension;
+                if (_hasServerName)
+                {
+                    return ClientHelloError.DuplicateExtension;
+                }
+                _hasServerName = true;
+                _serverName = body;
             }
-            seen[type >> 6] |= bit;
-
-            ClientHelloError error = type switch
+            else if (type == AlpnType)
             {
-                ServerNameType => ParseServerName(body),
-                AlpnType => ParseAlpn(body),
-                SupportedVersionsType => ParseSupportedVersions(body),
-                _ => ClientHelloError.None,
-            };
-            if (error != ClientHelloError.None)
-            {
-                return error;
+                if (_hasAlpn)
+                {
+                    return ClientHelloError.DuplicateExtension;
+                }
+                _hasAlpn = true;
+                _alpn = body;
             }
-            afterPreSharedKey = type == PreSharedKeyType;
         }
-        return ClientHelloError.None;
+
+        ClientHelloError error = _hasServerName ? ReadServerName(_serverName, out _serverName) : ClientHelloError.None;
+        return error != ClientHelloError.None ? error
+            : _hasAlpn ? ReadAlpn(_alpn, out _alpn) : ClientHelloError.None;
     }
 
-    public readonly string? ServerName()
-    {
-        if (_hostName.IsEmpty)
-        {
-            return null;
-        }
-        Span<char> lower = stackalloc char[MaxHostNameLength];
-        for (int i = 0; i < _hostName.Length; i++)
-        {
-            lower[i] = (char)(_hostName[i] | (IsAsciiUpper(_hostName[i]) ? 0x20 : 0));
-        }
-        return new string(lower.Slice(0, _hostName.Length));
-    }
+    public readonly string? ServerName() => RoutingName(_serverName);
 
-    public readonly string[] ApplicationProtocols()
-    {
-        if (_alpnCount == 0)
-        {
-            return [];
-        }
-        var protocols = new string[_alpnCount];
-        var reader = new BigEndianReader(_alpnList);
-        for (int i = 0; i < protocols.Length; i++)
-        {
-            reader.TryReadVector8(out ReadOnlySpan<byte> name);
-            protocols[i] = ProtocolName(name);
-        }
-        return protocols;
-    }
+    public readonly string[] ApplicationProtocols() => _hasAlpn ? ProtocolNames(_alpn) : [];
 
-    public readonly ushort[] SupportedVersions()
+    /// <summary>
+    /// server_name's body as libssl reads it: a list holding exactly one host_name entry (libssl knows no other type
+    /// and allows one name), the name at most 255 bytes and without a zero byte. An empty name is libssl's to take.
+    /// </summary>
+    public static ClientHelloError ReadServerName(ReadOnlySpan<byte> body, out ReadOnlySpan<byte> hostName)
     {
-        if (_versions.IsEmpty)
-        {
-            return [];
-        }
-        var versions = new ushort[_versions.Length / 2];
-        for (int i = 0; i < versions.Length; i++)
-        {
-            versions[i] = BinaryPrimitives.ReadUInt16BigEndian(_versions.Slice(i * 2));
-        }
-        return versions;
-    }
-
-    private ClientHelloError ParseServerName(ReadOnlySpan<byte> body)
-    {
+        hostName = default;
         var outer = new BigEndianReader(body);
         if (!outer.TryReadVector16(out ReadOnlySpan<byte> list) || !outer.IsEmpty || list.IsEmpty)
         {
             return ClientHelloError.BadServerName;
         }
-        var reader = new BigEndianReader(list);
-        while (!reader.IsEmpty)
+        var entry = new BigEndianReader(list);
+        if (!entry.TryReadByte(out byte nameType) || nameType != HostNameType ||
+            !entry.TryReadVector16(out ReadOnlySpan<byte> name) || !entry.IsEmpty)
         {
-            if (!reader.TryReadByte(out byte nameType) || !reader.TryReadVector16(out ReadOnlySpan<byte> name))
-            {
-                return ClientHelloError.BadServerName;
-            }
-            if (nameType != 0)
-            {
-                continue; // Only host_name (0) is defined; other types are skipped, not trusted.
-            }
-            if (!_hostName.IsEmpty || !IsValidHostName(name))
-            {
-                // RFC 6066: at most one name of each type.
-                return ClientHelloError.BadServerName;
-            }
-            _hostName = name;
+            return ClientHelloError.BadServerName;
         }
+        if (name.Length > MaxHostNameLength || name.Contains((byte)0))
+        {
+            return ClientHelloError.UnrecognizedServerName;
+        }
+        hostName = name;
         return ClientHelloError.None;
     }
 
-    private ClientHelloError ParseAlpn(ReadOnlySpan<byte> body)
+    /// <summary>ALPN's body as libssl reads it: a non-empty list of non-empty protocol names, nothing after it.</summary>
+    public static ClientHelloError ReadAlpn(ReadOnlySpan<byte> body, out ReadOnlySpan<byte> list)
     {
         var outer = new BigEndianReader(body);
-        if (!outer.TryReadVector16(out ReadOnlySpan<byte> list) || !outer.IsEmpty || list.IsEmpty)
+        if (!outer.TryReadVector16(out list) || !outer.IsEmpty || list.Length < 2)
         {
             return ClientHelloError.BadAlpn;
         }
         var reader = new BigEndianReader(list);
-        int count = 0;
         while (!reader.IsEmpty)
         {
             if (!reader.TryReadVector8(out ReadOnlySpan<byte> name) || name.IsEmpty)
             {
                 return ClientHelloError.BadAlpn;
             }
-            count++;
         }
-        _alpnList = list;
-        _alpnCount = count;
         return ClientHelloError.None;
     }
 
-    private ClientHelloError ParseSupportedVersions(ReadOnlySpan<byte> body)
+    /// <summary>
+    /// The name routes match: lowercased, and only when it is an ASCII DNS name (<see cref="IsValidHostName"/>). libssl
+    /// accepts any other bytes; such a name is served like a hello without one, since no route or certificate names it.
+    /// </summary>
+    public static string? RoutingName(ReadOnlySpan<byte> hostName)
     {
-        var outer = new BigEndianReader(body);
-        if (!outer.TryReadVector8(out ReadOnlySpan<byte> list) || !outer.IsEmpty || list.IsEmpty || list.Length % 2 != 0)
+        if (!IsValidHostName(hostName))
         {
-            return ClientHelloError.BadSupportedVersions;
+            return null;
         }
-        _versions = list;
-        return ClientHelloError.None;
+        Span<char> lower = stackalloc char[MaxHostNameLength];
+        for (int i = 0; i < hostName.Length; i++)
+        {
+            lower[i] = (char)(hostName[i] | (IsAsciiUpper(hostName[i]) ? 0x20 : 0));
+        }
+        return new string(lower.Slice(0, hostName.Length));
+    }
+
+    /// <summary>The protocol names of a list <see cref="ReadAlpn"/> accepted, in the client's order.</summary>
+    public static string[] ProtocolNames(ReadOnlySpan<byte> list)
+    {
+        int count = 0;
+        for (var reader = new BigEndianReader(list); reader.TryReadVector8(out _);)
+        {
+            count++;
+        }
+        var protocols = new string[count];
+        var names = new BigEndianReader(list);
+        for (int i = 0; i < protocols.Length; i++)
+        {
+            names.TryReadVector8(out ReadOnlySpan<byte> name);
+            protocols[i] = ProtocolName(name);
+        }
+        return protocols;
     }
 
     /// <summary>

@@ -11,6 +11,13 @@ namespace Baton.Inspection;
 /// call only walks record headers, so repeated calls stay cheap; limits are enforced from the
 /// announced lengths, before the bytes arrive.
 /// <para>
+/// Lenient where libssl is: it reads only what routing needs (record framing, the handshake header, the
+/// hello's framing, server_name and ALPN) and leaves every other field to the TLS library that runs the
+/// handshake. Versions in the records and in the hello, cipher suites, groups, unknown, GREASE or repeated
+/// unknown extensions, empty handshake records, bytes after the hello in its last record: none of them is
+/// the front's to refuse. What it does refuse, libssl refuses too (<see cref="ClientHelloError"/>).
+/// </para>
+/// <para>
 /// The limit is on the handshake message, as libssl's own is (record headers are framing): a full-size
 /// single-record hello, 2^14 bytes of handshake data and 16,389 bytes on the wire, fits the default.
 /// What is peeked is bounded too, by <see cref="MaxWireBytes"/>: room for <see cref="HeaderAllowance"/>
@@ -29,39 +36,59 @@ internal static class ClientHelloParser
     /// </summary>
     public const int HeaderAllowance = 256;
 
+    /// <summary>Empty records in a row libssl takes before it answers unexpected_message (MAX_EMPTY_RECORDS).</summary>
+    public const int MaxEmptyRecords = 32;
+
     internal const int RecordHeaderLength = 5;
     internal const int MaxRecordPayload = 1 << 14;
     private const int HandshakeHeaderLength = 4;
-    private const byte HandshakeContentType = 0x16;
+    internal const byte HandshakeContentType = 0x16;
     private const byte ClientHelloMessageType = 0x01;
 
     /// <summary>The most bytes the records of a hello under <paramref name="maxBytes"/> may take, headers included: what to peek at most.</summary>
     public static int MaxWireBytes(int maxBytes) => maxBytes + HeaderAllowance * RecordHeaderLength;
 
-    /// <summary>Parses <paramref name="data"/>; bytes after the hello's last record are ignored.</summary>
+    /// <summary>Parses <paramref name="data"/>; bytes after the hello's last byte are ignored.</summary>
     /// <param name="maxBytes">Largest accepted ClientHello message (4-byte handshake header included, record headers not).</param>
     public static ParseStatus Parse(
         ReadOnlySpan<byte> data, out ClientHelloInfo? hello, out ClientHelloError error, int maxBytes = DefaultMaxBytes)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBytes, HandshakeHeaderLength);
         hello = null;
+        error = ClientHelloError.None;
+        if (data.Length < RecordHeaderLength)
+        {
+            // libssl reads a whole record header before it judges one; so does the front.
+            return ParseStatus.NeedMoreData;
+        }
+        if (SslV2Hello.Is(data))
+        {
+            return SslV2Hello.Parse(data, maxBytes, out hello, out error);
+        }
         ParseStatus status = WalkRecords(data, maxBytes, out RecordSpan records, out error);
         if (status != ParseStatus.Complete)
         {
             return status;
         }
 
-        error = records.Count == 1
-            ? ParseMessage(data, records, data.Slice(RecordHeaderLength, records.MessageLength), out hello)
+        error = records.Fragments == 1
+            ? ParseMessage(records, data.Slice(records.FirstPayload, records.MessageLength), out hello)
             : ParseFragmentedMessage(data, records, out hello);
         return error == ClientHelloError.None ? ParseStatus.Complete : ParseStatus.Invalid;
     }
 
-    /// <summary>Where the hello lies once all its records are present.</summary>
+    /// <summary>Where the hello lies once all its bytes are present.</summary>
     private struct RecordSpan
     {
+        /// <summary>Offset just past the hello's last byte (its last record may go on: that is libssl's to read).</summary>
         public int End;
-        public int Count;
+
+        /// <summary>Non-empty records that carry the hello.</summary>
+        public int Fragments;
+
+        /// <summary>Offset of the first hello byte.</summary>
+        public int FirstPayload;
+
         public int MessageLength;
     }
 
@@ -70,21 +97,35 @@ internal static class ClientHelloParser
     {
         records = default;
         Span<byte> handshakeHeader = stackalloc byte[HandshakeHeaderLength];
-        int headerBytes = 0;
-        int messageLength = -1;
-        int offset = 0;
-        int payloadSeen = 0;
+        int headerBytes = 0, messageLength = -1, offset = 0, payloadSeen = 0, emptyInARow = 0;
         while (true)
         {
             ReadOnlySpan<byte> rest = data.Slice(offset);
-            error = CheckRecordHeader(rest, offset, MaxWireBytes(maxBytes), out int payloadLength);
+            error = ClientHelloError.None;
+            if (rest.Length < RecordHeaderLength)
+            {
+                return ParseStatus.NeedMoreData;
+            }
+            error = CheckRecordHeader(rest, first: offset == 0, out int payloadLength);
             if (error != ClientHelloError.None)
             {
                 return ParseStatus.Invalid;
             }
-            if (payloadLength < 0)
+            if (payloadLength == 0)
             {
-                return ParseStatus.NeedMoreData;
+                // libssl skips empty records (a TLS 1.3 peer must not send empty handshake ones, but libssl takes them).
+                if (++emptyInARow > MaxEmptyRecords)
+                {
+                    error = ClientHelloError.UnexpectedRecord;
+                    return ParseStatus.Invalid;
+                }
+                offset += RecordHeaderLength;
+                continue;
+            }
+            emptyInARow = 0;
+            if (records.Fragments++ == 0)
+            {
+                records.FirstPayload = offset + RecordHeaderLength;
             }
 
             ReadOnlySpan<byte> payload = rest.Slice(RecordHeaderLength, Math.Min(payloadLength, rest.Length - RecordHeaderLength));
@@ -99,65 +140,50 @@ internal static class ClientHelloParser
                 {
                     return ParseStatus.Invalid;
                 }
+                if (messageLength < 0 && payload.Length < payloadLength)
+                {
+                    return ParseStatus.NeedMoreData;
+                }
             }
-            if (messageLength >= 0 && payloadSeen + payloadLength > messageLength)
+
+            // What of this record is the hello's: its last record may carry more handshake bytes, which libssl reads.
+            int contributes = messageLength < 0 ? payloadLength : Math.Min(payloadLength, messageLength - payloadSeen);
+            if ((long)offset + RecordHeaderLength + contributes > MaxWireBytes(maxBytes))
             {
-                // A client's first flight is the ClientHello alone; anything else in its records is bogus. Refused as
-                // soon as both lengths are known, so no byte past the hello's end is ever waited for.
-                error = ClientHelloError.Malformed;
+                // Judged from the announced lengths, so no byte past the window is ever waited for.
+                error = ClientHelloError.TooFragmented;
                 return ParseStatus.Invalid;
             }
-            if (payload.Length < payloadLength)
+            if (payload.Length < contributes)
             {
                 return ParseStatus.NeedMoreData;
             }
-
-            offset += RecordHeaderLength + payloadLength;
-            payloadSeen += payloadLength;
-            records.Count++;
+            payloadSeen += contributes;
             if (payloadSeen == messageLength)
             {
-                records.End = offset;
+                records.End = offset + RecordHeaderLength + contributes;
                 records.MessageLength = messageLength;
                 return ParseStatus.Complete;
             }
+            offset += RecordHeaderLength + payloadLength;
         }
     }
 
-    /// <summary>Checks whatever part of a record header is present; payloadLength is -1 until all 5 bytes are.</summary>
-    private static ClientHelloError CheckRecordHeader(ReadOnlySpan<byte> rest, int offset, int maxWireBytes, out int payloadLength)
+    /// <summary>A record header as libssl judges it on the first flight: version major, then length, then type.</summary>
+    private static ClientHelloError CheckRecordHeader(ReadOnlySpan<byte> header, bool first, out int payloadLength)
     {
-        payloadLength = -1;
-        if (rest.Length >= 1 && rest[0] != HandshakeContentType)
+        payloadLength = BinaryPrimitives.ReadUInt16BigEndian(header.Slice(3));
+        if (header[1] != 3)
         {
-            // Handshake messages must not be interleaved with other record types (RFC 8446 5.1).
-            return offset == 0 ? ClientHelloError.NotTls : ClientHelloError.UnexpectedRecord;
+            // The minor version is not checked on the first flight: libssl takes 3.0 to 3.255 there.
+            return first ? ClientHelloError.NotTls : ClientHelloError.UnsupportedRecordVersion;
         }
-        if ((rest.Length >= 2 && rest[1] != 3) || (rest.Length >= 3 && rest[2] > 4))
-        {
-            return ClientHelloError.UnsupportedRecordVersion;
-        }
-        if (rest.Length < RecordHeaderLength)
-        {
-            return ClientHelloError.None;
-        }
-
-        int length = BinaryPrimitives.ReadUInt16BigEndian(rest.Slice(3));
-        if (length > MaxRecordPayload)
+        if (payloadLength > MaxRecordPayload)
         {
             return ClientHelloError.RecordTooLarge;
         }
-        if (length == 0)
-        {
-            // Zero-length handshake fragments are forbidden (RFC 8446 5.1) and would let a peer stall us for free.
-            return ClientHelloError.Malformed;
-        }
-        if ((long)offset + RecordHeaderLength + length > maxWireBytes)
-        {
-            return ClientHelloError.TooFragmented;
-        }
-        payloadLength = length;
-        return ClientHelloError.None;
+        // Handshake messages must not be interleaved with other record types (RFC 8446 5.1).
+        return header[0] == HandshakeContentType ? ClientHelloError.None : ClientHelloError.UnexpectedRecord;
     }
 
     private static ClientHelloError CheckHandshakeHeader(ReadOnlySpan<byte> header, int maxBytes, ref int messageLength)
@@ -184,14 +210,14 @@ internal static class ClientHelloParser
         try
         {
             int written = 0;
-            for (int offset = 0; offset < records.End;)
+            for (int offset = 0; written < records.MessageLength;)
             {
-                int length = BinaryPrimitives.ReadUInt16BigEndian(data.Slice(offset + 3));
+                int length = Math.Min(BinaryPrimitives.ReadUInt16BigEndian(data.Slice(offset + 3)), records.MessageLength - written);
                 data.Slice(offset + RecordHeaderLength, length).CopyTo(joined.AsSpan(written));
                 written += length;
                 offset += RecordHeaderLength + length;
             }
-            return ParseMessage(data, records, joined.AsSpan(0, written), out hello);
+            return ParseMessage(records, joined.AsSpan(0, written), out hello);
         }
         finally
         {
@@ -199,17 +225,16 @@ internal static class ClientHelloParser
         }
     }
 
-    private static ClientHelloError ParseMessage(
-        ReadOnlySpan<byte> data, RecordSpan records, ReadOnlySpan<byte> message, out ClientHelloInfo? hello)
+    /// <summary>The hello's framing as libssl reads it (tls_process_client_hello), none of its values: those are libssl's.</summary>
+    private static ClientHelloError ParseMessage(RecordSpan records, ReadOnlySpan<byte> message, out ClientHelloInfo? hello)
     {
         hello = null;
         var reader = new BigEndianReader(message.Slice(HandshakeHeaderLength));
-        if (!reader.TryReadUInt16(out ushort helloVersion) ||
+        if (!reader.TryReadUInt16(out _) ||
             !reader.TryReadBytes(32, out _) ||
-            !reader.TryReadVector8(out ReadOnlySpan<byte> sessionId) || sessionId.Length > 32 ||
-            !reader.TryReadVector16(out ReadOnlySpan<byte> suites) || suites.Length < 2 || suites.Length % 2 != 0 ||
-            !reader.TryReadVector8(out ReadOnlySpan<byte> compression) || compression.IsEmpty ||
-            (helloVersion >> 8) != 3)
+            !reader.TryReadVector8(out _) ||
+            !reader.TryReadVector16(out _) ||
+            !reader.TryReadVector8(out _))
         {
             return ClientHelloError.Malformed;
         }
@@ -229,16 +254,10 @@ internal static class ClientHelloParser
             }
         }
 
-        ushort[] versions = extensions.SupportedVersions();
         hello = new ClientHelloInfo
         {
-            RecordVersion = BinaryPrimitives.ReadUInt16BigEndian(data.Slice(1)),
-            HelloVersion = helloVersion,
             ServerName = extensions.ServerName(),
             ApplicationProtocols = extensions.ApplicationProtocols(),
-            SupportedVersions = versions,
-            OffersTls13 = Array.IndexOf(versions, ClientHelloInfo.Tls13) >= 0,
-            CipherSuiteCount = suites.Length / 2,
             Length = records.End,
         };
         return ClientHelloError.None;

@@ -12,6 +12,7 @@ internal static partial class Interop
         internal const int SSL3_RT_HEADER_LENGTH = 5;
 
         // Handshake message types (ssl3.h / tls1.h).
+        internal const byte SSL3_MT_CLIENT_HELLO = 1;
         internal const byte SSL3_MT_FINISHED = 20;
         internal const byte SSL3_MT_KEY_UPDATE = 24;
 

@@ -24,6 +24,7 @@ internal sealed partial class OpenSslStream : TlsStream
     private readonly Stream _inner;
     private readonly bool _leaveInnerStreamOpen;
     private readonly SafeSslHandle _ssl;
+    private readonly ClientHelloSelection? _selection;
     private readonly Lock _sslLock = new();
     private readonly SemaphoreSlim _sendGate = new(1, 1);
     private bool _authenticated;
@@ -31,13 +32,26 @@ internal sealed partial class OpenSslStream : TlsStream
     private ushort _cipherSuite;
     private int _disposed;
 
-    public OpenSslStream(Stream innerStream, TlsServerContext context, bool leaveInnerStreamOpen = false)
+    /// <param name="selector">
+    /// Chooses the ALPN list once the ClientHello is read, on a context made with
+    /// <see cref="TlsServerOptions.ApplicationProtocolsPerConnection"/>; null on any other.
+    /// </param>
+    public OpenSslStream(Stream innerStream, TlsServerContext context, bool leaveInnerStreamOpen = false, ClientHelloSelector? selector = null)
     {
         ArgumentNullException.ThrowIfNull(innerStream);
         ArgumentNullException.ThrowIfNull(context);
         _inner = innerStream;
         _leaveInnerStreamOpen = leaveInnerStreamOpen;
         _ssl = SafeSslHandle.Create(context.Handle);
+        try
+        {
+            _selection = selector is null ? null : ClientHelloSelection.Attach(_ssl, selector);
+        }
+        catch
+        {
+            _ssl.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The wire version (SSL_version), once the handshake is done.</summary>
@@ -172,6 +186,7 @@ internal sealed partial class OpenSslStream : TlsStream
             lock (_sslLock)
             {
                 if (_authenticated) Interop.Ssl.SslSetShutdown(_ssl, Interop.Ssl.SSL_SENT_SHUTDOWN | Interop.Ssl.SSL_RECEIVED_SHUTDOWN);
+                _selection?.Detach(_ssl);
                 _ssl.Dispose();
             }
             if (!_leaveInnerStreamOpen) _inner.Dispose();

@@ -59,4 +59,42 @@ internal static unsafe class TlsContextCallbacks
             return Interop.Ssl.SSL_TLSEXT_ERR_ALERT_FATAL;
         }
     }
+
+    /// <summary>
+    /// ClientHello callback of a per-connection context: libssl has read the whole hello and acts on none of its
+    /// extensions yet, so the connection's selector still decides the ALPN list the handshake offers. A refusal ends the
+    /// handshake with the selector's alert.
+    /// </summary>
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    internal static int SelectForConnection(nint ssl, int* alert, nint arg)
+    {
+        try
+        {
+            if (ClientHelloSelection.From(ssl) is not ClientHelloSelection selection) return Interop.Ssl.SSL_CLIENT_HELLO_SUCCESS;
+            if (selection.Select(ssl, out byte refusal)) return Interop.Ssl.SSL_CLIENT_HELLO_SUCCESS;
+            *alert = refusal;
+            return Interop.Ssl.SSL_CLIENT_HELLO_ERROR;
+        }
+        catch
+        {
+            *alert = Interop.Ssl.SSL_AD_INTERNAL_ERROR;
+            return Interop.Ssl.SSL_CLIENT_HELLO_ERROR;
+        }
+    }
+
+    /// <summary>ALPN select callback of a per-connection context: as <see cref="SelectApplicationProtocol"/>, with the list the selector chose.</summary>
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    internal static int SelectConnectionApplicationProtocol(nint ssl, byte** output, byte* outputLength, byte* input, uint inputLength, nint arg)
+    {
+        try
+        {
+            if (ClientHelloSelection.From(ssl) is not { AlpnWireLength: > 0 } selection) return Interop.Ssl.SSL_TLSEXT_ERR_NOACK;
+            int result = Interop.Ssl.SslSelectNextProto(output, outputLength, selection.AlpnWire, selection.AlpnWireLength, input, inputLength);
+            return result == Interop.Ssl.OPENSSL_NPN_NEGOTIATED ? Interop.Ssl.SSL_TLSEXT_ERR_OK : Interop.Ssl.SSL_TLSEXT_ERR_ALERT_FATAL;
+        }
+        catch
+        {
+            return Interop.Ssl.SSL_TLSEXT_ERR_ALERT_FATAL;
+        }
+    }
 }

@@ -33,6 +33,8 @@ internal sealed class TlsServerContext : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.Certificates.Count == 0) throw new ArgumentException("At least one certificate is required.", nameof(options));
+        if (options.ApplicationProtocolsPerConnection && options.ApplicationProtocols.Count > 0)
+            throw new ArgumentException("ALPN is either the context's or each connection's.", nameof(options));
         ArgumentOutOfRangeException.ThrowIfNegative(options.SessionTicketCount);
         byte[] alpnWire = EncodeAlpn(options.ApplicationProtocols);
 
@@ -54,7 +56,8 @@ internal sealed class TlsServerContext : IDisposable
             options.ContextSetup?.Invoke(handle);
             if (options.SessionTicketKeys is not null) TicketKeyCallbacks.Install(handle, options.SessionTicketKeys);
             InstallCertificates(handle, state, stateArg, multiple: options.Certificates.Count > 1);
-            if (alpnWire.Length > 0) InstallAlpn(handle, stateArg);
+            if (options.ApplicationProtocolsPerConnection) InstallPerConnectionAlpn(handle);
+            else if (alpnWire.Length > 0) InstallAlpn(handle, stateArg);
         }
         catch
         {
@@ -143,8 +146,17 @@ internal sealed class TlsServerContext : IDisposable
         Interop.Ssl.SslCtxSetAlpnSelectCb(ctx, (nint)callback, stateArg);
     }
 
+    /// <summary>Both callbacks ask the connection's <see cref="ClientHelloSelection"/>: the first chooses, the second answers ALPN with it.</summary>
+    private static unsafe void InstallPerConnectionAlpn(SafeSslContextHandle ctx)
+    {
+        delegate* unmanaged[Cdecl]<nint, int*, nint, int> hello = &TlsContextCallbacks.SelectForConnection;
+        delegate* unmanaged[Cdecl]<nint, byte**, byte*, byte*, uint, nint, int> alpn = &TlsContextCallbacks.SelectConnectionApplicationProtocol;
+        Interop.Ssl.SslCtxSetClientHelloCb(ctx, (nint)hello, 0);
+        Interop.Ssl.SslCtxSetAlpnSelectCb(ctx, (nint)alpn, 0);
+    }
+
     /// <summary>ALPN wire format: each protocol as a length byte followed by its bytes.</summary>
-    private static byte[] EncodeAlpn(IList<string> protocols)
+    internal static byte[] EncodeAlpn(IEnumerable<string> protocols)
     {
         var wire = new List<byte>();
         foreach (string protocol in protocols)

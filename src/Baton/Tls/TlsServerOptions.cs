@@ -15,6 +15,13 @@ internal sealed class TlsServerOptions
     /// </summary>
     public IList<string> ApplicationProtocols { get; } = new List<string>();
 
+    /// <summary>
+    /// ALPN is chosen per connection once its ClientHello is read, by the selector given to each <see cref="OpenSslStream"/>
+    /// (the handoff front: the pool the hello's SNI routes to), instead of from <see cref="ApplicationProtocols"/>, which
+    /// must then be empty. A connection without a selector does not answer ALPN.
+    /// </summary>
+    public bool ApplicationProtocolsPerConnection { get; set; }
+
     /// <summary>TLS 1.3 session tickets sent after each full handshake (OpenSSL's default is 2; 0 turns them off).</summary>
     public int SessionTicketCount { get; set; } = 2;
 

@@ -66,6 +66,44 @@ public sealed class HandoffRequestTests
         }
     }
 
+    /// <summary>
+    /// Issue 11: where every route leads to a handoff pool the front does not parse the hello; libssl reads it and its
+    /// ClientHello callback routes on the SNI, choosing the ALPN list of the pool the name picks.
+    /// </summary>
+    [Fact]
+    public async Task OnAHandoffOnlyListenerLibsslsHelloCallbackPicksThePoolAndItsAlpn()
+    {
+        string config = WriteConfig(new
+        {
+            Listeners = new[] { new { Address = "127.0.0.1:0" } },
+            Pools = new Dictionary<string, object>
+            {
+                ["web"] = new { Workers = 1, Mode = "handoff" },
+                ["api"] = new { Workers = 1, Mode = "handoff", Alpn = new[] { "http/1.1" } },
+            },
+            Routes = new object[] { new { ServerNames = new[] { "api.example" }, Pool = "api" } },
+            DefaultPool = "web",
+        });
+        try
+        {
+            await using BatonFront front = await BatonFront.StartAsync(["--config", config]);
+            string web = await Clients.CurlAsync(front.Port, "web.example", "/", "--http2");
+            Assert.Equal(("web", "h2"), (Clients.FactsField(web, "pool"), Clients.FactsField(web, "alpn")));
+            string api = await Clients.CurlAsync(front.Port, "API.example", "/", "--http2");
+            Assert.Equal(("api", "http/1.1"), (Clients.FactsField(api, "pool"), Clients.FactsField(api, "alpn")));
+
+            // No peek window: a 16 KiB hello with every byte in its own record (98 KB on the wire) is libssl's to take.
+            byte[] message = CraftedHello.Message(16384);
+            byte[] split = [.. Enumerable.Range(0, message.Length).SelectMany(i => CraftedHello.Handshake(message.AsSpan(i, 1)))];
+            List<(byte Type, byte[] Payload)> answer = await CraftedHello.ExchangeAsync(front.Port, split, CraftedHello.IsServerHelloOrAlert);
+            Assert.Equal(GeneratedHellos.Proceeds, CraftedHello.Outcome(answer));
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
+
     [Fact]
     public async Task ARequestRoutedToAPassthroughPoolGets421AndH2StaysWithItsSniPool()
     {

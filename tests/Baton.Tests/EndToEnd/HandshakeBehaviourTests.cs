@@ -8,7 +8,7 @@ namespace Baton.Tests.EndToEnd;
 /// </summary>
 public sealed class HandshakeBehaviourTests : IClassFixture<HandshakeServers>
 {
-    private const byte Fatal = 2, DecodeError = 50, UnexpectedMessage = 10;
+    private const byte Fatal = 2, IllegalParameter = 47, UnexpectedMessage = 10;
 
     private readonly HandshakeServers _servers;
 
@@ -146,7 +146,7 @@ public sealed class HandshakeBehaviourTests : IClassFixture<HandshakeServers>
         List<(byte Type, byte[] Payload)> refused = await CraftedHello.ExchangeAsync(front.Port,
             [.. CraftedHello.Handshake(over.AsSpan(0, 16384)), .. CraftedHello.Handshake(over.AsSpan(16384, 16384)), .. CraftedHello.Handshake(over.AsSpan(32768))],
             CraftedHello.IsServerHelloOrAlert);
-        Assert.True(CraftedHello.FirstAlert(refused) == (Fatal, DecodeError), $"a 40,001-byte hello got {CraftedHello.Describe(refused)}");
+        Assert.True(CraftedHello.FirstAlert(refused) == (Fatal, IllegalParameter), $"a 40,001-byte hello got {CraftedHello.Describe(refused)}");
         await front.WaitForOutputAsync("reason=client_hello_too_large");
     }
 

@@ -10,7 +10,7 @@ namespace Baton.Tests.EndToEnd;
 /// The passthrough pool has a ticket-key file: its workers then use Baton's ticket callback, as the handoff front
 /// always does (without one they use OpenSSL's own ticket keys).
 /// </summary>
-public sealed class HandshakeServers : IAsyncLifetime
+public class HandshakeServers : IAsyncLifetime
 {
     public const string Reference = "s_server", Handoff = "handoff", Passthrough = "passthrough";
 
@@ -24,6 +24,11 @@ public sealed class HandshakeServers : IAsyncLifetime
 
     public static TheoryData<string> All => new() { Reference, Handoff, Passthrough };
 
+    public static IReadOnlyList<string> Names { get; } = [Reference, Handoff, Passthrough];
+
+    /// <summary>Settings both fronts of the fixture start with.</summary>
+    protected virtual IDictionary<string, string>? FrontEnvironment => null;
+
     public int Port(string server) => _ports[server];
 
     public async Task InitializeAsync()
@@ -35,8 +40,8 @@ public sealed class HandshakeServers : IAsyncLifetime
         Assert.True(made.ExitCode == 0, made.ToString());
         await File.WriteAllBytesAsync(TicketKeyFile, RandomNumberGenerator.GetBytes(80));
         Task<SServer> reference = SServer.StartAsync(CertificateFile, KeyFile);
-        Task<BatonFront> handoff = StartBatonAsync(Handoff);
-        Task<BatonFront> passthrough = StartBatonAsync(Passthrough, TicketKeyFile);
+        Task<BatonFront> handoff = StartBatonAsync(Handoff, environment: FrontEnvironment);
+        Task<BatonFront> passthrough = StartBatonAsync(Passthrough, TicketKeyFile, FrontEnvironment);
         Add(Reference, await reference, s => s.Port);
         Add(Handoff, await handoff, f => f.Port);
         Add(Passthrough, await passthrough, f => f.Port);
@@ -73,6 +78,13 @@ public sealed class HandshakeServers : IAsyncLifetime
         _servers.Add(server);
         _ports[name] = port(server);
     }
+}
+
+/// <summary>The handshake servers with Limits:ClientHelloMaxBytes raised, for hellos past 16 KiB.</summary>
+public sealed class RaisedLimitServers : HandshakeServers
+{
+    protected override IDictionary<string, string>? FrontEnvironment =>
+        new Dictionary<string, string> { ["Baton__Limits__ClientHelloMaxBytes"] = $"{GeneratedHellos.RaisedLimit}" };
 }
 
 /// <summary>One `openssl s_client` connection making one request, and what it printed about the handshake.</summary>

@@ -90,35 +90,67 @@ public sealed class ConnectionInspectorTests : IDisposable
         ClientHelloInfo info = await ConnectionInspector.PeekClientHelloAsync(socket, MaxHello, Generous, CancellationToken.None).WaitAsync(Generous);
         Assert.Equal("real.example", info.ServerName);
         Assert.Equal(["h2", "http/1.1"], info.ApplicationProtocols);
-        Assert.True(info.OffersTls13);
         byte[] received = await ReceiveExactlyAsync(socket, info.Length);
         Assert.Equal(0x16, received[0]);
     }
 
-    public static TheoryData<string, string> BadStarts => new()
+    /// <summary>Each with the answer libssl gives the same bytes (s_server: HandshakeBehaviourTests); plain HTTP gets the front's 400.</summary>
+    public static TheoryData<string, string, int?> BadStarts => new()
     {
-        { "plain", RejectReason.PlainHttp },
-        { "not a hello", RejectReason.ClientHelloInvalid },
-        { "too large", RejectReason.ClientHelloTooLarge },
+        { "plain", RejectReason.PlainHttp, null },
+        { "not tls", RejectReason.ClientHelloInvalid, null },
+        { "not a hello", RejectReason.ClientHelloUnexpectedRecord, 10 },
+        { "bad sni", RejectReason.ClientHelloInvalid, 50 },
+        { "too large", RejectReason.ClientHelloTooLarge, 47 },
     };
 
     [Theory]
     [MemberData(nameof(BadStarts))]
-    public async Task ABadClientHelloIsRejectedWithItsReason(string kind, string reason)
+    public async Task ABadClientHelloIsRejectedWithItsReasonAndAlert(string kind, string reason, int? alert)
     {
         using LoopbackPair pair = await LoopbackPair.ConnectAsync();
         using var socket = new PolledSocket(pair.Server, _poller);
         var big = ClientHelloBuilder.Typical();
         big.Extensions.Add((21, new byte[1000])); // padding
+        var badSni = ClientHelloBuilder.Typical();
+        badSni.Extensions[1] = (0, ClientHelloBuilder.ServerNameList((0, "a.example"u8.ToArray()), (0, "b.example"u8.ToArray())));
         pair.Send(kind switch
         {
             "plain" => "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"u8.ToArray(),
+            "not tls" => "SSH-2.0-OpenSSH_9.6\r\n"u8.ToArray(),
             "not a hello" => [0x16, 0x03, 0x01, 0x00, 0x05, 0x02, 0x00, 0x00, 0x01, 0x00],
+            "bad sni" => badSni.Build(),
             _ => big.Build(),
         });
 
         ConnectionRejectedException rejected = await Assert.ThrowsAsync<ConnectionRejectedException>(() =>
             ConnectionInspector.PeekClientHelloAsync(socket, 512, Generous, CancellationToken.None).WaitAsync(Generous));
+        Assert.Equal((reason, (byte?)alert), (rejected.Reason, rejected.Alert));
+    }
+
+    /// <summary>Where libssl reads the hello: one handshake-record byte is enough, and none of it is consumed.</summary>
+    [Fact]
+    public async Task WaitingForAHandshakeLooksAtTheFirstByteOnly()
+    {
+        using LoopbackPair pair = await LoopbackPair.ConnectAsync();
+        using var socket = new PolledSocket(pair.Server, _poller);
+        pair.Send([0x16]);
+        await ConnectionInspector.WaitForHandshakeAsync(socket, MaxHello, Generous, CancellationToken.None).WaitAsync(Generous);
+        Assert.Equal([0x16], await ReceiveExactlyAsync(socket, 1));
+    }
+
+    /// <summary>Anything else gets the peek's answer there too.</summary>
+    [Theory]
+    [InlineData("GET / HTTP/1.1\r\n\r\n", RejectReason.PlainHttp)]
+    [InlineData("SSH-2.0-OpenSSH_9.6\r\n", RejectReason.ClientHelloInvalid)]
+    [InlineData("", RejectReason.ClientHelloTimeout)]
+    public async Task WaitingForAHandshakeAnswersWhatIsNoneAsThePeekDoes(string sent, string reason)
+    {
+        using LoopbackPair pair = await LoopbackPair.ConnectAsync();
+        using var socket = new PolledSocket(pair.Server, _poller);
+        pair.Send(Encoding.ASCII.GetBytes(sent));
+        ConnectionRejectedException rejected = await Assert.ThrowsAsync<ConnectionRejectedException>(() =>
+            ConnectionInspector.WaitForHandshakeAsync(socket, MaxHello, sent.Length == 0 ? Short : Generous, CancellationToken.None).WaitAsync(Generous));
         Assert.Equal(reason, rejected.Reason);
     }
 

@@ -29,15 +29,19 @@ public sealed class HandoffTerminationTests : IDisposable
         _slots.Dispose();
     }
 
-    private HandoffTermination Create(TimeSpan? handshake = null, TimeSpan? head = null) => new(
+    private HandoffTermination Create(TimeSpan? hello = null, TimeSpan? handshake = null, TimeSpan? head = null, int maxHello = 16384) => new(
         new BatonOptions
         {
-            Limits = new LimitOptions { HandshakeTimeout = handshake ?? Generous, RequestHeadTimeout = head ?? Generous, MaxRequestHeadBytes = 4096 },
+            Limits = new LimitOptions
+            {
+                ClientHelloTimeout = hello ?? Generous, HandshakeTimeout = handshake ?? Generous, RequestHeadTimeout = head ?? Generous,
+                MaxRequestHeadBytes = 4096, ClientHelloMaxBytes = maxHello,
+            },
         },
-        _certificates, [H2Pool], _slots);
+        _certificates, _slots);
 
     [Fact]
-    public async Task UnderConnectionPressureAStalledHandshakeIsCutAtThePressureTimeout()
+    public async Task UnderConnectionPressureAStalledHelloIsCutAtThePressureTimeout()
     {
         for (int i = 0; i < 80; i++)
             await _slots.AcquireAsync(CancellationToken.None);
@@ -46,36 +50,94 @@ public sealed class HandoffTerminationTests : IDisposable
         using var socket = new PolledSocket(pair.Server, _poller);
         pair.Send(ClientHelloBuilder.Typical().Build().AsSpan(0, 30));
 
-        // The configured handshake timeout is the generous one; 80 of 100 slots held cut this wait to the pressure timeout.
+        // The configured hello timeout is the generous one; 80 of 100 slots held cut this wait to the pressure timeout.
+        // (libssl reads the hello in handoff mode, so a stall inside it is the hello's timeout.)
         ConnectionRejectedException rejection = await Assert.ThrowsAsync<ConnectionRejectedException>(
-            () => termination.TerminateAsync(socket, H2Pool, CancellationToken.None).WaitAsync(Generous / 3));
-        Assert.Equal(RejectReason.HandshakeTimeout, rejection.Reason);
+            () => termination.TerminateAsync(socket, _ => H2Pool, CancellationToken.None).WaitAsync(Generous / 3));
+        Assert.Equal(RejectReason.ClientHelloTimeout, rejection.Reason);
         Assert.Contains($"within {Short}", rejection.Message);
     }
 
-    [Fact]
-    public async Task AHandshakeThatStallsTimesOut()
+    /// <summary>Until libssl has the whole hello the hello's bound applies, then the handshake's: the order a peek gives.</summary>
+    [Theory]
+    [InlineData("part of the hello", RejectReason.ClientHelloTimeout)]
+    [InlineData("the hello, then nothing", RejectReason.HandshakeTimeout)]
+    public async Task AStallTimesOutWithTheReasonOfItsStep(string sent, string reason)
     {
-        using HandoffTermination termination = Create(handshake: Short);
+        using HandoffTermination termination = Create(hello: Short, handshake: Short);
         using LoopbackPair pair = await LoopbackPair.ConnectAsync();
         using var socket = new PolledSocket(pair.Server, _poller);
-        pair.Send(ClientHelloBuilder.Typical().Build().AsSpan(0, 30));
+        byte[] hello = EndToEnd.CraftedHello.Handshake(EndToEnd.CraftedHello.Message()); // TLS 1.2: libssl answers, then waits
+        pair.Send(sent.StartsWith("part", StringComparison.Ordinal) ? hello.AsSpan(0, 30) : hello);
 
-        Assert.Equal(RejectReason.HandshakeTimeout, await RejectionAsync(termination.TerminateAsync(socket, H2Pool, CancellationToken.None)));
+        Assert.Equal(reason, await RejectionAsync(termination.TerminateAsync(socket, _ => H2Pool, CancellationToken.None)));
     }
 
     [Fact]
-    public async Task AHandshakeThatFailsIsAnsweredWithAnAlert()
+    public async Task AHelloLibsslRefusesIsAnsweredWithItsAlertAndNamedTheHellos()
     {
         using HandoffTermination termination = Create();
         using LoopbackPair pair = await LoopbackPair.ConnectAsync();
         using var socket = new PolledSocket(pair.Server, _poller);
         pair.Send([0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x00]);
 
-        Assert.Equal(RejectReason.HandshakeFailed, await RejectionAsync(termination.TerminateAsync(socket, H2Pool, CancellationToken.None)));
-        byte[] answer = new byte[64];
-        Assert.True(await pair.Client.ReceiveAsync(answer).WaitAsync(Generous) > 0);
-        Assert.Equal(0x15, answer[0]); // an alert record
+        Assert.Equal(RejectReason.ClientHelloInvalid, await RejectionAsync(termination.TerminateAsync(socket, _ => H2Pool, CancellationToken.None)));
+        Assert.Equal(50, await AlertAsync(pair)); // decode_error, libssl's own
+    }
+
+    /// <summary>The caller picks the ALPN list from the hello's server name, read as the peek reads it (lowercased).</summary>
+    [Theory]
+    [InlineData("LocalHost", "h2")]
+    [InlineData("other.example", "http/1.1")]
+    public async Task TheOfferIsChosenFromTheHellosServerName(string serverName, string negotiated)
+    {
+        using HandoffTermination termination = Create(head: Short);
+        using LoopbackPair pair = await LoopbackPair.ConnectAsync();
+        using var socket = new PolledSocket(pair.Server, _poller);
+        var asked = new List<string?>();
+        Task<TerminatedConnection> terminating = termination.TerminateAsync(socket, name =>
+        {
+            asked.Add(name);
+            return name == "localhost" ? H2Pool : HandoffTermination.RequestRoutedAlpn;
+        }, CancellationToken.None);
+        await using SslStream client = await ConnectAsync(pair, ["h2", "http/1.1"], serverName);
+        Assert.Equal(negotiated, client.NegotiatedApplicationProtocol.ToString());
+        await client.WriteAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n"u8.ToArray());
+
+        using TerminatedConnection terminated = await terminating.WaitAsync(Generous);
+        Assert.Equal([serverName.ToLowerInvariant()], asked);
+        Assert.Equal(serverName.ToLowerInvariant(), terminated.RoutingName);
+    }
+
+    [Fact]
+    public async Task AnOfferRefusedIsAnInternalError()
+    {
+        using HandoffTermination termination = Create();
+        using LoopbackPair pair = await LoopbackPair.ConnectAsync();
+        using var socket = new PolledSocket(pair.Server, _poller);
+        Task<TerminatedConnection> terminating = termination.TerminateAsync(socket, _ => null, CancellationToken.None);
+        pair.Send(ClientHelloBuilder.Typical("localhost").Build());
+
+        Assert.Equal(RejectReason.HandshakeFailed, await RejectionAsync(terminating));
+        Assert.Equal(80, await AlertAsync(pair));
+    }
+
+    /// <summary>Limits:ClientHelloMaxBytes holds where libssl reads the hello too, with the peek's answer.</summary>
+    [Fact]
+    public async Task AHelloOverTheLimitIsRefusedAsThePeekRefusesIt()
+    {
+        using HandoffTermination termination = Create(maxHello: 600);
+        using LoopbackPair pair = await LoopbackPair.ConnectAsync();
+        using var socket = new PolledSocket(pair.Server, _poller);
+        var asked = false;
+        Task<TerminatedConnection> terminating = termination.TerminateAsync(socket, _ => { asked = true; return H2Pool; }, CancellationToken.None);
+        var hello = ClientHelloBuilder.Typical("localhost");
+        hello.Extensions.Add((21, new byte[601 - hello.BuildMessage().Length - 4])); // padding to 601 bytes
+        pair.Send(hello.Build());
+
+        Assert.Equal(RejectReason.ClientHelloTooLarge, await RejectionAsync(terminating));
+        Assert.Equal(47, await AlertAsync(pair));
+        Assert.False(asked);
     }
 
     [Fact]
@@ -84,7 +146,7 @@ public sealed class HandoffTerminationTests : IDisposable
         using HandoffTermination termination = Create(head: Short);
         using LoopbackPair pair = await LoopbackPair.ConnectAsync();
         using var socket = new PolledSocket(pair.Server, _poller);
-        Task<TerminatedConnection> terminating = termination.TerminateAsync(socket, HandoffTermination.RequestRoutedAlpn, CancellationToken.None);
+        Task<TerminatedConnection> terminating = termination.TerminateAsync(socket, _ => HandoffTermination.RequestRoutedAlpn, CancellationToken.None);
         await using SslStream client = await ConnectAsync(pair, ["http/1.1"]);
 
         Assert.Equal(RejectReason.RequestTimeout, await RejectionAsync(terminating));
@@ -106,7 +168,7 @@ public sealed class HandoffTerminationTests : IDisposable
         using HandoffTermination termination = Create();
         using LoopbackPair pair = await LoopbackPair.ConnectAsync();
         using var socket = new PolledSocket(pair.Server, _poller);
-        Task<TerminatedConnection> terminating = termination.TerminateAsync(socket, HandoffTermination.RequestRoutedAlpn, CancellationToken.None);
+        Task<TerminatedConnection> terminating = termination.TerminateAsync(socket, _ => HandoffTermination.RequestRoutedAlpn, CancellationToken.None);
         await using SslStream client = await ConnectAsync(pair, ["http/1.1"]);
         await client.WriteAsync(Encoding.ASCII.GetBytes(head));
 
@@ -126,7 +188,7 @@ public sealed class HandoffTerminationTests : IDisposable
         using HandoffTermination termination = Create();
         using LoopbackPair pair = await LoopbackPair.ConnectAsync();
         using var socket = new PolledSocket(pair.Server, _poller);
-        Task<TerminatedConnection> terminating = termination.TerminateAsync(socket, HandoffTermination.RequestRoutedAlpn, CancellationToken.None);
+        Task<TerminatedConnection> terminating = termination.TerminateAsync(socket, _ => HandoffTermination.RequestRoutedAlpn, CancellationToken.None);
         await using SslStream client = await ConnectAsync(pair, ["http/1.1"]);
         if (part.Length > 0) await client.WriteAsync(Encoding.ASCII.GetBytes(part));
 
@@ -142,7 +204,7 @@ public sealed class HandoffTerminationTests : IDisposable
         using HandoffTermination termination = Create(head: Short);
         using LoopbackPair pair = await LoopbackPair.ConnectAsync();
         using var socket = new PolledSocket(pair.Server, _poller);
-        Task<TerminatedConnection> terminating = termination.TerminateAsync(socket, H2Pool, CancellationToken.None);
+        Task<TerminatedConnection> terminating = termination.TerminateAsync(socket, _ => H2Pool, CancellationToken.None);
         await using SslStream client = await ConnectAsync(pair, ["h2", "http/1.1"]);
 
         using TerminatedConnection terminated = await terminating.WaitAsync(Generous);
@@ -159,7 +221,7 @@ public sealed class HandoffTerminationTests : IDisposable
         using HandoffTermination termination = Create();
         using LoopbackPair pair = await LoopbackPair.ConnectAsync();
         using var socket = new PolledSocket(pair.Server, _poller);
-        Task<TerminatedConnection> terminating = termination.TerminateAsync(socket, HandoffTermination.RequestRoutedAlpn, CancellationToken.None);
+        Task<TerminatedConnection> terminating = termination.TerminateAsync(socket, _ => HandoffTermination.RequestRoutedAlpn, CancellationToken.None);
         await using SslStream client = await ConnectAsync(pair, ["h2", "http/1.1"]);
         byte[] sent = "POST /cart/add?x=1 HTTP/1.1\r\nHost: Shop.Example:8443\r\nContent-Length: 4\r\n\r\nbody"u8.ToArray();
         await client.WriteAsync(sent);
@@ -181,7 +243,7 @@ public sealed class HandoffTerminationTests : IDisposable
         using LoopbackPair pair = await LoopbackPair.ConnectAsync();
         using var socket = new PolledSocket(pair.Server, _poller);
         using var stopping = new CancellationTokenSource();
-        Task<TerminatedConnection> terminating = termination.TerminateAsync(socket, H2Pool, stopping.Token);
+        Task<TerminatedConnection> terminating = termination.TerminateAsync(socket, _ => H2Pool, stopping.Token);
         await Infrastructure.Wait.UntilAsync(() => EpollView.IsArmed(pair.Server.SafeHandle, Interop.Libc.EPOLLIN), "the handshake waits for a ClientHello");
         stopping.Cancel();
         Exception stopped = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => terminating.WaitAsync(Generous));
@@ -191,12 +253,26 @@ public sealed class HandoffTerminationTests : IDisposable
     private static async Task<string> RejectionAsync(Task<TerminatedConnection> terminating) =>
         (await Assert.ThrowsAsync<ConnectionRejectedException>(() => terminating.WaitAsync(Generous))).Reason;
 
-    private static async Task<SslStream> ConnectAsync(LoopbackPair pair, List<string> alpn)
+    /// <summary>The description of the fatal alert the server sent first.</summary>
+    private static async Task<byte> AlertAsync(LoopbackPair pair)
+    {
+        byte[] answer = new byte[7];
+        for (int read = 0; read < answer.Length;)
+        {
+            int n = await pair.Client.ReceiveAsync(answer.AsMemory(read)).AsTask().WaitAsync(Generous);
+            Assert.True(n > 0, "the server closed before its alert");
+            read += n;
+        }
+        Assert.Equal((0x15, 2), (answer[0], answer[5])); // a fatal alert record
+        return answer[6];
+    }
+
+    private static async Task<SslStream> ConnectAsync(LoopbackPair pair, List<string> alpn, string serverName = "localhost")
     {
         var client = new SslStream(new NetworkStream(pair.Client, ownsSocket: false));
         await client.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
         {
-            TargetHost = "localhost",
+            TargetHost = serverName,
             RemoteCertificateValidationCallback = (_, _, _, _) => true,
             ApplicationProtocols = alpn.Select(protocol => new SslApplicationProtocol(protocol)).ToList(),
         }).WaitAsync(Generous);

@@ -17,8 +17,6 @@ public class ClientHelloCaptureTests
             "openssl", port => ["s_client", "-connect", $"127.0.0.1:{port}", "-servername", "A.Example", "-alpn", "h2,http/1.1"]);
         Assert.Equal("a.example", hello.ServerName);
         Assert.Equal(["h2", "http/1.1"], hello.ApplicationProtocols);
-        Assert.True(hello.OffersTls13);
-        Assert.Contains((ushort)0x0303, hello.SupportedVersions);
     }
 
     [Fact]
@@ -27,7 +25,6 @@ public class ClientHelloCaptureTests
         ClientHelloInfo hello = await CaptureFromProcessAsync(
             "openssl", port => ["s_client", "-connect", $"127.0.0.1:{port}", "-servername", "b.example", "-tls1_2"]);
         Assert.Equal("b.example", hello.ServerName);
-        Assert.False(hello.OffersTls13);
         Assert.Empty(hello.ApplicationProtocols);
     }
 
@@ -46,7 +43,6 @@ public class ClientHelloCaptureTests
             "curl", port => ["-k", "-sS", "--max-time", "20", "--resolve", $"a.example:{port}:127.0.0.1", $"https://a.example:{port}/"]);
         Assert.Equal("a.example", hello.ServerName);
         Assert.Contains("http/1.1", hello.ApplicationProtocols);
-        Assert.True(hello.OffersTls13);
     }
 
     [Fact]
@@ -128,13 +124,11 @@ public class ClientHelloCaptureTests
         byte[] message = ClientHelloBuilder.MessageOf(capture);
         foreach (int fragmentSize in new[] { 1, 2, 7, 64, 512 })
         {
-            byte[] records = ClientHelloBuilder.ToRecords(message, fragmentSize, live.RecordVersion);
+            byte[] records = ClientHelloBuilder.ToRecords(message, fragmentSize, recordVersion: (ushort)((capture[1] << 8) | capture[2]));
             ParseStatus status = ClientHelloParser.Parse(records, out ClientHelloInfo? hello, out ClientHelloError error, maxBytes: 64 * 1024);
             Assert.Equal((ParseStatus.Complete, ClientHelloError.None), (status, error));
             Assert.Equal(live.ServerName, hello!.ServerName);
             Assert.Equal(live.ApplicationProtocols, hello.ApplicationProtocols);
-            Assert.Equal(live.SupportedVersions, hello.SupportedVersions);
-            Assert.Equal(live.CipherSuiteCount, hello.CipherSuiteCount);
             Assert.Equal(records.Length, hello.Length);
         }
         return live;

@@ -1,9 +1,8 @@
-
 namespace Baton.Tests.Inspection;
 
 public class ClientHelloParserTests
 {
-    private static ClientHelloInfo AssertComplete(byte[] data, int maxBytes = ClientHelloParser.DefaultMaxBytes)
+    internal static ClientHelloInfo AssertComplete(byte[] data, int maxBytes = ClientHelloParser.DefaultMaxBytes)
     {
         ParseStatus status = ClientHelloParser.Parse(data, out ClientHelloInfo? hello, out ClientHelloError error, maxBytes);
         Assert.Equal((ParseStatus.Complete, ClientHelloError.None), (status, error));
@@ -24,6 +23,9 @@ public class ClientHelloParserTests
         return builder.Build();
     }
 
+    internal static byte[] Record(byte type, ushort version, ReadOnlySpan<byte> payload) =>
+        [type, (byte)(version >> 8), (byte)version, (byte)(payload.Length >> 8), (byte)payload.Length, .. payload];
+
     [Fact]
     public void TypicalHelloYieldsItsFields()
     {
@@ -31,11 +33,6 @@ public class ClientHelloParserTests
         ClientHelloInfo hello = AssertComplete(data);
         Assert.Equal("a.example", hello.ServerName);
         Assert.Equal(["h2", "http/1.1"], hello.ApplicationProtocols);
-        Assert.Equal([(ushort)0x3A3A, (ushort)0x0304, (ushort)0x0303], hello.SupportedVersions);
-        Assert.True(hello.OffersTls13);
-        Assert.Equal(0x0301, hello.RecordVersion);
-        Assert.Equal(0x0303, hello.HelloVersion);
-        Assert.Equal(3, hello.CipherSuiteCount);
         Assert.Equal(data.Length, hello.Length);
     }
 
@@ -64,7 +61,6 @@ public class ClientHelloParserTests
         ClientHelloInfo hello = AssertComplete(fragmented, maxBytes: 64 * 1024);
         Assert.Equal(whole.ServerName, hello.ServerName);
         Assert.Equal(whole.ApplicationProtocols, hello.ApplicationProtocols);
-        Assert.Equal(whole.SupportedVersions, hello.SupportedVersions);
         Assert.Equal(fragmented.Length, hello.Length);
     }
 
@@ -83,31 +79,55 @@ public class ClientHelloParserTests
         ClientHelloInfo hello = AssertComplete(builder.Build());
         Assert.Null(hello.ServerName);
         Assert.Empty(hello.ApplicationProtocols);
-        Assert.Empty(hello.SupportedVersions);
-        Assert.False(hello.OffersTls13);
 
         builder.WithExtensionBlock = false;
         Assert.Null(AssertComplete(builder.Build()).ServerName);
     }
 
-    [Fact]
-    public void UnknownNameTypesAreSkippedAndHostNameKept()
+    [Theory]
+    [InlineData(new byte[] { 0x16, 0x03, 0x01, 0x00 }, ParseStatus.NeedMoreData, ClientHelloError.None)] // libssl waits for a whole header too
+    [InlineData(new byte[] { (byte)'G', (byte)'E', (byte)'T', (byte)' ', (byte)'/' }, ParseStatus.Invalid, ClientHelloError.NotTls)]
+    [InlineData(new byte[] { 0x16, 0x02, 0x00, 0x00, 0x05 }, ParseStatus.Invalid, ClientHelloError.NotTls)]
+    [InlineData(new byte[] { 0x16, 0xFE, 0xFF, 0x00, 0x05 }, ParseStatus.Invalid, ClientHelloError.NotTls)] // DTLS
+    [InlineData(new byte[] { 0x17, 0x03, 0x03, 0x00, 0x05 }, ParseStatus.Invalid, ClientHelloError.UnexpectedRecord)]
+    [InlineData(new byte[] { 0x15, 0x03, 0x01, 0x00, 0x02 }, ParseStatus.Invalid, ClientHelloError.UnexpectedRecord)]
+    [InlineData(new byte[] { 0x42, 0x03, 0x01, 0x00, 0x02 }, ParseStatus.Invalid, ClientHelloError.UnexpectedRecord)]
+    [InlineData(new byte[] { 0x16, 0x03, 0x01, 0x40, 0x01 }, ParseStatus.Invalid, ClientHelloError.RecordTooLarge)]
+    [InlineData(new byte[] { 0x17, 0x03, 0x01, 0xFF, 0xFF }, ParseStatus.Invalid, ClientHelloError.RecordTooLarge)] // length before type, as libssl
+    [InlineData(new byte[] { 0x16, 0x03, 0x01, 0x00, 0x10, 0x02 }, ParseStatus.Invalid, ClientHelloError.NotClientHello)]
+    [InlineData(new byte[] { 0x16, 0x03, 0x01, 0x00, 0x10, 0x01, 0x01, 0x00, 0x00 }, ParseStatus.Invalid, ClientHelloError.HelloTooLarge)]
+    public void RecordAndHandshakeHeadersAreJudgedAsLibsslJudgesThem(byte[] prefix, object status, object error)
     {
-        byte[] list = ClientHelloBuilder.ServerNameList((7, [1, 2, 3]), (0, "b.example"u8.ToArray()));
-        Assert.Equal("b.example", AssertComplete(WithExtensionReplacingSni(list)).ServerName);
+        Assert.Equal(((ParseStatus)status, (ClientHelloError)error), (ClientHelloParser.Parse(prefix, out _, out ClientHelloError actual), actual));
     }
 
-    [Theory]
-    [InlineData(new byte[] { 0x17 }, ClientHelloError.NotTls)]
-    [InlineData(new byte[] { 0x80, 0x2E, 0x01 }, ClientHelloError.NotTls)] // SSLv2-compatible hello
-    [InlineData(new byte[] { (byte)'G', (byte)'E', (byte)'T' }, ClientHelloError.NotTls)]
-    [InlineData(new byte[] { 0x16, 0x02 }, ClientHelloError.UnsupportedRecordVersion)]
-    [InlineData(new byte[] { 0x16, 0x03, 0x05 }, ClientHelloError.UnsupportedRecordVersion)]
-    [InlineData(new byte[] { 0x16, 0x03, 0x01, 0x40, 0x01 }, ClientHelloError.RecordTooLarge)]
-    [InlineData(new byte[] { 0x16, 0x03, 0x01, 0x00, 0x00 }, ClientHelloError.Malformed)]
-    [InlineData(new byte[] { 0x16, 0x03, 0x01, 0x00, 0x10, 0x02 }, ClientHelloError.NotClientHello)]
-    [InlineData(new byte[] { 0x16, 0x03, 0x01, 0x00, 0x10, 0x01, 0x01, 0x00, 0x00 }, ClientHelloError.HelloTooLarge)]
-    public void FirstBytesAreJudgedAtOnce(byte[] prefix, object expected) => AssertInvalid(prefix, (ClientHelloError)expected);
+    [Fact]
+    public void ALaterRecordOfAnotherMajorVersionIsAProtocolVersionError()
+    {
+        byte[] message = ClientHelloBuilder.Typical().BuildMessage();
+        AssertInvalid([.. Record(0x16, 0x0301, message.AsSpan(0, 20)), .. Record(0x16, 0x0201, message.AsSpan(20))], ClientHelloError.UnsupportedRecordVersion);
+    }
+
+    [Fact]
+    public void MoreThan32EmptyRecordsInARowAreUnexpected()
+    {
+        byte[] empty = Record(0x16, 0x0301, []);
+        byte[] message = ClientHelloBuilder.Typical().BuildMessage();
+        byte[] split = [.. Record(0x16, 0x0301, message.AsSpan(0, 9)), .. Enumerable.Repeat(empty, 32).SelectMany(r => r), .. Record(0x16, 0x0301, message.AsSpan(9))];
+        Assert.Equal("a.example", AssertComplete(split).ServerName);
+        AssertInvalid([.. Enumerable.Repeat(empty, 33).SelectMany(r => r), .. ClientHelloBuilder.Typical().Build()], ClientHelloError.UnexpectedRecord);
+    }
+
+    [Fact]
+    public void AnSslV2HelloIsLeftToLibsslWithNothingToRouteOn()
+    {
+        byte[] body = [0x01, 0x03, 0x03, 0x00, 0x06, 0x00, 0x00, 0x00, 0x10, 0x00, 0xC0, 0x2B, 0x00, 0xC0, 0x2F, .. new byte[16]];
+        byte[] hello = [(byte)(0x80 | (body.Length >> 8)), (byte)body.Length, .. body];
+        ClientHelloInfo info = AssertComplete([.. hello, 0x16]);
+        Assert.Equal((hello.Length, null), (info.Length, info.ServerName));
+        Assert.Equal(ParseStatus.NeedMoreData, ClientHelloParser.Parse(hello.AsSpan(0, hello.Length - 1), out _, out _));
+        AssertInvalid(hello, ClientHelloError.HelloTooLarge, maxBytes: body.Length - 1);
+    }
 
     [Fact]
     public void LimitIsEnforcedFromTheAnnouncedMessageLength()
@@ -151,12 +171,15 @@ public class ClientHelloParserTests
         AssertComplete(ClientHelloBuilder.ToRecords(ClientHelloBuilder.Typical().BuildMessage(), fragmentSize: 1));
     }
 
+    /// <summary>The hello is complete at its last byte: what follows in the same record is libssl's, and is not waited for.</summary>
     [Fact]
-    public void ARecordReachingPastTheHelloIsRefusedBeforeItsBytesArrive()
+    public void ARecordReachingPastTheHelloIsCompleteAtTheHellosEnd()
     {
         byte[] message = ClientHelloBuilder.Typical().BuildMessage();
-        byte[] header = [0x16, 0x03, 0x01, (byte)((message.Length + 1) >> 8), (byte)(message.Length + 1)];
-        AssertInvalid([.. header, .. message.AsSpan(0, 4)], ClientHelloError.Malformed);
+        byte[] header = [0x16, 0x03, 0x01, (byte)((message.Length + 100) >> 8), (byte)(message.Length + 100)];
+        Assert.Equal(5 + message.Length, AssertComplete([.. header, .. message]).Length);
+        // Counted against the window only for the hello's bytes: a 1,792-byte window takes it.
+        AssertComplete([0x16, 0x03, 0x01, 0x40, 0x00, .. message], maxBytes: 512);
     }
 
     /// <summary>A ClientHello message of exactly <paramref name="length"/> bytes (padding extension, RFC 7685).</summary>
@@ -180,13 +203,6 @@ public class ClientHelloParserTests
     }
 
     [Fact]
-    public void ExtraHandshakeBytesInTheLastRecordAreMalformed()
-    {
-        byte[] message = ClientHelloBuilder.Typical().BuildMessage();
-        AssertInvalid(ClientHelloBuilder.ToRecords([.. message, 0x14, 0, 0, 0], 16384), ClientHelloError.Malformed);
-    }
-
-    [Fact]
     public void TrailingGarbageInsideTheMessageIsMalformed()
     {
         byte[] message = ClientHelloBuilder.Typical().BuildMessage();
@@ -197,14 +213,15 @@ public class ClientHelloParserTests
     }
 
     [Fact]
-    public void BadBodyFieldsAreMalformed()
+    public void FramingThatOverrunsTheMessageIsMalformed()
     {
-        AssertInvalid(new ClientHelloBuilder { SessionId = new byte[33] }.Build(), ClientHelloError.Malformed);
-        AssertInvalid(new ClientHelloBuilder { CipherSuites = [] }.Build(), ClientHelloError.Malformed);
-        AssertInvalid(new ClientHelloBuilder { Compression = [] }.Build(), ClientHelloError.Malformed);
-        AssertInvalid(new ClientHelloBuilder { HelloVersion = 0x0203 }.Build(), ClientHelloError.Malformed);
+        AssertInvalid(ClientHelloBuilder.ToRecords([0x01, 0x00, 0x00, 0x00], 16384), ClientHelloError.Malformed);
+        AssertInvalid(ClientHelloBuilder.ToRecords([0x01, 0x00, 0x00, 0x0C, 0x03, 0x03, .. new byte[10]], 16384), ClientHelloError.Malformed);
         byte[] message = new ClientHelloBuilder().BuildMessage();
-        message[4 + 2 + 32 + 1 + 32 + 1] = 0xFF; // cipher suite vector length overruns the message
+        message[4 + 2 + 32] = 0xFF; // session id overruns
+        AssertInvalid(ClientHelloBuilder.ToRecords(message, 16384), ClientHelloError.Malformed);
+        message = new ClientHelloBuilder().BuildMessage();
+        message[4 + 2 + 32 + 1 + 32] = 0xFF; // cipher suite vector length overruns the message
         AssertInvalid(ClientHelloBuilder.ToRecords(message, 16384), ClientHelloError.Malformed);
     }
 
@@ -215,23 +232,19 @@ public class ClientHelloParserTests
         // The last extension is ECH (40 bytes): claim 41.
         message[^41] = 41;
         AssertInvalid(ClientHelloBuilder.ToRecords(message, 16384), ClientHelloError.Malformed);
+        AssertInvalid(WithBytesAppendedToTheExtensionBlock(0x00), ClientHelloError.Malformed);
+        AssertInvalid(WithBytesAppendedToTheExtensionBlock(0x12, 0x34, 0x00), ClientHelloError.Malformed);
+        Assert.Equal("a.example", AssertComplete(WithBytesAppendedToTheExtensionBlock(0x12, 0x34, 0x00, 0x00)).ServerName);
     }
 
     [Fact]
-    public void DuplicateExtensionIsRejected() =>
-        AssertInvalid(WithExtension(16, ClientHelloBuilder.Alpn("h2")), ClientHelloError.DuplicateExtension);
-
-    [Fact]
-    public void PreSharedKeyMustBeLast()
+    public void ServerNameOrAlpnTwiceIsADuplicate()
     {
-        var builder = ClientHelloBuilder.Typical();
-        builder.Extensions.Insert(0, (41, [0, 0]));
-        AssertInvalid(builder.Build(), ClientHelloError.Malformed);
-        builder.Extensions.RemoveAt(0);
-        builder.Extensions.Add((41, [0, 0]));
-        AssertComplete(builder.Build());
+        AssertInvalid(WithExtension(16, ClientHelloBuilder.Alpn("h2")), ClientHelloError.DuplicateExtension);
+        AssertInvalid(WithExtension(0, ClientHelloBuilder.ServerName("a.example")), ClientHelloError.DuplicateExtension);
     }
 
+    /// <summary>libssl takes any bytes but a zero one, up to 255; what is not a DNS name routes as if there were no SNI.</summary>
     [Theory]
     [InlineData("")]
     [InlineData("a..example")]
@@ -239,12 +252,15 @@ public class ClientHelloParserTests
     [InlineData("-a.example")]
     [InlineData("a-.example")]
     [InlineData("a example")]
+    [InlineData("[::1]")]
     [InlineData("a\u00e9.example")]
     [InlineData("1234567890123456789012345678901234567890123456789012345678901234.example")]
-    public void InvalidHostNamesAreRejected(string host)
+    public void NamesNoRouteCanMatchAreAcceptedAndRoutedAsNone(string host)
     {
         byte[] name = System.Text.Encoding.Latin1.GetBytes(host);
-        AssertInvalid(WithExtensionReplacingSni(ClientHelloBuilder.ServerNameList((0, name))), ClientHelloError.BadServerName);
+        ClientHelloInfo hello = AssertComplete(WithExtensionReplacingSni(ClientHelloBuilder.ServerNameList((0, name))));
+        Assert.Null(hello.ServerName);
+        Assert.Equal(["h2", "http/1.1"], hello.ApplicationProtocols);
     }
 
     [Fact]
@@ -253,11 +269,12 @@ public class ClientHelloParserTests
         string label = new('a', 63);
         string ok = string.Join('.', label, label, label, new string('b', 63)); // 255 bytes
         Assert.Equal(ok, AssertComplete(WithExtensionReplacingSni(ClientHelloBuilder.ServerName(ok))).ServerName);
-        AssertInvalid(WithExtensionReplacingSni(ClientHelloBuilder.ServerName(ok + "b")), ClientHelloError.BadServerName);
+        AssertInvalid(WithExtensionReplacingSni(ClientHelloBuilder.ServerName(ok + "b")), ClientHelloError.UnrecognizedServerName);
+        AssertInvalid(WithExtensionReplacingSni(ClientHelloBuilder.ServerNameList((0, "a\0b"u8.ToArray()))), ClientHelloError.UnrecognizedServerName);
     }
 
     [Fact]
-    public void MalformedServerNameListsAreRejected()
+    public void ServerNameListsLibsslRefusesAreRefused()
     {
         AssertInvalid(WithExtensionReplacingSni([]), ClientHelloError.BadServerName);
         AssertInvalid(WithExtensionReplacingSni([0, 0]), ClientHelloError.BadServerName);
@@ -266,6 +283,9 @@ public class ClientHelloParserTests
         AssertInvalid(
             WithExtensionReplacingSni(ClientHelloBuilder.ServerNameList((0, "a.example"u8.ToArray()), (0, "b.example"u8.ToArray()))),
             ClientHelloError.BadServerName);
+        // libssl knows only host_name, and only as the one entry.
+        AssertInvalid(WithExtensionReplacingSni(ClientHelloBuilder.ServerNameList((7, [1, 2, 3]), (0, "b.example"u8.ToArray()))), ClientHelloError.BadServerName);
+        AssertInvalid(WithExtensionReplacingSni(ClientHelloBuilder.ServerNameList((0, "b.example"u8.ToArray()), (7, [1]))), ClientHelloError.BadServerName);
     }
 
     [Fact]
@@ -273,8 +293,10 @@ public class ClientHelloParserTests
     {
         AssertInvalid(WithExtensionReplacingAlpn(ClientHelloBuilder.Alpn("h2", "")), ClientHelloError.BadAlpn);
         AssertInvalid(WithExtensionReplacingAlpn([0, 0]), ClientHelloError.BadAlpn);
+        AssertInvalid(WithExtensionReplacingAlpn([0, 1, 0]), ClientHelloError.BadAlpn);
         AssertInvalid(WithExtensionReplacingAlpn([]), ClientHelloError.BadAlpn);
         AssertInvalid(WithExtensionReplacingAlpn([0, 3, 5, (byte)'h', (byte)'2']), ClientHelloError.BadAlpn);
+        AssertInvalid(WithExtensionReplacingAlpn([.. ClientHelloBuilder.Alpn("h2"), 0]), ClientHelloError.BadAlpn);
     }
 
     [Fact]
@@ -285,23 +307,19 @@ public class ClientHelloParserTests
         Assert.Equal(["\u00ff\u0001x", "h3"], AssertComplete(builder.Build()).ApplicationProtocols);
     }
 
-    [Fact]
-    public void MalformedSupportedVersionsAreRejected()
-    {
-        foreach (byte[] bad in new byte[][] { [], [0], [3, 3, 4, 3], [2, 3, 4, 0], [1, 3] })
-        {
-            var builder = ClientHelloBuilder.Typical();
-            builder.Extensions[3] = (43, bad);
-            AssertInvalid(builder.Build(), ClientHelloError.BadSupportedVersions);
-        }
-    }
+    internal const int CipherSuitesOffset = 4 + 2 + 32 + 1 + 32; // Typical: a 32-byte session id
 
-    [Fact]
-    public void Tls12OnlyHelloDoesNotOfferTls13()
+    internal static byte[] Handshake(byte[] body) => [0x01, (byte)(body.Length >> 16), (byte)(body.Length >> 8), (byte)body.Length, .. body];
+
+    /// <summary>Typical, with <paramref name="extra"/> after its last extension, inside the extension block.</summary>
+    private static byte[] WithBytesAppendedToTheExtensionBlock(params byte[] extra)
     {
         var builder = ClientHelloBuilder.Typical();
-        builder.Extensions[3] = (43, ClientHelloBuilder.SupportedVersions(0x0303));
-        Assert.False(AssertComplete(builder.Build()).OffersTls13);
+        byte[] message = builder.BuildMessage();
+        int blockAt = CipherSuitesOffset + 2 + builder.CipherSuites.Length * 2 + 1 + builder.Compression.Length;
+        int blockLength = ((message[blockAt] << 8) | message[blockAt + 1]) + extra.Length;
+        byte[] body = [.. message.AsSpan(4, blockAt - 4), (byte)(blockLength >> 8), (byte)blockLength, .. message.AsSpan(blockAt + 2), .. extra];
+        return ClientHelloBuilder.ToRecords(Handshake(body), 16384);
     }
 
     private static byte[] WithExtensionReplacingSni(byte[] data)

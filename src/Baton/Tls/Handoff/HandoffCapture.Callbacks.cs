@@ -43,6 +43,8 @@ internal sealed partial class HandoffCapture
         {
             if (buffer == null || From(ssl) is not HandoffCapture capture) return;
             var bytes = new ReadOnlySpan<byte>(buffer, checked((int)length));
+            if (writeP == 0 && contentType == Interop.Ssl.SSL3_RT_HANDSHAKE && bytes is [Interop.Ssl.SSL3_MT_CLIENT_HELLO, ..])
+                capture.ClientHelloLength = bytes.Length;
             bool tls13 = Interop.Ssl.SslVersionRaw(ssl) == Interop.Ssl.TLS1_3_VERSION;
             if (writeP != 0) capture._write.Observe(contentType, bytes, tls13);
             else capture._read.Observe(contentType, bytes, tls13);

@@ -29,6 +29,12 @@ internal sealed partial class HandoffCapture : IDisposable
 
     private HandoffCapture(OpenSslStream stream) => _stream = stream;
 
+    /// <summary>
+    /// Bytes of the last ClientHello message libssl read, its 4-byte header included. The msg callback sees it whole
+    /// before libssl processes it, so the ClientHello callback can bound it as the front's peek does.
+    /// </summary>
+    internal int ClientHelloLength { get; private set; }
+
     /// <summary>Records received from the client, as counted by the msg callback.</summary>
     internal DirectionState Read => _read;
 
