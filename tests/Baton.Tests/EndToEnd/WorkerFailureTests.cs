@@ -62,11 +62,11 @@ public sealed class WorkerFailureTests
     [Fact]
     public async Task AWorkerThatSendsAMalformedMessageIsRestartedAndTheFrontKeepsServing()
     {
-        // A real process on the worker end of a channel: it says Ready, then sends five bytes.
+        // A real process on the worker end of a channel: it says Ready (channel version 2), then sends five bytes.
         const string misbehavingWorker = """
             import socket, struct
             channel = socket.socket(fileno=3)
-            channel.send(struct.pack("<IHHQII", 0x4E544142, 1, 3, 0, 0, 0))
+            channel.send(struct.pack("<IHHQII", 0x4E544142, 2, 3, 0, 0, 0))
             channel.send(b"\x00" * 5)
             channel.recv(1)
             """;
