@@ -27,6 +27,9 @@ internal static partial class Log
     [LoggerMessage(7, LogLevel.Warning, "worker killed at the shutdown deadline: pool={Pool} pid={Pid}")]
     public static partial void WorkerKilledAtDeadline(this ILogger logger, string pool, int pid);
 
+    [LoggerMessage(8, LogLevel.Warning, "worker not answering: pool={Pool} pid={Pid}: {Reason}; killing it")]
+    public static partial void WorkerUnresponsive(this ILogger logger, string pool, int pid, string reason);
+
     [LoggerMessage(10, LogLevel.Warning, "connection {Id} from {Remote} failed: reason={Reason}: {Detail}")]
     public static partial void ConnectionFailed(this ILogger logger, ulong id, System.Net.IPEndPoint? remote, string reason, string detail);
 

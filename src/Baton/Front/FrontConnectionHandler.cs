@@ -57,8 +57,8 @@ internal sealed class FrontConnectionHandler : IDisposable
             remote = inspected.Remote ?? remote;
             handoff = await RouteAsync(id, socket, listener, inspected, stopping).ConfigureAwait(false);
             WorkerPool pool = _pools[handoff.Pool];
-            if (!await pool.DispatchAsync(handoff, stopping).ConfigureAwait(false))
-                throw new ConnectionRejectedException(RejectReason.NoWorker, $"no worker of pool {pool.Name} took it within {_limits.DispatchTimeout}");
+            if (await pool.DispatchAsync(handoff, stopping).ConfigureAwait(false) != DispatchOutcome.HandedOff)
+                throw new ConnectionRejectedException(RejectReason.NoWorker, $"no worker of pool {pool.Name} could take it within {_limits.DispatchTimeout}");
             _metrics.HandedOff(pool.Name);
             _logger.ConnectionHandedOff(id, remote, pool.Name);
         }
