@@ -48,17 +48,18 @@ internal sealed class FrontConnectionHandler : IDisposable
     public async Task HandleAsync(Socket accepted, ListenerOptions listener, ulong id, CancellationToken stopping)
     {
         var socket = new PolledSocket(accepted, _poller);
-        PendingHandoff? handoff = null;
+        Routed? routed = null;
         // Formatted only if a log line is written: this runs for every connection.
         IPEndPoint? remote = socket.RemoteEndPoint;
         try
         {
             Inspected inspected = await InspectAsync(socket, listener, stopping).ConfigureAwait(false);
             remote = inspected.Remote ?? remote;
-            handoff = await RouteAsync(id, socket, listener, inspected, stopping).ConfigureAwait(false);
-            WorkerPool pool = _pools[handoff.Pool];
-            if (await pool.DispatchAsync(handoff, stopping).ConfigureAwait(false) != DispatchOutcome.HandedOff)
-                throw new ConnectionRejectedException(RejectReason.NoWorker, $"no worker of pool {pool.Name} could take it within {_limits.DispatchTimeout}");
+            routed = await RouteAsync(id, socket, listener, inspected, stopping).ConfigureAwait(false);
+            WorkerPool pool = _pools[routed.Handoff.Pool];
+            DispatchOutcome outcome = await pool.DispatchAsync(routed.Handoff, stopping).ConfigureAwait(false);
+            if (outcome != DispatchOutcome.HandedOff)
+                throw await RefuseAsync(socket, routed.Terminated, pool, outcome).ConfigureAwait(false);
             _metrics.HandedOff(pool.Name);
             _logger.ConnectionHandedOff(id, remote, pool.Name);
         }
@@ -81,12 +82,39 @@ internal sealed class FrontConnectionHandler : IDisposable
         }
         finally
         {
-            if (handoff is not null)
-                handoff.Dispose();
+            // The SSL first (freed without writing), then the descriptor.
+            routed?.Terminated?.Dispose();
+            if (routed is not null)
+                routed.Handoff.Dispose();
             else
                 socket.Dispose();
         }
     }
+
+    /// <summary>
+    /// No worker took the connection, and none holds it: the front answers it itself, and returns the rejection to
+    /// throw. Over the session it terminated, a 503 with Retry-After; before any handshake (passthrough) only an alert.
+    /// </summary>
+    private async Task<ConnectionRejectedException> RefuseAsync(PolledSocket socket, TerminatedConnection? terminated, WorkerPool pool, DispatchOutcome outcome)
+    {
+        string answered;
+        if (terminated is not null)
+        {
+            await terminated.RespondUnavailableAsync().ConfigureAwait(false);
+            answered = "answered 503";
+        }
+        else
+        {
+            await SendCourtesyAsync(socket, TlsAlerts.InternalError).ConfigureAwait(false);
+            answered = "answered an internal_error alert";
+        }
+        return new ConnectionRejectedException(RejectReason.NoWorker, outcome == DispatchOutcome.AtCapacity
+            ? $"every worker of pool {pool.Name} is at MaxConnectionsPerWorker; {answered}"
+            : $"no worker of pool {pool.Name} took it within {_limits.DispatchTimeout}; {answered}");
+    }
+
+    /// <summary>A routed connection: what goes to the worker and, when the front terminated its TLS, the live session.</summary>
+    private sealed record Routed(PendingHandoff Handoff, TerminatedConnection? Terminated);
 
     /// <summary>What is known before routing: the client's addresses (from the PROXY header if any) and its ClientHello.</summary>
     private readonly record struct Inspected(IPEndPoint? Remote, IPEndPoint? Local, ClientHelloInfo Hello);
@@ -114,13 +142,13 @@ internal sealed class FrontConnectionHandler : IDisposable
     /// front terminates TLS; the first request's Host and path then decide, except for h2 (its requests are inside
     /// frames), which stays with the pool SNI picked — only such a pool offers h2.
     /// </summary>
-    private async Task<PendingHandoff> RouteAsync(ulong id, PolledSocket socket, ListenerOptions listener, Inspected inspected, CancellationToken stopping)
+    private async Task<Routed> RouteAsync(ulong id, PolledSocket socket, ListenerOptions listener, Inspected inspected, CancellationToken stopping)
     {
         string? serverName = inspected.Hello.ServerName;
         WorkerPool? byName = _router.SelectBeforeRequest(listener.Name, serverName) is string name ? _pools[name] : null;
         if (byName is { Mode: HandoffMode.Passthrough })
         {
-            return CreateHandoff(id, socket, new ConnectionFacts
+            return new Routed(CreateHandoff(id, socket, new ConnectionFacts
             {
                 Mode = HandoffMode.Passthrough,
                 Pool = byName.Name,
@@ -128,21 +156,30 @@ internal sealed class FrontConnectionHandler : IDisposable
                 LocalEndPoint = inspected.Local,
                 ServerName = serverName,
                 OfferedAlpn = inspected.Hello.ApplicationProtocols,
-            });
+            }), null);
         }
 
-        using TerminatedConnection terminated = await _termination.TerminateAsync(
+        TerminatedConnection terminated = await _termination.TerminateAsync(
             socket, byName?.Alpn ?? HandoffTermination.RequestRoutedAlpn, stopping).ConfigureAwait(false);
-        WorkerPool target = terminated.Head is HttpRequestHead head
-            ? _pools[_router.SelectWithRequest(listener.Name, serverName, head.Host, head.Path)]
-            : byName!;
-        if (target.Mode != HandoffMode.Handoff)
+        try
         {
-            // Validation keeps Host/path routes off passthrough pools, but the default pool may be one.
-            await terminated.RespondAsync(421).ConfigureAwait(false);
-            throw new ConnectionRejectedException(RejectReason.RequestInvalid, $"request routed to passthrough pool {target.Name} after the front terminated TLS");
+            WorkerPool target = terminated.Head is HttpRequestHead head
+                ? _pools[_router.SelectWithRequest(listener.Name, serverName, head.Host, head.Path)]
+                : byName!;
+            if (target.Mode != HandoffMode.Handoff)
+            {
+                // Validation keeps Host/path routes off passthrough pools, but the default pool may be one.
+                await terminated.RespondAsync(421).ConfigureAwait(false);
+                throw new ConnectionRejectedException(RejectReason.RequestInvalid, $"request routed to passthrough pool {target.Name} after the front terminated TLS");
+            }
+            // The session stays alive until the dispatch ends: if no worker takes it, the front answers over it.
+            return new Routed(HandOverSession(id, socket, inspected, target, terminated), terminated);
         }
-        return HandOverSession(id, socket, inspected, target, terminated);
+        catch
+        {
+            terminated.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Exports the terminated session for <paramref name="target"/>; the SSL and the head buffer go with the caller's dispose.</summary>
@@ -193,15 +230,17 @@ internal sealed class FrontConnectionHandler : IDisposable
     }
 
     /// <summary>A plain-HTTP client gets a readable 400; a broken TLS client gets a fatal alert.</summary>
-    private static async Task AnswerRejectionAsync(PolledSocket socket, string reason)
+    private static Task AnswerRejectionAsync(PolledSocket socket, string reason) => SendCourtesyAsync(socket, reason switch
     {
-        ReadOnlyMemory<byte> answer = reason switch
-        {
-            RejectReason.PlainHttp => PlainHttp.BadRequestResponse,
-            RejectReason.ClientHelloInvalid or RejectReason.ClientHelloTooLarge => TlsAlerts.DecodeError,
-            RejectReason.ClientHelloUnexpectedRecord => TlsAlerts.UnexpectedMessage,
-            _ => ReadOnlyMemory<byte>.Empty,
-        };
+        RejectReason.PlainHttp => PlainHttp.BadRequestResponse,
+        RejectReason.ClientHelloInvalid or RejectReason.ClientHelloTooLarge => TlsAlerts.DecodeError,
+        RejectReason.ClientHelloUnexpectedRecord => TlsAlerts.UnexpectedMessage,
+        _ => ReadOnlyMemory<byte>.Empty,
+    });
+
+    /// <summary>Sends an answer the client may never read, bounded in time; failures are the client's.</summary>
+    private static async Task SendCourtesyAsync(PolledSocket socket, ReadOnlyMemory<byte> answer)
+    {
         if (answer.IsEmpty)
             return;
         using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(1));
@@ -211,7 +250,7 @@ internal sealed class FrontConnectionHandler : IDisposable
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException)
         {
-            // The answer is a courtesy to a client that already broke the protocol.
+            // The answer is a courtesy to a client that already broke the protocol, or that the front cannot serve.
         }
     }
 
