@@ -18,7 +18,7 @@ namespace Baton.Front;
 /// <summary>
 /// Takes one accepted connection from the listener to a worker: PROXY header, ClientHello, route (terminating
 /// TLS first when the route or the pool needs it), then dispatch. Routing is decided here and only here. Every
-/// failure closes only this connection, with one log line and one counter.
+/// failure closes only this connection, with one counter and one log line (bounded per reason: ConnectionFailureLog).
 /// </summary>
 internal sealed class FrontConnectionHandler : IDisposable
 {
@@ -29,6 +29,7 @@ internal sealed class FrontConnectionHandler : IDisposable
     private readonly HandoffTermination _termination;
     private readonly BatonMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly ConnectionFailureLog _failures;
 
     public FrontConnectionHandler(
         BatonOptions options, IReadOnlyDictionary<string, WorkerPool> pools, SocketPoller poller, CertificateStore certificates,
@@ -43,6 +44,7 @@ internal sealed class FrontConnectionHandler : IDisposable
             pools.Values.Where(pool => pool.Mode == HandoffMode.Handoff).Select(pool => pool.Alpn));
         _metrics = metrics;
         _logger = logger;
+        _failures = new ConnectionFailureLog(logger, TimeProvider.System, ConnectionFailureLog.DefaultInterval, ConnectionFailureLog.DefaultLinesPerReason);
     }
 
     public async Task HandleAsync(Socket accepted, ListenerOptions listener, ulong id, CancellationToken stopping)
@@ -257,8 +259,16 @@ internal sealed class FrontConnectionHandler : IDisposable
     private void Fail(ulong id, IPEndPoint? remote, string reason, string detail)
     {
         _metrics.Failed(reason);
-        _logger.ConnectionFailed(id, remote, reason, detail);
+        // A browser's unused preconnect or a health check: counted, but nothing went wrong.
+        if (reason == RejectReason.Preconnect)
+            _logger.ConnectionClosedUnused(id, remote);
+        else
+            _failures.Failed(id, remote, reason, detail);
     }
 
-    public void Dispose() => _termination.Dispose();
+    public void Dispose()
+    {
+        _termination.Dispose();
+        _failures.Dispose();
+    }
 }
