@@ -70,9 +70,10 @@ internal sealed class WorkerPool
         {
             while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
             {
+                // A worker that already exited has its slot cleared next; its exit, not silence, is what happened.
                 foreach (WorkerProcess? worker in _slots)
                 {
-                    if (worker?.CheckResponsive(timeout) is string reason && worker.MarkUnresponsive())
+                    if (worker is { Exited.IsCompleted: false } && worker.CheckResponsive(timeout) is string reason && worker.MarkUnresponsive())
                     {
                         _logger.WorkerUnresponsive(Name, worker.Pid, reason);
                         _metrics.WorkerHung(Name);

@@ -18,6 +18,8 @@ internal sealed class WorkerProcess
     /// <summary>Connections sent but not acknowledged, each with the completion of that one attempt and when it was sent.</summary>
     private readonly ConcurrentDictionary<ulong, SentConnection> _unacknowledged = new();
     private readonly Lock _pingGate = new();
+    private readonly Lock _reapGate = new();
+    private bool _reaped;
     private readonly ILogger _logger;
     private readonly Action<WorkerProcess> _changed;
     private readonly TaskCompletionSource<WorkerExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -110,7 +112,18 @@ internal sealed class WorkerProcess
         return null;
     }
 
-    public void Signal(int signal) => Interop.Libc.Kill(Pid, signal);
+    /// <summary>
+    /// Signals the worker unless it has been reaped: its pid may then be another process's. Reaping takes the same
+    /// lock, so a signal is never sent between the reap and the flag (the watcher may kill as the worker exits).
+    /// </summary>
+    public void Signal(int signal)
+    {
+        lock (_reapGate)
+        {
+            if (!_reaped)
+                Interop.Libc.Kill(Pid, signal);
+        }
+    }
 
     /// <summary>
     /// The pool's periodic look: pings a ready worker when no ping is outstanding, and says why the worker is
@@ -249,17 +262,26 @@ internal sealed class WorkerProcess
     {
         DateTime killAt = DateTime.UtcNow.AddSeconds(2);
         int status;
-        while (Interop.Libc.WaitPid(Pid, out status, Interop.Libc.WNOHANG) == 0)
+        while (!TryReap(Interop.Libc.WNOHANG, out status))
         {
             if (DateTime.UtcNow > killAt)
             {
                 Signal(Interop.Libc.SIGKILL);
-                Interop.Libc.WaitPid(Pid, out status, 0);
+                TryReap(0, out status);
                 break;
             }
             Thread.Sleep(10);
         }
         return WorkerExit.FromWaitStatus(status);
+    }
+
+    private bool TryReap(int options, out int status)
+    {
+        lock (_reapGate)
+        {
+            _reaped = Interop.Libc.WaitPid(Pid, out status, options) != 0;
+            return _reaped;
+        }
     }
 }
 
