@@ -117,42 +117,46 @@ internal sealed class WorkerPool
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_limits.DispatchTimeout);
-        while (true)
+        try
         {
-            if (SelectWorker()?.TrySend(handoff) is Task<bool> acknowledgement)
+            while (true)
             {
+                Task<bool>? acknowledgement = SelectWorker()?.TrySend(handoff);
+                if (acknowledgement is null && !EveryWorkerAtItsLimit())
+                    acknowledgement = await WaitForWorkerAsync(handoff, deadline.Token).ConfigureAwait(false);
+                if (acknowledgement is null)
+                    return DispatchOutcome.AtCapacity;
                 // Not bounded by the dispatch timeout: until the worker answers, exits or is killed as unresponsive
                 // (WorkerResponseTimeout) it may own the connection, and the front must neither answer it nor close it.
                 if (await acknowledgement.WaitAsync(cancellationToken).ConfigureAwait(false))
                     return DispatchOutcome.HandedOff;
-                continue;
             }
-            if (EveryWorkerAtItsLimit())
-                return DispatchOutcome.AtCapacity;
-            if (!await WaitForChangeAsync(deadline.Token).ConfigureAwait(false))
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                return DispatchOutcome.NoWorker;
-            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return DispatchOutcome.NoWorker;
         }
     }
 
-    /// <summary>No worker can take a connection now: waits for a pool change (Ready, Closed, exit); false at the deadline.</summary>
-    private async Task<bool> WaitForChangeAsync(CancellationToken deadline)
+    /// <summary>
+    /// No worker can take the connection now: waits for pool changes (Ready, Ack, Closed, exit) until one takes it
+    /// (its attempt is returned) or every worker is at its limit (null). Throws at the deadline.
+    /// </summary>
+    private async Task<Task<bool>?> WaitForWorkerAsync(PendingHandoff handoff, CancellationToken deadline)
     {
         Interlocked.Increment(ref _waiting);
         try
         {
-            // Taken before looking again, so a change in between is not missed.
-            Task signal = _changed.Task;
-            if (SelectWorker() is not null || EveryWorkerAtItsLimit())
-                return true;
-            await signal.WaitAsync(deadline).ConfigureAwait(false);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
+            while (true)
+            {
+                // Taken before trying again, so a change in between is not missed.
+                Task signal = _changed.Task;
+                if (SelectWorker()?.TrySend(handoff) is Task<bool> acknowledgement)
+                    return acknowledgement;
+                if (EveryWorkerAtItsLimit())
+                    return null;
+                await signal.WaitAsync(deadline).ConfigureAwait(false);
+            }
         }
         finally
         {
