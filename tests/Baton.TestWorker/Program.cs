@@ -27,6 +27,8 @@ internal static class Program
         if (!TryParse(usual, out Behaviour behaviour) || !TryParse(first, out Behaviour firstBehaviour))
             return Usage($"unknown behaviour in '{string.Join(' ', args)}'");
         using ChannelSocket channel = OpenChannel();
+        if (behaviour == Behaviour.Starve)
+            return StarvingWorker.Run(channel);
         return new TestWorker(channel, behaviour, marker, firstBehaviour).Run();
     }
 
@@ -77,4 +79,12 @@ internal enum Behaviour
 
     /// <summary>Takes its settings and never reports Ready; exits when the channel closes.</summary>
     NeverReady,
+
+    /// <summary>Keeps every connection's descriptor and never acknowledges it, yet still answers pings: only the Ack
+    /// deadline tells that this worker will not serve what it was sent.</summary>
+    Ignore,
+
+    /// <summary>The production <c>WorkerListener</c>, whose thread pool is blocked for good once it has reported Ready
+    /// (<see cref="StarvingWorker"/>): its channel thread still acknowledges, its Pongs never come.</summary>
+    Starve,
 }

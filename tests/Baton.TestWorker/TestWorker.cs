@@ -21,6 +21,7 @@ internal sealed class TestWorker
     private readonly ChannelSocket _channel;
     private readonly Behaviour _firstBehaviour;
     private readonly Lock _gate = new();
+    private readonly List<SafeFdHandle> _ignored = [];
     private Behaviour _behaviour;
     private string? _marker;
     private TlsServerContext? _tls;
@@ -59,19 +60,29 @@ internal sealed class TestWorker
             // Out of descriptors the kernel dropped the connection's: refuse it, the front still has it.
             if (message.FdDropped)
                 Tell(MessageType.Rejected, message.ConnectionId);
+            // Answered from this thread: a stopped process is what the tests of this worker make unresponsive.
+            else if (message.Type == MessageType.Ping)
+                Tell(MessageType.Pong, message.ConnectionId);
             else
                 Handle(message.ConnectionId, message.Fd!, body.AsSpan(0, message.BodyLength));
         }
         return 0;
     }
 
-    /// <summary>A Connection (the only message a worker receives after its settings) and the client socket it carries.</summary>
+    /// <summary>A Connection (the only other message a worker receives after its settings) and the client socket it carries.</summary>
     private void Handle(ulong id, SafeFdHandle fd, ReadOnlySpan<byte> body)
     {
         ConnectionFacts facts = ConnectionFacts.ReadFrom(body, out ReadOnlySpan<byte> tlsState);
         Behaviour behaviour = NextBehaviour();
         if (behaviour == Behaviour.Die)
             Environment.Exit(DiedOnConnection);
+        if (behaviour == Behaviour.Ignore)
+        {
+            // Kept open, as a hung app would keep it, and never acknowledged.
+            facts.Wipe();
+            _ignored.Add(fd);
+            return;
+        }
         lock (_gate)
         {
             if (_draining || behaviour == Behaviour.Reject)

@@ -13,7 +13,9 @@ internal static class ChannelHeader
     /// <summary>The bytes 'B','A','T','N' read as a little-endian u32.</summary>
     public const uint Magic = 0x4E544142;
 
-    public const ushort Version = 1;
+    /// <summary>2 since Ping/Pong: a version-1 worker would break its channel on the first Ping and be killed as
+    /// unresponsive; with the version raised it refuses the front's Configure at start instead (BadVersion).</summary>
+    public const ushort Version = 2;
 
     /// <summary>Largest body: room for 64 KiB of initial data, 4 KiB of TLS state and a Configure with certificates.</summary>
     public const int MaxBodyLength = 256 * 1024;

@@ -21,6 +21,14 @@ internal enum MessageType : ushort
     /// <summary>Worker → front: draining, will not serve this connection; the front still holds the fd,
     /// hands it to another worker and sends this one no more (it treats Rejected as "draining").</summary>
     Rejected = 6,
+
+    /// <summary>Front → worker: are you there? Empty body; the connection-id field carries the ping's number (≥ 1).
+    /// The front sends one at a time and kills a worker that does not answer within Limits:WorkerResponseTimeout.</summary>
+    Ping = 7,
+
+    /// <summary>Worker → front: the answer to the Ping whose number it carries. Empty body. Sent through the worker's
+    /// thread pool, so a worker whose thread pool runs nothing does not answer.</summary>
+    Pong = 8,
 }
 
 /// <summary>Which end of the channel a <see cref="ChannelSocket"/> is; decides which types it may send and receive.</summary>
@@ -32,9 +40,9 @@ internal enum ChannelRole
 
 internal static class MessageTypeRules
 {
-    public static bool IsKnown(MessageType type) => type is >= MessageType.Configure and <= MessageType.Rejected;
+    public static bool IsKnown(MessageType type) => type is >= MessageType.Configure and <= MessageType.Pong;
 
-    public static bool IsFrontToWorker(MessageType type) => type is MessageType.Configure or MessageType.Connection;
+    public static bool IsFrontToWorker(MessageType type) => type is MessageType.Configure or MessageType.Connection or MessageType.Ping;
 
     /// <summary>True when a socket playing <paramref name="receiver"/> may receive <paramref name="type"/>.</summary>
     public static bool MayReceive(ChannelRole receiver, MessageType type) =>
@@ -44,6 +52,7 @@ internal static class MessageTypeRules
 
     public static bool HasBody(MessageType type) => type is MessageType.Configure or MessageType.Connection;
 
-    /// <summary>Configure and Ready are about the channel, every other type about one connection (ids start at 1).</summary>
+    /// <summary>Configure and Ready are about the channel, every other type about one connection (ids start at 1);
+    /// Ping and Pong carry the ping's number (from 1) in the same field.</summary>
     public static bool HasConnectionId(MessageType type) => type is not (MessageType.Configure or MessageType.Ready);
 }

@@ -153,8 +153,21 @@ internal sealed class LimitOptions
     /// <summary>Handoff mode: the largest first request head the front reads (431 past it).</summary>
     public int MaxRequestHeadBytes { get; set; } = 32 * 1024;
 
-    /// <summary>How long a connection may wait for a worker below its limit before it is closed.</summary>
+    /// <summary>
+    /// How long a connection may wait for a worker that can take it (one is starting, restarting or below its limit
+    /// again) before the front answers it 503 or with an alert. A connection already sent waits for that worker's
+    /// answer instead, which <see cref="WorkerResponseTimeout"/> bounds.
+    /// </summary>
     public TimeSpan DispatchTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long a ready worker may leave a ping or a sent connection unanswered before the front kills and restarts it
+    /// and gives the connections it never acknowledged to other workers.
+    /// </summary>
+    public TimeSpan WorkerResponseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The shortest <see cref="WorkerResponseTimeout"/>: below it a garbage collection could pass for a hang.</summary>
+    public static readonly TimeSpan MinWorkerResponseTimeout = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
     /// Connections the front holds at once (being inspected, in a front handshake, or waiting for a

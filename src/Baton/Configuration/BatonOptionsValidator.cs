@@ -239,6 +239,8 @@ internal static class BatonOptionsValidator
         Positive(nameof(limits.WorkerStartTimeout), limits.WorkerStartTimeout);
         Positive(nameof(limits.RestartBackoff), limits.RestartBackoff);
         Positive(nameof(limits.MaxRestartBackoff), limits.MaxRestartBackoff);
+        if (limits.WorkerResponseTimeout < LimitOptions.MinWorkerResponseTimeout)
+            fail("Limits:WorkerResponseTimeout", $"must be at least {LimitOptions.MinWorkerResponseTimeout} (got {limits.WorkerResponseTimeout})");
         if (limits.MaxFrontConnections < 1)
             fail("Limits:MaxFrontConnections", $"must be at least 1 (got {limits.MaxFrontConnections})");
         if (limits.ClientHelloMaxBytes is < 512 or > 256 * 1024)

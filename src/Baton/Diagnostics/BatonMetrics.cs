@@ -13,6 +13,7 @@ internal sealed class BatonMetrics : IDisposable
     private readonly Counter<long> _handedOff;
     private readonly Counter<long> _failed;
     private readonly Counter<long> _workerRestarts;
+    private readonly Counter<long> _workersHung;
 
     public BatonMetrics(IMeterFactory? meterFactory = null)
     {
@@ -21,6 +22,7 @@ internal sealed class BatonMetrics : IDisposable
         _handedOff = _meter.CreateCounter<long>("baton.connections.handed_off", "{connection}", "Connections acknowledged by a worker");
         _failed = _meter.CreateCounter<long>("baton.connections.failed", "{connection}", "Connections the front closed, by reason");
         _workerRestarts = _meter.CreateCounter<long>("baton.workers.restarts", "{restart}", "Workers restarted after they exited");
+        _workersHung = _meter.CreateCounter<long>("baton.workers.hung", "{worker}", "Workers killed for leaving a ping or a connection unanswered");
     }
 
     public void Accepted(string listener) => _accepted.Add(1, new KeyValuePair<string, object?>("listener", listener));
@@ -30,6 +32,8 @@ internal sealed class BatonMetrics : IDisposable
     public void Failed(string reason) => _failed.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void WorkerRestarted(string pool) => _workerRestarts.Add(1, new KeyValuePair<string, object?>("pool", pool));
+
+    public void WorkerHung(string pool) => _workersHung.Add(1, new KeyValuePair<string, object?>("pool", pool));
 
     public void Dispose() => _meter.Dispose();
 }

@@ -27,8 +27,18 @@ internal static partial class Log
     [LoggerMessage(7, LogLevel.Warning, "worker killed at the shutdown deadline: pool={Pool} pid={Pid}")]
     public static partial void WorkerKilledAtDeadline(this ILogger logger, string pool, int pid);
 
+    [LoggerMessage(8, LogLevel.Warning, "worker not answering: pool={Pool} pid={Pid}: {Reason}; killing it")]
+    public static partial void WorkerUnresponsive(this ILogger logger, string pool, int pid, string reason);
+
     [LoggerMessage(10, LogLevel.Warning, "connection {Id} from {Remote} failed: reason={Reason}: {Detail}")]
     public static partial void ConnectionFailed(this ILogger logger, ulong id, System.Net.IPEndPoint? remote, string reason, string detail);
+
+    [LoggerMessage(12, LogLevel.Warning,
+        "connection failures in the last {IntervalSeconds} s: reason={Reason} count={Count} (the first {Logged} logged above; first not logged: {FirstNotLogged})")]
+    public static partial void ConnectionFailuresSummarised(this ILogger logger, double intervalSeconds, string reason, long count, int logged, string firstNotLogged);
+
+    [LoggerMessage(13, LogLevel.Debug, "connection {Id} from {Remote} closed before sending anything (reason=preconnect)")]
+    public static partial void ConnectionClosedUnused(this ILogger logger, ulong id, System.Net.IPEndPoint? remote);
 
     [LoggerMessage(11, LogLevel.Debug, "connection {Id} from {Remote} handed to pool={Pool}")]
     public static partial void ConnectionHandedOff(this ILogger logger, ulong id, System.Net.IPEndPoint? remote, string pool);

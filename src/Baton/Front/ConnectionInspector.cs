@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net.Sockets;
 using Baton.IO;
 using Baton.Inspection;
 
@@ -123,8 +124,15 @@ internal static class ConnectionInspector
         {
             throw new ConnectionRejectedException(timeoutReason, $"no complete header after {seen} bytes");
         }
+        catch (SocketException ex) when (seen == 0 && ex.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            // Health checks often hang up with a reset (SO_LINGER 0), to leave no TIME_WAIT behind.
+            throw new ConnectionRejectedException(RejectReason.Preconnect, "reset before sending anything");
+        }
         if (queued == 0)
-            throw new ConnectionRejectedException(RejectReason.PeerClosed, $"peer closed after {seen} bytes");
+            throw seen == 0
+                ? new ConnectionRejectedException(RejectReason.Preconnect, "closed before sending anything")
+                : new ConnectionRejectedException(RejectReason.PeerClosed, $"peer closed after {seen} bytes");
         return queued;
     }
 

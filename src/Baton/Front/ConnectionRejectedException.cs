@@ -23,6 +23,12 @@ internal sealed class ConnectionRejectedException : Exception
 internal static class RejectReason
 {
     public const string PeerClosed = "peer_closed";
+
+    /// <summary>
+    /// Closed without sending a byte (of the PROXY header or, after one, of the ClientHello): a browser's unused
+    /// preconnect, a TCP health check. Nothing went wrong, so it is logged at Debug, but still counted.
+    /// </summary>
+    public const string Preconnect = "preconnect";
     public const string ProxyHeaderInvalid = "proxy_header_invalid";
     public const string ProxyHeaderTimeout = "proxy_header_timeout";
     public const string ClientHelloInvalid = "client_hello_invalid";

@@ -18,7 +18,7 @@ namespace Baton.Front;
 /// <summary>
 /// Takes one accepted connection from the listener to a worker: PROXY header, ClientHello, route (terminating
 /// TLS first when the route or the pool needs it), then dispatch. Routing is decided here and only here. Every
-/// failure closes only this connection, with one log line and one counter.
+/// failure closes only this connection, with one counter and one log line (bounded per reason: ConnectionFailureLog).
 /// </summary>
 internal sealed class FrontConnectionHandler : IDisposable
 {
@@ -31,6 +31,7 @@ internal sealed class FrontConnectionHandler : IDisposable
     private readonly HashSet<string> _peekingListeners;
     private readonly BatonMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly ConnectionFailureLog _failures;
 
     public FrontConnectionHandler(
         BatonOptions options, IReadOnlyDictionary<string, WorkerPool> pools, SocketPoller poller, CertificateStore certificates,
@@ -48,22 +49,24 @@ internal sealed class FrontConnectionHandler : IDisposable
             .Select(l => l.Name).ToHashSet(StringComparer.Ordinal);
         _metrics = metrics;
         _logger = logger;
+        _failures = new ConnectionFailureLog(logger, TimeProvider.System, ConnectionFailureLog.DefaultInterval, ConnectionFailureLog.DefaultLinesPerReason);
     }
 
     public async Task HandleAsync(Socket accepted, ListenerOptions listener, ulong id, CancellationToken stopping)
     {
         var socket = new PolledSocket(accepted, _poller);
-        PendingHandoff? handoff = null;
+        Routed? routed = null;
         // Formatted only if a log line is written: this runs for every connection.
         IPEndPoint? remote = socket.RemoteEndPoint;
         try
         {
             Inspected inspected = await InspectAsync(socket, listener, stopping).ConfigureAwait(false);
             remote = inspected.Remote ?? remote;
-            handoff = await RouteAsync(id, socket, listener, inspected, stopping).ConfigureAwait(false);
-            WorkerPool pool = _pools[handoff.Pool];
-            if (!await pool.DispatchAsync(handoff, stopping).ConfigureAwait(false))
-                throw new ConnectionRejectedException(RejectReason.NoWorker, $"no worker of pool {pool.Name} took it within {_limits.DispatchTimeout}");
+            routed = await RouteAsync(id, socket, listener, inspected, stopping).ConfigureAwait(false);
+            WorkerPool pool = _pools[routed.Handoff.Pool];
+            DispatchOutcome outcome = await pool.DispatchAsync(routed.Handoff, stopping).ConfigureAwait(false);
+            if (outcome != DispatchOutcome.HandedOff)
+                throw await RefuseAsync(socket, routed.Terminated, pool, outcome).ConfigureAwait(false);
             _metrics.HandedOff(pool.Name);
             _logger.ConnectionHandedOff(id, remote, pool.Name);
         }
@@ -86,12 +89,39 @@ internal sealed class FrontConnectionHandler : IDisposable
         }
         finally
         {
-            if (handoff is not null)
-                handoff.Dispose();
+            // The SSL first (freed without writing), then the descriptor.
+            routed?.Terminated?.Dispose();
+            if (routed is not null)
+                routed.Handoff.Dispose();
             else
                 socket.Dispose();
         }
     }
+
+    /// <summary>
+    /// No worker took the connection, and none holds it: the front answers it itself, and returns the rejection to
+    /// throw. Over the session it terminated, a 503 with Retry-After; before any handshake (passthrough) only an alert.
+    /// </summary>
+    private async Task<ConnectionRejectedException> RefuseAsync(PolledSocket socket, TerminatedConnection? terminated, WorkerPool pool, DispatchOutcome outcome)
+    {
+        string answered;
+        if (terminated is not null)
+        {
+            await terminated.RespondUnavailableAsync().ConfigureAwait(false);
+            answered = "answered 503";
+        }
+        else
+        {
+            await SendCourtesyAsync(socket, TlsAlerts.InternalError).ConfigureAwait(false);
+            answered = "answered an internal_error alert";
+        }
+        return new ConnectionRejectedException(RejectReason.NoWorker, outcome == DispatchOutcome.AtCapacity
+            ? $"every worker of pool {pool.Name} is at MaxConnectionsPerWorker; {answered}"
+            : $"no worker of pool {pool.Name} took it within {_limits.DispatchTimeout}; {answered}");
+    }
+
+    /// <summary>A routed connection: what goes to the worker and, when the front terminated its TLS, the live session.</summary>
+    private sealed record Routed(PendingHandoff Handoff, TerminatedConnection? Terminated);
 
     /// <summary>
     /// What is known before routing: the client's addresses (from the PROXY header if any) and its ClientHello; null
@@ -128,11 +158,11 @@ internal sealed class FrontConnectionHandler : IDisposable
     /// same reading of the SNI the peek makes); the first request's Host and path then decide, except for h2 (its
     /// requests are inside frames), which stays with the pool SNI picked — only such a pool offers h2.
     /// </summary>
-    private async Task<PendingHandoff> RouteAsync(ulong id, PolledSocket socket, ListenerOptions listener, Inspected inspected, CancellationToken stopping)
+    private async Task<Routed> RouteAsync(ulong id, PolledSocket socket, ListenerOptions listener, Inspected inspected, CancellationToken stopping)
     {
         if (inspected.Hello is ClientHelloInfo hello && PoolByName(listener, hello.ServerName) is { Mode: HandoffMode.Passthrough } passthrough)
         {
-            return CreateHandoff(id, socket, new ConnectionFacts
+            return new Routed(CreateHandoff(id, socket, new ConnectionFacts
             {
                 Mode = HandoffMode.Passthrough,
                 Pool = passthrough.Name,
@@ -141,22 +171,31 @@ internal sealed class FrontConnectionHandler : IDisposable
                 ServerName = hello.ServerName,
                 // The channel carries at most 64 (the worker's own libssl reads the whole list); a hello may hold thousands.
                 OfferedAlpn = [.. hello.ApplicationProtocols.Take(ChannelCodec.MaxAlpnProtocols)],
-            });
+            }), null);
         }
 
-        using TerminatedConnection terminated = await _termination.TerminateAsync(
+        TerminatedConnection terminated = await _termination.TerminateAsync(
             socket, serverName => Offer(listener, serverName), stopping).ConfigureAwait(false);
-        string? routingName = terminated.RoutingName;
-        WorkerPool target = terminated.Head is HttpRequestHead head
-            ? _pools[_router.SelectWithRequest(listener.Name, routingName, head.Host, head.NormalizedPath)]
-            : PoolByName(listener, routingName)!;
-        if (target.Mode != HandoffMode.Handoff)
+        try
         {
-            // Validation keeps Host/path routes off passthrough pools, but the default pool may be one.
-            await terminated.RespondAsync(421).ConfigureAwait(false);
-            throw new ConnectionRejectedException(RejectReason.RequestInvalid, $"request routed to passthrough pool {target.Name} after the front terminated TLS");
+            string? routingName = terminated.RoutingName;
+            WorkerPool target = terminated.Head is HttpRequestHead head
+                ? _pools[_router.SelectWithRequest(listener.Name, routingName, head.Host, head.NormalizedPath)]
+                : PoolByName(listener, routingName)!;
+            if (target.Mode != HandoffMode.Handoff)
+            {
+                // Validation keeps Host/path routes off passthrough pools, but the default pool may be one.
+                await terminated.RespondAsync(421).ConfigureAwait(false);
+                throw new ConnectionRejectedException(RejectReason.RequestInvalid, $"request routed to passthrough pool {target.Name} after the front terminated TLS");
+            }
+            // The session stays alive until the dispatch ends: if no worker takes it, the front answers over it.
+            return new Routed(HandOverSession(id, socket, inspected, target, terminated), terminated);
         }
-        return HandOverSession(id, socket, inspected, target, terminated);
+        catch
+        {
+            terminated.Dispose();
+            throw;
+        }
     }
 
     private WorkerPool? PoolByName(ListenerOptions listener, string? serverName) =>
@@ -221,11 +260,14 @@ internal sealed class FrontConnectionHandler : IDisposable
     }
 
     /// <summary>A plain-HTTP client gets a readable 400; a broken TLS client gets the fatal alert libssl would send.</summary>
-    private static async Task AnswerRejectionAsync(PolledSocket socket, ConnectionRejectedException rejection)
-    {
-        ReadOnlyMemory<byte> answer = rejection.Reason == RejectReason.PlainHttp ? PlainHttp.BadRequestResponse
+    private static Task AnswerRejectionAsync(PolledSocket socket, ConnectionRejectedException rejection) =>
+        SendCourtesyAsync(socket, rejection.Reason == RejectReason.PlainHttp ? PlainHttp.BadRequestResponse
             : rejection.Alert is byte alert ? TlsAlerts.Fatal(alert)
-            : ReadOnlyMemory<byte>.Empty;
+            : ReadOnlyMemory<byte>.Empty);
+
+    /// <summary>Sends an answer the client may never read, bounded in time; failures are the client's.</summary>
+    private static async Task SendCourtesyAsync(PolledSocket socket, ReadOnlyMemory<byte> answer)
+    {
         if (answer.IsEmpty)
             return;
         using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(1));
@@ -235,15 +277,23 @@ internal sealed class FrontConnectionHandler : IDisposable
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException)
         {
-            // The answer is a courtesy to a client that already broke the protocol.
+            // The answer is a courtesy to a client that already broke the protocol, or that the front cannot serve.
         }
     }
 
     private void Fail(ulong id, IPEndPoint? remote, string reason, string detail)
     {
         _metrics.Failed(reason);
-        _logger.ConnectionFailed(id, remote, reason, detail);
+        // A browser's unused preconnect or a health check: counted, but nothing went wrong.
+        if (reason == RejectReason.Preconnect)
+            _logger.ConnectionClosedUnused(id, remote);
+        else
+            _failures.Failed(id, remote, reason, detail);
     }
 
-    public void Dispose() => _termination.Dispose();
+    public void Dispose()
+    {
+        _termination.Dispose();
+        _failures.Dispose();
+    }
 }

@@ -18,6 +18,8 @@ internal sealed class TerminatedConnection : IDisposable
     private readonly HandoffCapture _capture;
     private readonly int _plaintextCapacity;
     private byte[]? _plaintext;
+    /// <summary>The ciphertext the export took out of libssl (ciphertext: nothing to wipe).</summary>
+    private byte[]? _exportedInput;
     private int _length;
 
     /// <summary>Takes over <paramref name="tls"/> (handshake not started) and attaches the capture to it.</summary>
@@ -79,7 +81,9 @@ internal sealed class TerminatedConnection : IDisposable
     {
         try
         {
-            return _capture.Export();
+            HandoffExport export = _capture.Export();
+            _exportedInput = export.UnprocessedCiphertext;
+            return export;
         }
         catch (HandoffRefusedException ex)
         {
@@ -88,12 +92,44 @@ internal sealed class TerminatedConnection : IDisposable
     }
 
     /// <summary>The front's own answer (a short error page over TLS, then close_notify), bounded in time.</summary>
-    public async Task RespondAsync(int status)
+    public Task RespondAsync(int status) => WriteAndCloseAsync(Http1Response(status, ""));
+
+    /// <summary>
+    /// No worker can take the connection: 503 with <c>Retry-After: 1</c>, as HTTP/1.1 or, when ALPN chose h2, in
+    /// HTTP/2 on the client's first stream (<see cref="Http2Unavailable"/>), then close_notify.
+    /// </summary>
+    public async Task RespondUnavailableAsync()
+    {
+        if (ApplicationProtocol != "h2")
+        {
+            await WriteAndCloseAsync(Http1Response(503, "Retry-After: 1\r\n")).ConfigureAwait(false);
+            return;
+        }
+        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            // The export took libssl's unread input for the worker; back it goes, for the front reads the request itself.
+            if (_exportedInput is not null)
+                Tls.RestoreUnprocessedInput(_exportedInput);
+            await Http2Unavailable.AnswerAsync(Tls, bounded.Token).ConfigureAwait(false);
+            await Tls.ShutdownAsync(bounded.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        {
+            // The client is gone or silent; the log line says why it was closed.
+        }
+    }
+
+    private static byte[] Http1Response(int status, string extraFields)
     {
         string reason = ReasonPhrase(status);
         string body = $"{status} {reason}\n";
-        byte[] response = Encoding.ASCII.GetBytes(
-            $"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {body.Length}\r\nConnection: close\r\nServer: Baton\r\n\r\n{body}");
+        return Encoding.ASCII.GetBytes(
+            $"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {body.Length}\r\n{extraFields}Connection: close\r\nServer: Baton\r\n\r\n{body}");
+    }
+
+    private async Task WriteAndCloseAsync(ReadOnlyMemory<byte> response)
+    {
         using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         try
         {
@@ -102,7 +138,7 @@ internal sealed class TerminatedConnection : IDisposable
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException)
         {
-            // The client is already in the wrong; the log line says why it was closed.
+            // The client is already in the wrong, or gone; the log line says why it was closed.
         }
     }
 
@@ -112,6 +148,7 @@ internal sealed class TerminatedConnection : IDisposable
         421 => "Misdirected Request",
         431 => "Request Header Fields Too Large",
         501 => "Not Implemented",
+        503 => "Service Unavailable",
         505 => "HTTP Version Not Supported",
         _ => "Error",
     };

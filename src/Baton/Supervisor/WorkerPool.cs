@@ -9,8 +9,8 @@ internal delegate WorkerProcess LaunchWorker(string pool, ILogger logger, Action
 
 /// <summary>
 /// One configured pool: a fixed number of worker slots, each holding a running worker that is
-/// restarted with exponential backoff when it exits. Connections go to the ready worker with the
-/// fewest outstanding connections, under a per-worker limit.
+/// restarted with exponential backoff when it exits, or once it stops answering (killed). Connections go to the
+/// ready worker with the fewest outstanding connections, under a per-worker limit.
 /// </summary>
 internal sealed class WorkerPool
 {
@@ -21,6 +21,7 @@ internal sealed class WorkerPool
     private readonly ILogger _logger;
     private readonly WorkerProcess?[] _slots;
     private readonly int[] _consecutiveFailures;
+    private readonly CancellationTokenSource _watching = new();
     private TaskCompletionSource _changed = NewSignal();
     private int _waiting;
     private volatile bool _stopping;
@@ -53,6 +54,37 @@ internal sealed class WorkerPool
     {
         for (int slot = 0; slot < _slots.Length; slot++)
             StartSlot(slot);
+        _ = WatchAsync(_watching.Token);
+    }
+
+    /// <summary>
+    /// Pings every ready worker and kills (SIGKILL) one that leaves a ping or a connection unanswered for
+    /// WorkerResponseTimeout: stopped, or its thread pool stuck. Its exit then takes the usual way: the connections it
+    /// never acknowledged go to other workers, and it is restarted with the backoff.
+    /// </summary>
+    private async Task WatchAsync(CancellationToken stopping)
+    {
+        TimeSpan timeout = _limits.WorkerResponseTimeout;
+        using var timer = new PeriodicTimer(timeout / 5);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                // A worker that already exited has its slot cleared next; its exit, not silence, is what happened.
+                foreach (WorkerProcess? worker in _slots)
+                {
+                    if (worker is { Exited.IsCompleted: false } && worker.CheckResponsive(timeout) is string reason && worker.MarkUnresponsive())
+                    {
+                        _logger.WorkerUnresponsive(Name, worker.Pid, reason);
+                        _metrics.WorkerHung(Name);
+                        worker.Signal(Interop.Libc.SIGKILL);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     /// <summary>Completes when every worker of the pool has reported Ready.</summary>
@@ -77,30 +109,40 @@ internal sealed class WorkerPool
     }
 
     /// <summary>
-    /// Sends the connection to a worker and waits for its Ack, re-dispatching if the chosen worker
-    /// refuses or dies first. Returns false when no worker took it within the dispatch timeout.
+    /// Sends the connection to a worker and waits for its Ack, re-dispatching if the chosen worker refuses, dies or is
+    /// found unresponsive first. When no worker can take it, answers at once if every worker is at its limit, else
+    /// waits up to the dispatch timeout for one that can.
     /// </summary>
-    public async Task<bool> DispatchAsync(PendingHandoff handoff, CancellationToken cancellationToken)
+    public async Task<DispatchOutcome> DispatchAsync(PendingHandoff handoff, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_limits.DispatchTimeout);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_limits.DispatchTimeout);
         try
         {
             while (true)
             {
-                Task<bool> acknowledgement = SelectWorker()?.TrySend(handoff) ?? await WaitForWorkerAsync(handoff, timeout.Token).ConfigureAwait(false);
-                if (await acknowledgement.WaitAsync(timeout.Token).ConfigureAwait(false))
-                    return true;
+                Task<bool>? acknowledgement = SelectWorker()?.TrySend(handoff);
+                if (acknowledgement is null && !EveryWorkerAtItsLimit())
+                    acknowledgement = await WaitForWorkerAsync(handoff, deadline.Token).ConfigureAwait(false);
+                if (acknowledgement is null)
+                    return DispatchOutcome.AtCapacity;
+                // Not bounded by the dispatch timeout: until the worker answers, exits or is killed as unresponsive
+                // (WorkerResponseTimeout) it may own the connection, and the front must neither answer it nor close it.
+                if (await acknowledgement.WaitAsync(cancellationToken).ConfigureAwait(false))
+                    return DispatchOutcome.HandedOff;
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return false;
+            return DispatchOutcome.NoWorker;
         }
     }
 
-    /// <summary>No worker could take the connection: wait for pool changes until one does.</summary>
-    private async Task<Task<bool>> WaitForWorkerAsync(PendingHandoff handoff, CancellationToken cancellationToken)
+    /// <summary>
+    /// No worker can take the connection now: waits for pool changes (Ready, Ack, Closed, exit) until one takes it
+    /// (its attempt is returned) or every worker is at its limit (null). Throws at the deadline.
+    /// </summary>
+    private async Task<Task<bool>?> WaitForWorkerAsync(PendingHandoff handoff, CancellationToken deadline)
     {
         Interlocked.Increment(ref _waiting);
         try
@@ -111,7 +153,9 @@ internal sealed class WorkerPool
                 Task signal = _changed.Task;
                 if (SelectWorker()?.TrySend(handoff) is Task<bool> acknowledgement)
                     return acknowledgement;
-                await signal.WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (EveryWorkerAtItsLimit())
+                    return null;
+                await signal.WaitAsync(deadline).ConfigureAwait(false);
             }
         }
         finally
@@ -119,6 +163,13 @@ internal sealed class WorkerPool
             Interlocked.Decrement(ref _waiting);
         }
     }
+
+    /// <summary>
+    /// Every slot holds a ready worker at MaxConnectionsPerWorker: no capacity is on its way (a worker starting or
+    /// restarting would bring some), so a connection is answered now rather than held for the dispatch timeout.
+    /// </summary>
+    private bool EveryWorkerAtItsLimit() =>
+        _slots.All(worker => worker is { IsReady: true } && worker.Outstanding >= _options.MaxConnectionsPerWorker);
 
     private WorkerProcess? SelectWorker()
     {
@@ -195,6 +246,8 @@ internal sealed class WorkerPool
     public async Task StopAsync(TimeSpan deadline)
     {
         _stopping = true;
+        // Draining workers are given ShutdownTimeout, not WorkerResponseTimeout.
+        _watching.Cancel();
         WorkerProcess[] running = Workers.ToArray();
         foreach (WorkerProcess worker in running)
             worker.Signal(Interop.Libc.SIGTERM);
@@ -209,4 +262,17 @@ internal sealed class WorkerPool
             await all.ConfigureAwait(false);
         }
     }
+}
+
+/// <summary>What became of a connection the front asked a pool to take.</summary>
+internal enum DispatchOutcome
+{
+    /// <summary>A worker acknowledged it: the front lets go of it.</summary>
+    HandedOff,
+
+    /// <summary>Every worker of the pool is at MaxConnectionsPerWorker: refused at once.</summary>
+    AtCapacity,
+
+    /// <summary>No worker could take it within the dispatch timeout (none ready, or every one refused or failed).</summary>
+    NoWorker,
 }

@@ -1,5 +1,6 @@
 using Microsoft.Win32.SafeHandles;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Baton.Channel;
 using Baton.Diagnostics;
@@ -8,18 +9,27 @@ namespace Baton.Supervisor;
 
 /// <summary>
 /// The front's view of one running worker: its pid, its channel, the connections sent but not yet
-/// acknowledged, and how many it is serving. One dedicated thread reads the worker's messages.
+/// acknowledged (and since when), its outstanding ping, and how many connections it is serving. One dedicated
+/// thread reads the worker's messages; the pool's watcher asks <see cref="CheckResponsive"/> whether it still answers.
 /// </summary>
 internal sealed class WorkerProcess
 {
     private readonly ChannelSocket _channel;
-    /// <summary>Connections sent but not acknowledged, each with the completion of that one attempt.</summary>
-    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<bool>> _unacknowledged = new();
+    /// <summary>Connections sent but not acknowledged, each with the completion of that one attempt and when it was sent.</summary>
+    private readonly ConcurrentDictionary<ulong, SentConnection> _unacknowledged = new();
+    private readonly Lock _pingGate = new();
+    private readonly Lock _reapGate = new();
+    private bool _reaped;
     private readonly ILogger _logger;
     private readonly Action<WorkerProcess> _changed;
     private readonly TaskCompletionSource<WorkerExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _outstanding;
     private volatile bool _ready;
+    private int _unresponsive;
+    /// <summary>The last ping's number; it is outstanding from <see cref="_pingSince"/> (a timestamp, 0 when none is).</summary>
+    private ulong _pingNumber;
+    private long _pingSince;
+    private bool _pingDelivered;
 
     private WorkerProcess(string pool, int pid, ChannelSocket channel, ILogger logger, Action<WorkerProcess> changed)
     {
@@ -83,7 +93,7 @@ internal sealed class WorkerProcess
     public Task<bool>? TrySend(PendingHandoff handoff)
     {
         var acknowledgement = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_ready || !_unacknowledged.TryAdd(handoff.Id, acknowledgement))
+        if (!_ready || !_unacknowledged.TryAdd(handoff.Id, new SentConnection(acknowledgement, Stopwatch.GetTimestamp())))
             return null;
         Interlocked.Increment(ref _outstanding);
         bool sent;
@@ -102,7 +112,76 @@ internal sealed class WorkerProcess
         return null;
     }
 
-    public void Signal(int signal) => Interop.Libc.Kill(Pid, signal);
+    /// <summary>
+    /// Signals the worker unless it has been reaped: its pid may then be another process's. Reaping takes the same
+    /// lock, so a signal is never sent between the reap and the flag (the watcher may kill as the worker exits).
+    /// </summary>
+    public void Signal(int signal)
+    {
+        lock (_reapGate)
+        {
+            if (!_reaped)
+                Interop.Libc.Kill(Pid, signal);
+        }
+    }
+
+    /// <summary>
+    /// The pool's periodic look: pings a ready worker when no ping is outstanding, and says why the worker is
+    /// unresponsive once a ping or a sent connection has gone unanswered for longer than <paramref name="timeout"/>.
+    /// </summary>
+    public string? CheckResponsive(TimeSpan timeout)
+    {
+        long now = Stopwatch.GetTimestamp();
+        foreach ((ulong id, SentConnection sent) in _unacknowledged)
+        {
+            if (Stopwatch.GetElapsedTime(sent.SentAt, now) > timeout)
+                return $"connection {id} not acknowledged within {timeout}";
+        }
+        lock (_pingGate)
+        {
+            if (_pingSince != 0 && Stopwatch.GetElapsedTime(_pingSince, now) > timeout)
+                return $"ping {_pingNumber} not answered within {timeout}";
+            if (_pingSince == 0 && _ready)
+                (_pingNumber, _pingSince, _pingDelivered) = (_pingNumber + 1, now, false);
+            // A full queue is retried at the next look; the deadline runs from the first try, since a worker that
+            // leaves its queue full that long is not reading it.
+            if (_pingSince != 0 && !_pingDelivered)
+                _pingDelivered = TrySendPing(_pingNumber);
+        }
+        return null;
+    }
+
+    /// <summary>Sends the worker nothing more (the pool kills it next); true the first time only.</summary>
+    public bool MarkUnresponsive()
+    {
+        _ready = false;
+        return Interlocked.Exchange(ref _unresponsive, 1) == 0;
+    }
+
+    private bool TrySendPing(ulong number)
+    {
+        try
+        {
+            return _channel.TrySend(MessageType.Ping, number, [], null);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            // The channel is closing: the receive loop sees the end and the pool the exit.
+            return false;
+        }
+    }
+
+    /// <summary>A Pong must answer the outstanding ping; anything else is a protocol error.</summary>
+    private void AnswerPing(ulong number)
+    {
+        lock (_pingGate)
+        {
+            if (_pingSince == 0 || number != _pingNumber)
+                throw new ChannelProtocolException(ChannelError.BadConnectionId,
+                    $"Pong {number} while {(_pingSince == 0 ? "no ping" : $"ping {_pingNumber}")} is outstanding");
+            _pingSince = 0;
+        }
+    }
 
     private void ReceiveLoop()
     {
@@ -132,20 +211,26 @@ internal sealed class WorkerProcess
 
     private void Handle(ReceivedMessage message)
     {
+        if (message.Type == MessageType.Pong)
+        {
+            // Changes nothing a dispatcher waits for.
+            AnswerPing(message.ConnectionId);
+            return;
+        }
         switch (message.Type)
         {
             case MessageType.Ready:
                 _ready = true;
                 _logger.WorkerReady(Pool, Pid);
                 break;
-            case MessageType.Ack when _unacknowledged.TryRemove(message.ConnectionId, out TaskCompletionSource<bool>? acknowledgement):
-                acknowledgement.TrySetResult(true);
+            case MessageType.Ack when _unacknowledged.TryRemove(message.ConnectionId, out SentConnection sent):
+                sent.Completion.TrySetResult(true);
                 break;
-            case MessageType.Rejected when _unacknowledged.TryRemove(message.ConnectionId, out TaskCompletionSource<bool>? acknowledgement):
+            case MessageType.Rejected when _unacknowledged.TryRemove(message.ConnectionId, out SentConnection sent):
                 // Only a draining worker refuses connections: send it no more.
                 _ready = false;
                 Interlocked.Decrement(ref _outstanding);
-                acknowledgement.TrySetResult(false);
+                sent.Completion.TrySetResult(false);
                 break;
             case MessageType.Closed:
                 Interlocked.Decrement(ref _outstanding);
@@ -164,8 +249,8 @@ internal sealed class WorkerProcess
     {
         foreach (ulong id in _unacknowledged.Keys)
         {
-            if (_unacknowledged.TryRemove(id, out TaskCompletionSource<bool>? acknowledgement))
-                acknowledgement.TrySetResult(false);
+            if (_unacknowledged.TryRemove(id, out SentConnection sent))
+                sent.Completion.TrySetResult(false);
         }
     }
 
@@ -177,19 +262,31 @@ internal sealed class WorkerProcess
     {
         DateTime killAt = DateTime.UtcNow.AddSeconds(2);
         int status;
-        while (Interop.Libc.WaitPid(Pid, out status, Interop.Libc.WNOHANG) == 0)
+        while (!TryReap(Interop.Libc.WNOHANG, out status))
         {
             if (DateTime.UtcNow > killAt)
             {
                 Signal(Interop.Libc.SIGKILL);
-                Interop.Libc.WaitPid(Pid, out status, 0);
+                TryReap(0, out status);
                 break;
             }
             Thread.Sleep(10);
         }
         return WorkerExit.FromWaitStatus(status);
     }
+
+    private bool TryReap(int options, out int status)
+    {
+        lock (_reapGate)
+        {
+            _reaped = Interop.Libc.WaitPid(Pid, out status, options) != 0;
+            return _reaped;
+        }
+    }
 }
+
+/// <summary>One attempt at handing a connection to a worker: completed true by its Ack, false by a refusal or the worker's end.</summary>
+internal readonly record struct SentConnection(TaskCompletionSource<bool> Completion, long SentAt);
 
 /// <summary>How a worker ended: an exit code or the signal that killed it.</summary>
 internal readonly record struct WorkerExit(int? ExitCode, int? Signal)

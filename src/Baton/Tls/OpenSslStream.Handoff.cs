@@ -67,4 +67,25 @@ internal sealed partial class OpenSslStream
             return bytes;
         }
     }
+
+    /// <summary>
+    /// Puts back what <see cref="TakeUnprocessedInput"/> took, when no worker took the session after all and the front
+    /// reads on itself. Nothing can have been added since (the front reads nothing after the export), so the bytes go
+    /// back in their place, ahead of whatever is still to arrive on the socket.
+    /// </summary>
+    internal unsafe void RestoreUnprocessedInput(byte[] bytes)
+    {
+        lock (_sslLock)
+        {
+            ThrowIfDisposedLocked();
+            if (Interop.Crypto.BioCtrlPending(_ssl.ReadBio) != 0)
+                throw new InvalidOperationException("the read BIO holds input that arrived after the export");
+            if (bytes.Length == 0) return;
+            fixed (byte* source = bytes)
+            {
+                if (Interop.Crypto.BioWrite(_ssl.ReadBio, source, bytes.Length) != bytes.Length)
+                    throw Interop.Crypto.CreateOpenSslException("BIO_write (restored input)");
+            }
+        }
+    }
 }

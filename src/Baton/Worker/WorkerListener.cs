@@ -177,7 +177,10 @@ internal sealed class WorkerListener : IAsyncDisposable
                 ReceivedMessage message = _channel.Receive(body);
                 if (message.IsEndOfStream)
                     break;
-                Accept(message, body.AsSpan(0, message.BodyLength));
+                if (message.Type == MessageType.Ping)
+                    AnswerPing(message.ConnectionId);
+                else
+                    Accept(message, body.AsSpan(0, message.BodyLength));
                 // Handoff bodies carry TLS secrets: never leave them in the buffer.
                 System.Security.Cryptography.CryptographicOperations.ZeroMemory(body.AsSpan(0, message.BodyLength));
             }
@@ -269,16 +272,29 @@ internal sealed class WorkerListener : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The Pong goes through the thread pool, not from this thread: this thread keeps running when the app's threads
+    /// are deadlocked or starved, and would answer for a worker that serves nothing. So the front's deadline catches a
+    /// worker whose thread pool runs no work item for that long, as it catches a stopped process.
+    /// </summary>
+    private void AnswerPing(ulong number) =>
+        ThreadPool.UnsafeQueueUserWorkItem(static state => state.Listener.Tell(MessageType.Pong, state.Number), (Listener: this, Number: number), preferLocal: false);
+
     private void OnClosed(ulong connectionId)
     {
         _budget!.Release();
+        Tell(MessageType.Closed, connectionId);
+    }
+
+    private void Tell(MessageType type, ulong id)
+    {
         try
         {
-            _channel.Send(MessageType.Closed, connectionId, []);
+            _channel.Send(type, id, []);
         }
-        catch (Baton.Channel.ChannelClosedException)
+        catch (Exception ex) when (ex is Baton.Channel.ChannelClosedException or ObjectDisposedException)
         {
-            // The front is gone; the worker is draining and nobody counts any more.
+            // The front is gone (or this listener disposed); the worker is draining and nobody counts any more.
         }
     }
 

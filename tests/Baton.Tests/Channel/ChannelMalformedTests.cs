@@ -7,6 +7,8 @@ public class ChannelMalformedTests : IDisposable
 {
     private const ushort ConnectionType = (ushort)MessageType.Connection;
     private const ushort AckType = (ushort)MessageType.Ack;
+    private const ushort PingType = (ushort)MessageType.Ping;
+    private const ushort PongType = (ushort)MessageType.Pong;
 
     private readonly ChannelSocket _front;
     private readonly ChannelSocket _worker;
@@ -27,13 +29,46 @@ public class ChannelMalformedTests : IDisposable
     public void BadMagic() => AssertWorkerRefuses(ChannelError.BadMagic, [.. Header(ConnectionType, 1, 1, magic: 0x4E544143), 1], fdCount: 1);
 
     [Fact]
-    public void BadVersion() => AssertWorkerRefuses(ChannelError.BadVersion, [.. Header(ConnectionType, 1, 1, version: 2), 1], fdCount: 1);
+    public void BadVersion() => AssertWorkerRefuses(ChannelError.BadVersion, [.. Header(ConnectionType, 1, 1, version: 3), 1], fdCount: 1);
+
+    /// <summary>Version 1 had no Ping: a worker built against it must be refused at its first message, not half-understood.</summary>
+    [Fact]
+    public void ThePreviousVersionIsRefused() =>
+        AssertRefused(_worker, _front, ChannelError.BadVersion, Header((ushort)MessageType.Ready, 0, 0, version: 1), fdCount: 0);
 
     [Fact]
     public void ReservedNotZero() => AssertWorkerRefuses(ChannelError.ReservedNotZero, [.. Header(ConnectionType, 1, 1, reserved: 1), 1], fdCount: 1);
 
     [Fact]
     public void UnknownType() => AssertWorkerRefuses(ChannelError.UnknownType, [.. Header(99, 1, 1), 1], fdCount: 1);
+
+    [Fact]
+    public void TheTypeAfterPongIsUnknown() =>
+        AssertRefused(_worker, _front, ChannelError.UnknownType, Header((ushort)MessageType.Pong + 1, 1, 0), fdCount: 0);
+
+    [Fact]
+    public void FrontRefusesAPing() => AssertRefused(_worker, _front, ChannelError.WrongDirection, Header(PingType, 1, 0), fdCount: 0);
+
+    [Fact]
+    public void WorkerRefusesAPong() => AssertWorkerRefuses(ChannelError.WrongDirection, Header(PongType, 1, 0), fdCount: 0);
+
+    [Fact]
+    public void PingWithNumberZero() => AssertWorkerRefuses(ChannelError.BadConnectionId, Header(PingType, 0, 0), fdCount: 0);
+
+    [Fact]
+    public void PongWithNumberZero() => AssertRefused(_worker, _front, ChannelError.BadConnectionId, Header(PongType, 0, 0), fdCount: 0);
+
+    [Fact]
+    public void PingWithBody() => AssertWorkerRefuses(ChannelError.UnexpectedBody, [.. Header(PingType, 1, 1), 1], fdCount: 0);
+
+    [Fact]
+    public void PongWithBody() => AssertRefused(_worker, _front, ChannelError.UnexpectedBody, [.. Header(PongType, 1, 1), 1], fdCount: 0);
+
+    [Fact]
+    public void PingWithFd() => AssertWorkerRefuses(ChannelError.UnexpectedFd, Header(PingType, 1, 0), fdCount: 1);
+
+    [Fact]
+    public void PongWithFd() => AssertRefused(_worker, _front, ChannelError.UnexpectedFd, Header(PongType, 1, 0), fdCount: 1);
 
     [Fact]
     public void FrontRefusesAConnectionMessage() =>

@@ -86,6 +86,7 @@ public class ChannelSocketTests
     [InlineData((ushort)MessageType.Ack, 1UL)]
     [InlineData((ushort)MessageType.Closed, ulong.MaxValue)]
     [InlineData((ushort)MessageType.Rejected, 99UL)]
+    [InlineData((ushort)MessageType.Pong, 3UL)]
     public void WorkerMessagesRoundTrip(ushort typeValue, ulong connectionId)
     {
         var type = (MessageType)typeValue;
@@ -103,6 +104,20 @@ public class ChannelSocketTests
     }
 
     [Fact]
+    public void APingRoundTripsWithItsNumber()
+    {
+        var (front, worker) = CreateConnectedPair();
+        using var _ = front;
+        using var __ = worker;
+
+        Assert.True(front.TrySend(MessageType.Ping, 12, default, null));
+        var message = worker.Receive(_buffer);
+
+        Assert.Equal((MessageType.Ping, 12UL, 0), (message.Type, message.ConnectionId, message.BodyLength));
+        Assert.Null(message.Fd);
+    }
+
+    [Fact]
     public void SenderRefusesMessagesThatBreakTheRules()
     {
         var (front, worker) = CreateConnectedPair();
@@ -116,6 +131,9 @@ public class ChannelSocketTests
         Assert.Throws<ArgumentException>(() => worker.TrySend(MessageType.Connection, 1, [1], pipe.WriteEnd));
         Assert.Throws<ArgumentException>(() => worker.TrySend(MessageType.Ack, 0, default, null));
         Assert.Throws<ArgumentException>(() => worker.TrySend(MessageType.Closed, 1, [1], null));
+        Assert.Throws<ArgumentException>(() => worker.TrySend(MessageType.Ping, 1, default, null));
+        Assert.Throws<ArgumentException>(() => front.TrySend(MessageType.Pong, 1, default, null));
+        Assert.Throws<ArgumentException>(() => front.TrySend(MessageType.Ping, 0, default, null));
         Assert.Throws<ArgumentException>(() => front.TrySend(MessageType.Configure, 0, new byte[ChannelSocket.MaxBodyLength + 1], null));
     }
 

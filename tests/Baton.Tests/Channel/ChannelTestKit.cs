@@ -15,7 +15,7 @@ internal static class ChannelTestKit
     }
 
     public static byte[] Header(ushort type, ulong connectionId, uint bodyLength,
-        uint magic = 0x4E544142, ushort version = 1, uint reserved = 0)
+        uint magic = ChannelHeader.Magic, ushort version = ChannelHeader.Version, uint reserved = 0)
     {
         var header = new byte[24];
         BinaryPrimitives.WriteUInt32LittleEndian(header, magic);

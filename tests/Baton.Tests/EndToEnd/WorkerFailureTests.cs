@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Baton.Tests.Infrastructure;
 using Baton.Tests.Supervisor;
@@ -22,6 +23,36 @@ public sealed class WorkerFailureTests
         Assert.Equal(survivor, Clients.WorkerPid(await connection.GetAsync("/second")));
         for (int i = 0; i < 10; i++)
             Assert.NotEqual(victim, Clients.WorkerPid(await Clients.CurlAsync(front.Port)));
+    }
+
+    [Fact]
+    public async Task AStoppedWorkerIsKilledAndRestartedAndItsConnectionsAreServedByTheOther()
+    {
+        await using BatonFront front = await BatonFront.StartAsync(environment: new Dictionary<string, string>
+        {
+            ["Baton__Limits__WorkerResponseTimeout"] = "00:00:02",
+            ["Baton__Limits__DispatchTimeout"] = "00:00:30",
+        });
+        // The first in the readiness line is the first slot, which a dispatch tries first while both have nothing.
+        int stopped = front.InitialWorkers["default"][0];
+        Interop.Libc.Kill(stopped, JobSignals.SIGSTOP);
+        try
+        {
+            var elapsed = Stopwatch.StartNew();
+            for (int i = 0; i < 3; i++)
+                Assert.NotEqual(stopped, Clients.WorkerPid(await Clients.CurlAsync(front.Port)));
+            // Far below the 30 s a dispatch may wait, and below curl's own 30 s.
+            Assert.InRange(elapsed.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(15));
+
+            await front.WaitForOutputAsync($"worker not answering: pool=default pid={stopped}: ");
+            await front.WaitForOutputAsync($"worker exited: pool=default pid={stopped} (signal 9); restarting");
+            await Wait.UntilAsync(() => front.CurrentWorkers().Count == 2 && !front.CurrentWorkers().Contains(stopped), "a new worker replaces the stopped one");
+        }
+        finally
+        {
+            if (ProcFs.IsAlive(stopped))
+                Interop.Libc.Kill(stopped, JobSignals.SIGCONT);
+        }
     }
 
     [Fact]
@@ -59,15 +90,17 @@ public sealed class WorkerFailureTests
         }
     }
 
-    [Fact]
-    public async Task AWorkerThatSendsAMalformedMessageIsRestartedAndTheFrontKeepsServing()
+    /// <summary>A real process on the worker end of a channel: it says Ready (channel version 2), then sends <c>second</c>.</summary>
+    [Theory]
+    [InlineData("""b"\x00" * 5""", "ShortMessage")]
+    [InlineData("""struct.pack("<IHHQII", 0x4E544142, 2, 8, 99, 0, 0)""", "BadConnectionId (Pong 99 while")]
+    public async Task AWorkerThatSendsAMalformedMessageIsRestartedAndTheFrontKeepsServing(string second, string error)
     {
-        // A real process on the worker end of a channel: it says Ready, then sends five bytes.
-        const string misbehavingWorker = """
+        string misbehavingWorker = $"""
             import socket, struct
             channel = socket.socket(fileno=3)
-            channel.send(struct.pack("<IHHQII", 0x4E544142, 1, 3, 0, 0, 0))
-            channel.send(b"\x00" * 5)
+            channel.send(struct.pack("<IHHQII", 0x4E544142, 2, 3, 0, 0, 0))
+            channel.send({second})
             channel.recv(1)
             """;
         string config = Path.Combine(Path.GetTempPath(), $"baton-test-{Guid.NewGuid():N}.json");
@@ -87,7 +120,7 @@ public sealed class WorkerFailureTests
         {
             await using BatonFront front = await BatonFront.StartAsync(["--config", config]);
             await front.WaitForOutputAsync("worker channel closed: pool=broken");
-            await front.WaitForOutputAsync("ShortMessage");
+            await front.WaitForOutputAsync(error);
             await Wait.UntilAsync(() => front.CountOutput("worker started: pool=broken") >= 2, "the broken worker is restarted");
             Assert.Equal(front.InitialWorkers["default"].Single(), Clients.WorkerPid(await Clients.CurlAsync(front.Port)));
         }

@@ -197,6 +197,22 @@ public sealed class ConnectionInspectorTests : IDisposable
         Assert.Equal(RejectReason.PeerClosed, rejected.Reason);
     }
 
+    [Theory]
+    [InlineData("proxy", false)]
+    [InlineData("hello", false)]
+    [InlineData("hello", true)]
+    public async Task APeerThatClosesBeforeSendingAnythingIsAPreconnect(string step, bool resets)
+    {
+        using LoopbackPair pair = await LoopbackPair.ConnectAsync();
+        using var socket = new PolledSocket(pair.Server, _poller);
+        if (resets)
+            pair.Client.LingerState = new LingerOption(true, 0);
+        pair.Client.Close();
+
+        ConnectionRejectedException rejected = await Assert.ThrowsAsync<ConnectionRejectedException>(() => Inspect(socket, step, Generous));
+        Assert.Equal(RejectReason.Preconnect, rejected.Reason);
+    }
+
     [Fact]
     public async Task StoppingTheFrontIsNotARejection()
     {

@@ -67,6 +67,21 @@ public sealed class ConfigurationTests
     }
 
     [Theory]
+    [InlineData("00:00:00", true)]
+    [InlineData("00:00:00.099", true)]
+    [InlineData("-00:00:01", true)]
+    [InlineData("00:00:00.1", false)]
+    [InlineData("00:00:05", false)]
+    public void AWorkerResponseTimeoutMustLeaveRoomForAGarbageCollection(string value, bool refused)
+    {
+        BatonOptions options = Defaults();
+        options.Limits.WorkerResponseTimeout = TimeSpan.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+        IEnumerable<string> errors = BatonOptionsValidator.Validate(options).Where(e => e.StartsWith("Baton:Limits:WorkerResponseTimeout:", StringComparison.Ordinal));
+        Assert.Equal(refused, errors.Any(e => e.Contains("must be at least 00:00:00.1000000", StringComparison.Ordinal)));
+        Assert.Equal(refused, errors.Any());
+    }
+
+    [Theory]
     [InlineData(0)]
     [InlineData(79)]
     [InlineData(65 * 80)]

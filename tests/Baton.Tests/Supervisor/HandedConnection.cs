@@ -42,7 +42,7 @@ internal sealed class HandedConnection : IDisposable
     /// <summary>Dispatches through <paramref name="pool"/>, which must take it, and returns the pid of the worker that says it holds it.</summary>
     public async Task<int> DispatchAsync(TestPool pool)
     {
-        Assert.True(await pool.Pool.DispatchAsync(Handoff, CancellationToken.None).WaitAsync(Wait.DefaultTimeout), "no worker took the connection");
+        Assert.Equal(DispatchOutcome.HandedOff, await pool.Pool.DispatchAsync(Handoff, CancellationToken.None).WaitAsync(Wait.DefaultTimeout));
         return await ReadWorkerPidAsync();
     }
 

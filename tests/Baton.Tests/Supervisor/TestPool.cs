@@ -22,17 +22,20 @@ internal sealed class TestPool : IAsyncDisposable
     private readonly string _program = TestWorkerProgram.Path;
     private readonly Func<int, string[]> _arguments;
     private readonly List<LaunchedWorker> _launched = [];
-    private readonly BatonMetrics _metrics = new();
+    private readonly MetricTotals _metrics = new();
     private bool _disposing;
 
     private TestPool(int workers, int maxConnectionsPerWorker, LimitOptions limits, Func<int, string[]> arguments)
     {
         _arguments = arguments;
         var options = new PoolOptions { Workers = workers, Mode = HandoffMode.Passthrough, MaxConnectionsPerWorker = maxConnectionsPerWorker };
-        Pool = new WorkerPool(Name, options, limits, Launch, _metrics, NullLogger.Instance);
+        Pool = new WorkerPool(Name, options, limits, Launch, _metrics.Metrics, NullLogger.Instance);
     }
 
     public WorkerPool Pool { get; }
+
+    /// <summary>The pool's counters, e.g. <c>Metrics.Total("baton.workers.hung", "pool=test")</c>.</summary>
+    public MetricTotals Metrics => _metrics;
 
     public IReadOnlyList<LaunchedWorker> Launched
     {
@@ -85,7 +88,8 @@ internal sealed class TestPool : IAsyncDisposable
     private static byte[] EncodeSettings()
     {
         byte[] body = new byte[ChannelHeader.MaxBodyLength];
-        var settings = new WorkerSettings { Pool = Name, Mode = HandoffMode.Passthrough, HandshakeTimeout = TimeSpan.FromSeconds(10) };
+        // Handoff: settings without certificates, which the production WorkerListener (behaviour starve) accepts only in that mode.
+        var settings = new WorkerSettings { Pool = Name, Mode = HandoffMode.Handoff, HandshakeTimeout = TimeSpan.FromSeconds(10) };
         return body[..settings.WriteTo(body)];
     }
 

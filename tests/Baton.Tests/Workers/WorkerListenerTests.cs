@@ -76,6 +76,32 @@ public sealed class WorkerListenerTests
         Assert.Equal((MessageType.Ack, 3UL), Describe(await ReceiveAsync(front, buffer)));
     }
 
+    [Fact]
+    public async Task APingIsAnsweredWithAPongOfTheSameNumberBetweenConnections()
+    {
+        (ChannelSocket front, ChannelSocket workerEnd) = ChannelTestKit.CreateConnectedPair();
+        using var _ = front;
+        await using var listener = new WorkerListener(workerEnd, NullLogger.Instance);
+        byte[] buffer = new byte[ChannelHeader.MaxBodyLength];
+        var settings = new WorkerSettings { Pool = "p", Mode = HandoffMode.Handoff, HandshakeTimeout = TimeSpan.FromSeconds(5) };
+        front.Send(MessageType.Configure, 0, buffer.AsSpan(0, settings.WriteTo(buffer)));
+        await listener.StartAsync(CancellationToken.None).WaitAsync(Deadline);
+        Assert.Equal(MessageType.Ready, (await ReceiveAsync(front, buffer)).Type);
+
+        front.Send(MessageType.Ping, 7, []);
+        ReceivedMessage pong = await ReceiveAsync(front, buffer);
+        Assert.Equal((MessageType.Pong, 7UL), (pong.Type, pong.ConnectionId));
+
+        // A ping is not a connection: the next connection is still acknowledged, and the next ping answered.
+        using Socket socket = await ConnectedSocketAsync();
+        SendConnection(front, 1, socket, buffer);
+        ReceivedMessage ack = await ReceiveAsync(front, buffer);
+        Assert.Equal((MessageType.Ack, 1UL), (ack.Type, ack.ConnectionId));
+        front.Send(MessageType.Ping, 8, []);
+        pong = await ReceiveAsync(front, buffer);
+        Assert.Equal((MessageType.Pong, 8UL), (pong.Type, pong.ConnectionId));
+    }
+
     private static (MessageType, ulong) Describe(ReceivedMessage message) => (message.Type, message.ConnectionId);
 
     /// <summary>How many descriptors of this process refer to <paramref name="socket"/> (the same socket:[inode]).</summary>

@@ -53,4 +53,46 @@ public sealed class HandoffUnprocessedInputTests
         int read = await sslClient.ReadAsync(answer).AsTask().WaitAsync(HandoffTestServer.Deadline);
         Assert.Equal("answered by the worker", Encoding.ASCII.GetString(answer, 0, read));
     }
+
+    [Theory]
+    [InlineData(SslProtocols.Tls13)]
+    [InlineData(SslProtocols.Tls12)]
+    public async Task WhenNoWorkerTookTheSessionTheFrontPutsBackWhatTheExportTookAndReadsOn(SslProtocols protocol)
+    {
+        using TlsServerContext context = HandoffTestServer.CreateContext(TestCertificates.Localhost);
+        var (server, client) = await RecordTestSupport.ConnectAsync();
+        Socket socket = server.Socket;
+        using var sslClient = new SslStream(client, leaveInnerStreamOpen: false, (_, _, _, _) => true);
+        using var tls = new OpenSslStream(server, context, leaveInnerStreamOpen: true);
+        using HandoffCapture capture = HandoffCapture.Attach(tls);
+        Task serverSide = tls.AuthenticateAsServerAsync();
+        await sslClient.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost", EnabledSslProtocols = protocol })
+            .WaitAsync(HandoffTestServer.Deadline);
+        await serverSide.WaitAsync(HandoffTestServer.Deadline);
+        byte[] first = "GET /a HTTP/1.1\r\nHost: localhost\r\n\r\n"u8.ToArray();
+        byte[] second = "GET /b HTTP/1.1\r\nHost: localhost\r\n\r\n"u8.ToArray();
+        await sslClient.WriteAsync(first);
+        await sslClient.WriteAsync(second);
+        int expected = 2 * (5 + first.Length + 16 + (protocol == SslProtocols.Tls13 ? 1 : 8));
+        await Wait.UntilAsync(() => socket.Available >= expected, "both records arrived");
+        byte[] plaintext = new byte[16 * 1024];
+        Assert.Equal(first.Length, await tls.ReadAsync(plaintext).AsTask().WaitAsync(HandoffTestServer.Deadline));
+        using HandoffExport export = capture.Export();
+        Assert.NotEmpty(export.UnprocessedCiphertext);
+
+        tls.RestoreUnprocessedInput(export.UnprocessedCiphertext);
+
+        // libssl decrypts the second record where it left off, and still writes under its own sequence numbers.
+        int length = await tls.ReadAsync(plaintext).AsTask().WaitAsync(HandoffTestServer.Deadline);
+        Assert.Equal(second, plaintext[..length]);
+        Assert.Throws<InvalidOperationException>(() =>
+        {
+            tls.RestoreUnprocessedInput([1]);
+            tls.RestoreUnprocessedInput([2]);
+        });
+        await tls.WriteAsync("answered by the front"u8.ToArray());
+        byte[] answer = new byte[64];
+        int read = await sslClient.ReadAsync(answer).AsTask().WaitAsync(HandoffTestServer.Deadline);
+        Assert.Equal("answered by the front", Encoding.ASCII.GetString(answer, 0, read));
+    }
 }
