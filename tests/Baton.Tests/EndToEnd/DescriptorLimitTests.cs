@@ -52,23 +52,33 @@ public sealed class DescriptorLimitTests
         int before = ProcFs.OpenFdCount(victim);
         string originalSoft = SoftDescriptorLimit(victim);
         await SetSoftDescriptorLimitAsync(victim, (before + 4).ToString(CultureInfo.InvariantCulture));
+        string refusal = $"worker pid={victim}: refusing connections";
         var connections = new List<TlsConnection>();
+        var servedBy = new List<int>();
         try
         {
-            var servedBy = new List<int>();
-            for (int i = 0; i < 20; i++)
+            // Until it refuses one (the kernel could not give it the descriptor); then its limit goes back at once: a
+            // process with no descriptor to spare is one any runtime open can break, which is not what is tested here.
+            try
             {
-                TlsConnection connection = await TlsConnection.OpenAsync(front.Port);
-                connections.Add(connection);
-                servedBy.Add(Clients.WorkerPid(await connection.GetAsync()));
+                while (!front.Output.Contains(refusal, StringComparison.Ordinal))
+                {
+                    Assert.True(connections.Count < 20, $"the worker never refused a connection:\n{front.Output}");
+                    TlsConnection connection = await TlsConnection.OpenAsync(front.Port);
+                    connections.Add(connection);
+                    servedBy.Add(Clients.WorkerPid(await connection.GetAsync()));
+                }
             }
-            await front.WaitForOutputAsync($"worker pid={victim}: refusing connections");
+            finally
+            {
+                await SetSoftDescriptorLimitAsync(victim, originalSoft);
+            }
             Assert.True(ProcFs.IsAlive(victim), $"the worker at its limit exited:\n{front.Output}");
-            Assert.Contains(other, servedBy);
-            Assert.True(servedBy.Count(pid => pid == other) > servedBy.Count / 2, "the front sent the refused connections to the other worker");
+            Assert.Contains("the kernel could not give it connection", await front.WaitForOutputAsync(refusal));
+            // The refused connection was served all the same, by the other worker.
+            Assert.Equal(other, servedBy[^1]);
 
             // With room again, the worker says so and the front sends it connections again.
-            await SetSoftDescriptorLimitAsync(victim, originalSoft);
             await front.WaitForOutputAsync($"worker pid={victim}: taking connections again");
         }
         finally
@@ -78,7 +88,8 @@ public sealed class DescriptorLimitTests
         }
         // Give or take an assembly Kestrel loaded meanwhile (two descriptors each).
         await Wait.UntilAsync(() => ProcFs.OpenFdCount(victim) <= before + 4, "the worker's descriptors are back to what it held before");
-        Assert.Equal(pair.Order(), (await ServingPidsOfTwoConnectionsAsync(front.Port)).Order());
+        // The front sends it connections again (held ones go to the least busy worker; Closed messages may still be on their way).
+        Assert.True(await AHeldConnectionIsServedByAsync(front.Port, victim, 25), $"the worker got no connection after it took them again:\n{front.Output}");
         Assert.DoesNotContain("worker exited", front.Output);
     }
 
@@ -146,6 +157,28 @@ public sealed class DescriptorLimitTests
         int firstPid = Clients.WorkerPid(await first.GetAsync());
         await using TlsConnection second = await TlsConnection.OpenAsync(port);
         return [firstPid, Clients.WorkerPid(await second.GetAsync())];
+    }
+
+    /// <summary>Opens and holds connections, at most <paramref name="most"/>, until one is served by <paramref name="pid"/>.</summary>
+    private static async Task<bool> AHeldConnectionIsServedByAsync(int port, int pid, int most)
+    {
+        var held = new List<TlsConnection>();
+        try
+        {
+            while (held.Count < most)
+            {
+                TlsConnection connection = await TlsConnection.OpenAsync(port);
+                held.Add(connection);
+                if (Clients.WorkerPid(await connection.GetAsync()) == pid)
+                    return true;
+            }
+            return false;
+        }
+        finally
+        {
+            foreach (TlsConnection connection in held)
+                await connection.DisposeAsync();
+        }
     }
 
     private static string SoftDescriptorLimit(int pid) =>
