@@ -1,8 +1,8 @@
 using System.Buffers;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Baton.Tests.Infrastructure;
+using Baton.Tests.IO;
 
 namespace Baton.Tests.Supervisor;
 
@@ -27,12 +27,8 @@ internal sealed class HandedConnection : IDisposable
 
     public static async Task<HandedConnection> OpenAsync()
     {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(listener.LocalEndPoint!).WaitAsync(Wait.DefaultTimeout);
-        Socket accepted = await listener.AcceptAsync().WaitAsync(Wait.DefaultTimeout);
+        LoopbackPair pair = await LoopbackPair.ConnectAsync();
+        Socket client = pair.Client, accepted = pair.Server;
         var facts = new ConnectionFacts { Mode = HandoffMode.Passthrough, Pool = TestPool.Name };
         byte[] body = ArrayPool<byte>.Shared.Rent(facts.EncodedLengthUpperBound);
         int length = facts.WriteTo(body, out _);

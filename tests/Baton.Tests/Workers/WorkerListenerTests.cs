@@ -17,10 +17,7 @@ public sealed class WorkerListenerTests
         using var _ = front;
         await using var listener = new WorkerListener(workerEnd, NullLogger.Instance);
         byte[] buffer = new byte[ChannelHeader.MaxBodyLength];
-        var settings = new WorkerSettings { Pool = "p", Mode = HandoffMode.Handoff, HandshakeTimeout = TimeSpan.FromSeconds(5) };
-        front.Send(MessageType.Configure, 0, buffer.AsSpan(0, settings.WriteTo(buffer)));
-        await listener.StartAsync(CancellationToken.None).WaitAsync(Deadline);
-        Assert.Equal(MessageType.Ready, (await ReceiveAsync(front, buffer)).Type);
+        await StartAsync(listener, front, buffer);
 
         using Socket first = await ConnectedSocketAsync();
         SendConnection(front, 1, first, buffer);
@@ -51,10 +48,7 @@ public sealed class WorkerListenerTests
         // Room for one connection, as if its descriptor limit allowed no more.
         await using var listener = new WorkerListener(workerEnd, NullLogger.Instance, maxConnections: 1);
         byte[] buffer = new byte[ChannelHeader.MaxBodyLength];
-        var settings = new WorkerSettings { Pool = "p", Mode = HandoffMode.Handoff, HandshakeTimeout = TimeSpan.FromSeconds(5) };
-        front.Send(MessageType.Configure, 0, buffer.AsSpan(0, settings.WriteTo(buffer)));
-        await listener.StartAsync(CancellationToken.None).WaitAsync(Deadline);
-        Assert.Equal(MessageType.Ready, (await ReceiveAsync(front, buffer)).Type);
+        await StartAsync(listener, front, buffer);
 
         using Socket first = await ConnectedSocketAsync();
         SendConnection(front, 1, first, buffer);
@@ -83,10 +77,7 @@ public sealed class WorkerListenerTests
         using var _ = front;
         await using var listener = new WorkerListener(workerEnd, NullLogger.Instance);
         byte[] buffer = new byte[ChannelHeader.MaxBodyLength];
-        var settings = new WorkerSettings { Pool = "p", Mode = HandoffMode.Handoff, HandshakeTimeout = TimeSpan.FromSeconds(5) };
-        front.Send(MessageType.Configure, 0, buffer.AsSpan(0, settings.WriteTo(buffer)));
-        await listener.StartAsync(CancellationToken.None).WaitAsync(Deadline);
-        Assert.Equal(MessageType.Ready, (await ReceiveAsync(front, buffer)).Type);
+        await StartAsync(listener, front, buffer);
 
         front.Send(MessageType.Ping, 7, []);
         ReceivedMessage pong = await ReceiveAsync(front, buffer);
@@ -135,6 +126,15 @@ public sealed class WorkerListenerTests
         Task.Run(() => front.Receive(buffer)).WaitAsync(Deadline);
 
     /// <summary>One end of a loopback TCP connection (the other end is closed: only the descriptor travels).</summary>
+    /// <summary>Plays the front's start: Configure (a handoff pool), then waits for the worker's Ready.</summary>
+    private static async Task StartAsync(WorkerListener listener, ChannelSocket front, byte[] buffer)
+    {
+        var settings = new WorkerSettings { Pool = "p", Mode = HandoffMode.Handoff, HandshakeTimeout = TimeSpan.FromSeconds(5) };
+        front.Send(MessageType.Configure, 0, buffer.AsSpan(0, settings.WriteTo(buffer)));
+        await listener.StartAsync(CancellationToken.None).WaitAsync(Deadline);
+        Assert.Equal(MessageType.Ready, (await ReceiveAsync(front, buffer)).Type);
+    }
+
     private static async Task<Socket> ConnectedSocketAsync()
     {
         using var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
