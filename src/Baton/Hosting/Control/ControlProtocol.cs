@@ -73,7 +73,10 @@ internal static class ControlProtocol
         }
     }
 
-    private static byte[] Encode(JsonObject message) => Encoding.UTF8.GetBytes(message.ToJsonString() + "\n");
+    /// <summary>Quotes and apostrophes as they are: the reply is read by programs and people, never put in HTML.</summary>
+    private static readonly JsonSerializerOptions Wire = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static byte[] Encode(JsonObject message) => Encoding.UTF8.GetBytes(message.ToJsonString(Wire) + "\n");
 
     /// <summary>
     /// Reads one line (without its newline) of at most <paramref name="maxBytes"/>; a peer that closes first, sends more
