@@ -43,9 +43,15 @@ internal sealed class FrontGeneration
     /// <summary>The configured listener for <paramref name="key"/> (<see cref="ListenerKey"/>), null when this generation has none there.</summary>
     public ListenerOptions? Listener(string key) => Options.Listeners.FirstOrDefault(l => ListenerKey(l) == key);
 
-    /// <summary>What identifies a listening socket across reloads: its configured address and whether it shares its port.</summary>
-    public static string ListenerKey(ListenerOptions listener) =>
-        $"{System.Net.IPEndPoint.Parse(listener.Address)}{(listener.ReusePort ? " reuseport" : "")}";
+    /// <summary>
+    /// What identifies a listening socket across reloads: its configured address and whether it shares its port; for
+    /// port 0 (any free port, each listener its own) the listener's name too.
+    /// </summary>
+    public static string ListenerKey(ListenerOptions listener)
+    {
+        var address = System.Net.IPEndPoint.Parse(listener.Address);
+        return $"{address}{(address.Port == 0 ? $" ({listener.Name})" : "")}{(listener.ReusePort ? " reuseport" : "")}";
+    }
 
     /// <summary>Takes a reference for one connection; false once the generation is retired and drained.</summary>
     public bool TryEnter()
