@@ -23,7 +23,7 @@ public sealed class WorkerCertificateReloadTests
         await using var listener = new WorkerListener(workerEnd, NullLogger.Instance);
         byte[] buffer = new byte[ChannelHeader.MaxBodyLength];
         SelfSignedCertificate renewed = SelfSignedCertificate.Create();
-        await StartAsync(listener, front, buffer, HandoffMode.Passthrough, TestCertificates.Localhost);
+        await WorkerListenerTests.StartAsync(listener, front, buffer, Settings(TestCertificates.Localhost));
 
         using LoopbackPair before = await LoopbackPair.ConnectAsync();
         WorkerConnection received = await HandAsync(listener, front, 1, before, buffer);
@@ -45,7 +45,7 @@ public sealed class WorkerCertificateReloadTests
         using var _ = front;
         await using var listener = new WorkerListener(workerEnd, NullLogger.Instance);
         byte[] buffer = new byte[ChannelHeader.MaxBodyLength];
-        await StartAsync(listener, front, buffer, HandoffMode.Handoff, certificate: null);
+        await WorkerListenerTests.StartAsync(listener, front, buffer);
 
         SendCertificates(front, TestCertificates.Localhost, buffer);
 
@@ -73,7 +73,7 @@ public sealed class WorkerCertificateReloadTests
     {
         var facts = new ConnectionFacts { Mode = HandoffMode.Passthrough, Pool = "p" };
         front.Send(MessageType.Connection, id, buffer.AsSpan(0, facts.WriteTo(buffer, out _)), pair.Server.SafeHandle);
-        ReceivedMessage ack = await Task.Run(() => front.Receive(buffer)).WaitAsync(Deadline);
+        ReceivedMessage ack = await WorkerListenerTests.ReceiveAsync(front, buffer);
         Assert.Equal((MessageType.Ack, id), (ack.Type, ack.ConnectionId));
         return (await listener.AcceptAsync(CancellationToken.None).AsTask().WaitAsync(Deadline))!;
     }
@@ -92,17 +92,11 @@ public sealed class WorkerCertificateReloadTests
         return new X509Certificate2(client.RemoteCertificate!).SerialNumber;
     }
 
-    private static async Task StartAsync(WorkerListener listener, ChannelSocket front, byte[] buffer, HandoffMode mode, SelfSignedCertificate? certificate)
+    private static WorkerSettings Settings(SelfSignedCertificate certificate) => new()
     {
-        var settings = new WorkerSettings
-        {
-            Pool = "p",
-            Mode = mode,
-            Certificates = certificate is null ? [] : [Material(certificate)],
-            HandshakeTimeout = TimeSpan.FromSeconds(10),
-        };
-        front.Send(MessageType.Configure, 0, buffer.AsSpan(0, settings.WriteTo(buffer)));
-        await listener.StartAsync(CancellationToken.None).WaitAsync(Deadline);
-        Assert.Equal(MessageType.Ready, (await Task.Run(() => front.Receive(buffer)).WaitAsync(Deadline)).Type);
-    }
+        Pool = "p",
+        Mode = HandoffMode.Passthrough,
+        Certificates = [Material(certificate)],
+        HandshakeTimeout = TimeSpan.FromSeconds(10),
+    };
 }
