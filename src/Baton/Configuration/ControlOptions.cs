@@ -2,7 +2,7 @@ using System.Text;
 
 namespace Baton.Configuration;
 
-/// <summary>Where the front's control socket is (`baton status`, `baton reload`; docs/operating.md, "Control socket").</summary>
+/// <summary>Where the front's control socket is (`baton status`, `baton reload`; docs/operating.md, "Control socket"), and what else triggers a reload.</summary>
 internal sealed class ControlOptions
 {
     /// <summary>sun_path holds 108 bytes with its terminating NUL.</summary>
@@ -16,6 +16,9 @@ internal sealed class ControlOptions
         Path.Combine(Environment.GetEnvironmentVariable("RUNTIME_DIRECTORY") is { Length: > 0 } runtime
             // RuntimeDirectory= with several directories lists them all, separated by colons: the first is this unit's.
             ? runtime.Split(':')[0] : "/run/baton", "baton.sock");
+
+    /// <summary>Reload when a certificate, key or ticket-key file changes (docs/operating.md, "Reload").</summary>
+    public bool WatchCertificates { get; set; }
 
     public string EffectiveSocketPath => Socket ?? DefaultSocketPath();
 

@@ -28,9 +28,28 @@ internal sealed partial class FrontService
     /// <summary>Removed pools draining and old certificates waiting for their generation's last connection; awaited on stop.</summary>
     private readonly List<Task> _retiring = [];
     private ReloadResult? _lastReload;
+    private CertificateWatcher? _watcher;
+
+    /// <summary>With Control:WatchCertificates, the certificate files of what is loaded now are watched from now on.</summary>
+    private void WatchCertificates(BatonOptions options)
+    {
+        if (!options.Control.WatchCertificates)
+            return;
+        _watcher ??= new CertificateWatcher(changed =>
+        {
+            _logger.CertificateFileChanged(changed);
+            RequestReload("certificate file changed");
+        });
+        _watcher.Watch(options);
+    }
 
     /// <summary>SIGHUP: the same reload as `baton reload`, its outcome logged.</summary>
-    public void RequestReload(string trigger) => _ = ReloadAsync(trigger, _stopping.Token);
+    public void RequestReload(string trigger)
+    {
+        // A signal or a file change may come as the front stops: then there is nothing left to reload.
+        if (!_stopping.IsCancellationRequested)
+            _ = ReloadAsync(trigger, _stopping.Token);
+    }
 
     public async Task<ReloadResult> ReloadAsync(string trigger, CancellationToken cancellationToken)
     {
@@ -56,6 +75,7 @@ internal sealed partial class FrontService
                 foreach (string note in result.Notes)
                     _logger.ReloadNote(trigger, note);
                 _logger.ReloadDone(trigger, result.Generation, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds, Summary(current, _current!));
+                WatchCertificates(_current!.Options);
             }
             _lastReload = result;
             return result;

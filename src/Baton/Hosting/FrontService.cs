@@ -62,6 +62,7 @@ internal sealed partial class FrontService : IHostedService, IDisposable
         FrontGeneration generation = _current = CreateGeneration(1, _options, _certificates, _pools, previous: null);
         foreach (AcceptingListener listener in _listeners)
             listener.Start(AcceptLoopAsync(listener, slots));
+        WatchCertificates(_options);
         _logger.Ready(
             Environment.ProcessId,
             string.Join(", ", _listeners.Select(l => $"https://{l.Socket.LocalEndPoint} ({generation.Listener(l.Key)!.Name})")),
@@ -225,6 +226,7 @@ internal sealed partial class FrontService : IHostedService, IDisposable
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _stopping.Cancel();
+        _watcher?.Dispose();
         await StopControlAsync().ConfigureAwait(false);
         // A reload in progress finishes (or gives up) before the listeners and pools it may be changing are stopped.
         await _reloadGate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
@@ -240,6 +242,7 @@ internal sealed partial class FrontService : IHostedService, IDisposable
         // Also when the start failed half-way and StopAsync never ran.
         foreach (AcceptingListener listener in _listeners)
             listener.Close();
+        _watcher?.Dispose();
         _stopping.Dispose();
         _slots?.Dispose();
         _poller.Dispose();

@@ -117,6 +117,57 @@ public sealed class ReloadTests
         Assert.Equal(2, (int)status["generation"]!);
     }
 
+    /// <summary>
+    /// Control:WatchCertificates with the files as Kubernetes mounts a secret: cert.pem → ..data/cert.pem, and ..data a
+    /// symlink swapped (renamed over) to a new directory. The front reloads by itself once the files are quiet.
+    /// </summary>
+    [Fact]
+    public async Task AWatchedCertificateSwappedByASymlinkIsReloaded()
+    {
+        using ReloadSite site = ReloadSite.Create(OnePool());
+        string mount = Path.Combine(site.Directory, "mount");
+        Directory.CreateDirectory(mount);
+        string first = WriteVersion(mount, "v1", SelfSignedCertificate.Create());
+        await LinkAsync(Path.Combine(mount, "..data"), first);
+        File.CreateSymbolicLink(Path.Combine(mount, "cert.pem"), "..data/cert.pem");
+        File.CreateSymbolicLink(Path.Combine(mount, "key.pem"), "..data/key.pem");
+        site.WriteConfig(new()
+        {
+            ["Pools"] = new Dictionary<string, object> { ["default"] = new { Workers = 1 } },
+            ["Control"] = new { WatchCertificates = true },
+            ["Certificates"] = new[] { new { CertificateFile = Path.Combine(mount, "cert.pem"), KeyFile = Path.Combine(mount, "key.pem") } },
+        });
+        await using BatonFront front = await BatonFront.StartAsync(["--config", site.Config, "--listen", "127.0.0.1:0"]);
+
+        SelfSignedCertificate renewed = SelfSignedCertificate.Create();
+        await LinkAsync(Path.Combine(mount, "..data"), WriteVersion(mount, "v2", renewed));
+
+        await front.WaitForOutputAsync("reload (certificate file changed): generation 2 serving new connections");
+        await using TlsRequester connection = await TlsRequester.ConnectAsync(front.Port);
+        Assert.Equal(ReloadSite.Serial(renewed.CertificatePem), connection.Serial);
+    }
+
+    private static string WriteVersion(string mount, string name, SelfSignedCertificate certificate)
+    {
+        string directory = Path.Combine(mount, $"..{name}");
+        Directory.CreateDirectory(directory);
+        File.WriteAllBytes(Path.Combine(directory, "cert.pem"), certificate.CertificatePem);
+        File.WriteAllBytes(Path.Combine(directory, "key.pem"), certificate.PrivateKeyPem);
+        return Path.GetFileName(directory);
+    }
+
+    /// <summary>
+    /// Points <paramref name="link"/> at <paramref name="target"/> in one rename, as the kubelet does (`mv -T`: .NET's
+    /// File.Move follows a link to a directory and finds no file).
+    /// </summary>
+    private static async Task LinkAsync(string link, string target)
+    {
+        string temporary = link + ".tmp";
+        File.CreateSymbolicLink(temporary, target);
+        ProcessResult moved = await ChildProcess.RunAsync("mv", ["-Tf", temporary, link]);
+        Assert.True(moved.ExitCode == 0, moved.ToString());
+    }
+
     private static async Task<JsonNode> StatusAsync(BatonFront front)
     {
         ProcessResult result = await front.ControlAsync("status", "--json");
