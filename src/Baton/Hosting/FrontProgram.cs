@@ -46,10 +46,12 @@ public static class FrontProgram
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(certificates);
         builder.Services.AddSingleton<BatonMetrics>();
-        builder.Services.AddHostedService<FrontService>();
+        builder.Services.AddSingleton(new FrontSource(configFile, overrides));
+        builder.Services.AddSingleton<FrontService>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<FrontService>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Limits.ShutdownTimeout + TimeSpan.FromSeconds(5));
         using IHost host = builder.Build();
-        using PosixSignalRegistration hangup = IgnoreHangup(host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Baton.Front"));
+        using PosixSignalRegistration hangup = ReloadOnHangup(host.Services.GetRequiredService<FrontService>());
         try
         {
             await host.RunAsync(cancellationToken).ConfigureAwait(false);
@@ -70,15 +72,12 @@ public static class FrontProgram
         return 2;
     }
 
-    /// <summary>
-    /// SIGHUP's default action kills the process, and operators send it out of habit to reload; until reloading
-    /// exists the front stays up and says so.
-    /// </summary>
-    private static PosixSignalRegistration IgnoreHangup(ILogger logger) =>
+    /// <summary>SIGHUP reloads, as nginx and HAProxy do (its default action would kill the front); the outcome is logged.</summary>
+    private static PosixSignalRegistration ReloadOnHangup(FrontService front) =>
         PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;
-            logger.HangupIgnored();
+            front.RequestReload("SIGHUP");
         });
 
     internal static void AddConsoleLogging(ILoggingBuilder logging)

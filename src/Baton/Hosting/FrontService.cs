@@ -13,29 +13,33 @@ namespace Baton.Hosting;
 
 /// <summary>
 /// The front process: spawns every pool's workers, waits until they are ready, then accepts on
-/// every listener. On stop it closes the listeners first, then drains the workers.
+/// every listener. On stop it closes the listeners first, then drains the workers. Each connection is accepted with
+/// the current <see cref="FrontGeneration"/>, which a reload replaces (FrontService.Reload.cs).
 /// </summary>
-internal sealed class FrontService : IHostedService, IDisposable
+internal sealed partial class FrontService : IHostedService, IDisposable
 {
     private readonly BatonOptions _options;
     private readonly BatonMetrics _metrics;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly List<(Socket Socket, ListenerOptions Options)> _listeners = [];
-    private readonly List<Task> _acceptLoops = [];
+    private readonly List<AcceptingListener> _listeners = [];
     private readonly SocketPoller _poller = new();
     private readonly CertificateStore _certificates;
-    private FrontConnectionHandler? _handler;
+    private volatile FrontGeneration? _current;
+    private WorkerLauncher? _launcher;
     private Dictionary<string, WorkerPool> _pools = [];
     private long _nextConnectionId;
+    /// <summary>Connections accepted and not yet handed off or closed (the slots also count each accept loop's next one).</summary>
+    private int _inFront;
     private ConnectionSlots? _slots;
 
-    public FrontService(BatonOptions options, CertificateStore certificates, BatonMetrics metrics, ILoggerFactory loggerFactory)
+    public FrontService(BatonOptions options, CertificateStore certificates, BatonMetrics metrics, ILoggerFactory loggerFactory, FrontSource? source = null)
     {
         _options = options;
         _certificates = certificates;
         _metrics = metrics;
         _logger = loggerFactory.CreateLogger("Baton.Front");
+        _source = source ?? new FrontSource(null, new FrontOverrides());
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -50,16 +54,18 @@ internal sealed class FrontService : IHostedService, IDisposable
         // Bound before any worker starts: a port in use ends the start at once. The kernel queues
         // connections in the backlog until the accept loops run.
         foreach (ListenerOptions listener in _options.Listeners)
-            _listeners.Add((Bind(listener), listener));
+            _listeners.Add(new AcceptingListener(FrontGeneration.ListenerKey(listener), Bind(listener), _stopping.Token));
         ConnectionSlots slots = _slots = CreateSlots();
+        StartControl();
 
         await StartPoolsAsync(cancellationToken).ConfigureAwait(false);
-        _handler = new FrontConnectionHandler(_options, _pools, _poller, _certificates, slots, _metrics, _logger);
-        foreach ((Socket socket, ListenerOptions listener) in _listeners)
-            _acceptLoops.Add(AcceptLoopAsync(socket, listener, _handler, slots));
+        FrontGeneration generation = _current = CreateGeneration(1, _options, _certificates, _pools, previous: null);
+        foreach (AcceptingListener listener in _listeners)
+            listener.Start(AcceptLoopAsync(listener, slots));
+        WatchCertificates(_options);
         _logger.Ready(
             Environment.ProcessId,
-            string.Join(", ", _listeners.Select(l => $"https://{l.Socket.LocalEndPoint} ({l.Options.Name})")),
+            string.Join(", ", _listeners.Select(l => $"https://{l.Socket.LocalEndPoint} ({generation.Listener(l.Key)!.Name})")),
             string.Join(", ", _pools.Values.Select(p => $"{p.Name}=[{string.Join(",", p.Workers.Select(w => w.Pid))}]")));
     }
 
@@ -85,7 +91,7 @@ internal sealed class FrontService : IHostedService, IDisposable
 
     private async Task StartPoolsAsync(CancellationToken cancellationToken)
     {
-        var launcher = new WorkerLauncher(_options, _certificates);
+        var launcher = _launcher = new WorkerLauncher(_options, _certificates);
         _pools = _options.Pools.ToDictionary(
             pool => pool.Key,
             pool => new WorkerPool(pool.Key, pool.Value, _options.Limits, launcher, _metrics, _logger),
@@ -142,9 +148,12 @@ internal sealed class FrontService : IHostedService, IDisposable
     private static void SetFlag(Socket socket, int option) =>
         socket.SetRawSocketOption(Interop.Libc.SOL_SOCKET, option, BitConverter.GetBytes(1));
 
-    private async Task AcceptLoopAsync(Socket listenerSocket, ListenerOptions listener, FrontConnectionHandler handler, ConnectionSlots slots)
+    private async Task AcceptLoopAsync(AcceptingListener entry, ConnectionSlots slots)
     {
         CancellationToken stopping = _stopping.Token;
+        // A reload that removes the listener ends the loop; a stop ends both.
+        CancellationToken closing = entry.Closing;
+        Socket listenerSocket = entry.Socket;
         int failures = 0;
         while (!stopping.IsCancellationRequested)
         {
@@ -152,11 +161,16 @@ internal sealed class FrontService : IHostedService, IDisposable
             try
             {
                 // At the cap the front stops accepting (the kernel's backlog holds the rest) rather than run out of descriptors.
-                await slots.AcquireAsync(stopping).ConfigureAwait(false);
-                accepted = await listenerSocket.AcceptAsync(stopping).ConfigureAwait(false);
+                await slots.AcquireAsync(closing).ConfigureAwait(false);
+                accepted = await listenerSocket.AcceptAsync(closing).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
+                return;
+            }
+            catch (SocketException) when (closing.IsCancellationRequested)
+            {
+                slots.Release();
                 return;
             }
             catch (SocketException ex)
@@ -164,30 +178,47 @@ internal sealed class FrontService : IHostedService, IDisposable
                 // EMFILE and friends: back off briefly instead of spinning on the same error, with one line per episode.
                 slots.Release();
                 if (failures++ == 0)
-                    _logger.AcceptFailed(listener.Name, ex.Message);
+                    _logger.AcceptFailed(entry.Key, ex.Message);
                 await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None).ConfigureAwait(false);
                 continue;
             }
             if (failures > 0)
             {
-                _logger.AcceptRecovered(listener.Name, failures);
+                _logger.AcceptRecovered(entry.Key, failures);
                 failures = 0;
             }
+            // The listener's settings and everything else the connection uses come from one generation, held until it leaves.
+            FrontGeneration generation = EnterCurrentGeneration();
+            ListenerOptions listener = generation.Listener(entry.Key)!;
             _metrics.Accepted(listener.Name);
             ulong id = (ulong)Interlocked.Increment(ref _nextConnectionId);
-            _ = HandleAsync(handler, accepted, listener, id, slots, stopping);
+            Interlocked.Increment(ref _inFront);
+            _ = HandleAsync(generation, accepted, listener, id, slots, stopping);
         }
     }
 
-    private static async Task HandleAsync(
-        FrontConnectionHandler handler, Socket accepted, ListenerOptions listener, ulong id, ConnectionSlots slots, CancellationToken stopping)
+    /// <summary>The current generation, referenced; retried when a reload retires it in between.</summary>
+    private FrontGeneration EnterCurrentGeneration()
+    {
+        while (true)
+        {
+            FrontGeneration generation = _current!;
+            if (generation.TryEnter())
+                return generation;
+        }
+    }
+
+    private async Task HandleAsync(
+        FrontGeneration generation, Socket accepted, ListenerOptions listener, ulong id, ConnectionSlots slots, CancellationToken stopping)
     {
         try
         {
-            await handler.HandleAsync(accepted, listener, id, stopping).ConfigureAwait(false);
+            await generation.Handler.HandleAsync(accepted, listener, id, stopping).ConfigureAwait(false);
         }
         finally
         {
+            generation.Exit();
+            Interlocked.Decrement(ref _inFront);
             slots.Release();
         }
     }
@@ -195,21 +226,33 @@ internal sealed class FrontService : IHostedService, IDisposable
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _stopping.Cancel();
-        foreach ((Socket socket, _) in _listeners)
-            socket.Dispose();
-        await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
+        _watcher?.Dispose();
+        await StopControlAsync().ConfigureAwait(false);
+        // A reload in progress finishes (or gives up) before the listeners and pools it may be changing are stopped.
+        await _reloadGate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        foreach (AcceptingListener listener in _listeners)
+            listener.Close();
+        await Task.WhenAll(_listeners.Select(l => l.Loop)).ConfigureAwait(false);
         _logger.ShuttingDown(_options.Limits.ShutdownTimeout);
-        await Task.WhenAll(_pools.Values.Select(pool => pool.StopAsync(_options.Limits.ShutdownTimeout))).ConfigureAwait(false);
+        await Task.WhenAll(_pools.Values.Select(pool => pool.StopAsync(_options.Limits.ShutdownTimeout)).Concat(_retiring)).ConfigureAwait(false);
     }
 
     public void Dispose()
     {
         // Also when the start failed half-way and StopAsync never ran.
-        foreach ((Socket socket, _) in _listeners)
-            socket.Dispose();
+        foreach (AcceptingListener listener in _listeners)
+            listener.Close();
+        _watcher?.Dispose();
         _stopping.Dispose();
         _slots?.Dispose();
         _poller.Dispose();
-        _handler?.Dispose();
+        if (_current is FrontGeneration current)
+        {
+            current.Retire();
+            // The start's certificates are the host's; those of a reload are this service's to wipe.
+            if (!ReferenceEquals(current.Certificates, _certificates))
+                current.Certificates.Dispose();
+        }
+        _reloadGate.Dispose();
     }
 }
