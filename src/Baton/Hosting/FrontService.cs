@@ -20,19 +20,22 @@ internal sealed class FrontService : IHostedService, IDisposable
     private readonly BatonOptions _options;
     private readonly BatonMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly CancellationTokenSource _accepting = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<(Socket Socket, ListenerOptions Options)> _listeners = [];
     private readonly List<Task> _acceptLoops = [];
     private readonly SocketPoller _poller = new();
     private readonly CertificateStore _certificates;
+    private readonly InheritedListeners _inherited;
     private FrontConnectionHandler? _handler;
     private Dictionary<string, WorkerPool> _pools = [];
     private long _nextConnectionId;
     private ConnectionSlots? _slots;
 
-    public FrontService(BatonOptions options, CertificateStore certificates, BatonMetrics metrics, ILoggerFactory loggerFactory)
+    public FrontService(BatonOptions options, CertificateStore certificates, BatonMetrics metrics, ILoggerFactory loggerFactory, InheritedListeners inherited)
     {
         _options = options;
+        _inherited = inherited;
         _certificates = certificates;
         _metrics = metrics;
         _logger = loggerFactory.CreateLogger("Baton.Front");
@@ -50,7 +53,7 @@ internal sealed class FrontService : IHostedService, IDisposable
         // Bound before any worker starts: a port in use ends the start at once. The kernel queues
         // connections in the backlog until the accept loops run.
         foreach (ListenerOptions listener in _options.Listeners)
-            _listeners.Add((Bind(listener), listener));
+            _listeners.Add((_inherited.Take(listener) is Socket given ? Inherited(given, listener) : Bind(listener), listener));
         ConnectionSlots slots = _slots = CreateSlots();
 
         await StartPoolsAsync(cancellationToken).ConfigureAwait(false);
@@ -61,7 +64,20 @@ internal sealed class FrontService : IHostedService, IDisposable
             Environment.ProcessId,
             string.Join(", ", _listeners.Select(l => $"https://{l.Socket.LocalEndPoint} ({l.Options.Name})")),
             string.Join(", ", _pools.Values.Select(p => $"{p.Name}=[{string.Join(",", p.Workers.Select(w => w.Pid))}]")));
+        IsServing = true;
     }
+
+    /// <summary>Started and not yet stopping: the accept loops run.</summary>
+    public bool IsServing { get; private set; }
+
+    /// <summary>The listening sockets by listener name, for a binary upgrade to pass on.</summary>
+    public IReadOnlyList<(string Name, Socket Socket)> ListeningSockets => [.. _listeners.Select(l => (l.Options.Name, l.Socket))];
+
+    /// <summary>
+    /// Set by a binary upgrade: on stop, the connections the front holds (being inspected, in a handshake, waiting for a
+    /// worker) are handed off while the workers still run, for up to ShutdownTimeout, instead of being closed.
+    /// </summary>
+    public bool HandOffHeldConnectionsOnStop { get; set; }
 
     /// <summary>
     /// The connection cap: the configured one, lowered to what the descriptor limit leaves (measured with the listeners
@@ -139,21 +155,30 @@ internal sealed class FrontService : IHostedService, IDisposable
         return socket;
     }
 
+    /// <summary>A listening socket given by systemd or the previous front: already bound and listening, used as it is.</summary>
+    private Socket Inherited(Socket socket, ListenerOptions listener)
+    {
+        socket.NoDelay = true;
+        _logger.ListeningInherited(socket.LocalEndPoint!.ToString()!, listener.Name, listener.ProxyProtocol, _inherited.Source);
+        return socket;
+    }
+
     private static void SetFlag(Socket socket, int option) =>
         socket.SetRawSocketOption(Interop.Libc.SOL_SOCKET, option, BitConverter.GetBytes(1));
 
     private async Task AcceptLoopAsync(Socket listenerSocket, ListenerOptions listener, FrontConnectionHandler handler, ConnectionSlots slots)
     {
+        CancellationToken accepting = _accepting.Token;
         CancellationToken stopping = _stopping.Token;
         int failures = 0;
-        while (!stopping.IsCancellationRequested)
+        while (!accepting.IsCancellationRequested)
         {
             Socket accepted;
             try
             {
                 // At the cap the front stops accepting (the kernel's backlog holds the rest) rather than run out of descriptors.
-                await slots.AcquireAsync(stopping).ConfigureAwait(false);
-                accepted = await listenerSocket.AcceptAsync(stopping).ConfigureAwait(false);
+                await slots.AcquireAsync(accepting).ConfigureAwait(false);
+                accepted = await listenerSocket.AcceptAsync(accepting).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -194,12 +219,28 @@ internal sealed class FrontService : IHostedService, IDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        _stopping.Cancel();
+        IsServing = false;
+        // The accepts end before the listeners close: .NET's close of a socket with an operation pending may disconnect
+        // it, and after an upgrade the listening socket is the new front's too.
+        _accepting.Cancel();
+        await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
         foreach ((Socket socket, _) in _listeners)
             socket.Dispose();
-        await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
+        if (HandOffHeldConnectionsOnStop && _slots is { Held: > 0 } slots)
+            await HandOffHeldAsync(slots).ConfigureAwait(false);
+        _stopping.Cancel();
         _logger.ShuttingDown(_options.Limits.ShutdownTimeout);
         await Task.WhenAll(_pools.Values.Select(pool => pool.StopAsync(_options.Limits.ShutdownTimeout))).ConfigureAwait(false);
+    }
+
+    private async Task HandOffHeldAsync(ConnectionSlots slots)
+    {
+        TimeSpan deadline = _options.Limits.ShutdownTimeout;
+        _logger.DrainingHeldConnections(slots.Held, deadline);
+        long until = Environment.TickCount64 + (long)deadline.TotalMilliseconds;
+        // Every wait before a handoff has its own bound, so this ends well before the deadline unless clients stall.
+        while (slots.Held > 0 && Environment.TickCount64 < until)
+            await Task.Delay(TimeSpan.FromMilliseconds(20), CancellationToken.None).ConfigureAwait(false);
     }
 
     public void Dispose()
@@ -207,6 +248,7 @@ internal sealed class FrontService : IHostedService, IDisposable
         // Also when the start failed half-way and StopAsync never ran.
         foreach ((Socket socket, _) in _listeners)
             socket.Dispose();
+        _accepting.Dispose();
         _stopping.Dispose();
         _slots?.Dispose();
         _poller.Dispose();
