@@ -174,14 +174,19 @@ internal sealed class FrontService : IHostedService, IDisposable
         while (!accepting.IsCancellationRequested)
         {
             Socket accepted;
+            bool acquired = false;
             try
             {
                 // At the cap the front stops accepting (the kernel's backlog holds the rest) rather than run out of descriptors.
                 await slots.AcquireAsync(accepting).ConfigureAwait(false);
+                acquired = true;
                 accepted = await listenerSocket.AcceptAsync(accepting).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
+                // The slot taken for the accept that never came: what is held afterwards is only connections.
+                if (acquired)
+                    slots.Release();
                 return;
             }
             catch (SocketException ex)
