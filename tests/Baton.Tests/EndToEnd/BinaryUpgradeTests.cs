@@ -111,6 +111,38 @@ public sealed partial class BinaryUpgradeTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task ANewFrontThatNeverReportsReadyIsKilledAtTheDeadlineAndTheOldOneServesOn()
+    {
+        // The deadline is WorkerStartTimeout + 30 s; the stopped new front then gets SIGTERM, and SIGKILL ShutdownTimeout + 5 s later.
+        using TempFile config = TempFile.Config(new
+        {
+            Listeners = new[] { new { Name = "public", Address = "127.0.0.1:0" } },
+            Pools = new { @default = new { Workers = 1 } },
+            Limits = new { WorkerStartTimeout = "00:00:10", ShutdownTimeout = "00:00:02" },
+        });
+        await using BatonFront front = await BatonFront.StartAsync(["--config", config.Path]);
+        IReadOnlySet<int> workers = front.CurrentWorkers();
+
+        front.Signal(Interop.Libc.SIGUSR2);
+        // Caught before it is ready (that takes a runtime start and a worker's): stopped, it can never report ready.
+        int stuck = 0;
+        await Wait.UntilAsync(() =>
+        {
+            if (front.CurrentWorkers().Except(workers).Cast<int?>().FirstOrDefault() is not int started)
+                return false;
+            Interop.Libc.Kill(started, JobSignals.SIGSTOP);
+            stuck = started;
+            return true;
+        }, "the new front is started", Generous);
+        string failed = await front.WaitForOutputAsync("upgrade failed, this front keeps serving:", Generous);
+
+        Assert.Contains($"the new front pid={stuck} was not ready within 00:00:40 (killed after 00:00:07)", failed);
+        Assert.False(ProcFs.IsAlive(stuck));
+        Assert.Equal("default", Clients.FactsField(await Clients.CurlAsync(front.Port), "pool"));
+        Assert.Equal(workers, front.CurrentWorkers());
+    }
+
     [Theory]
     [InlineData("x", "baton: BATON_UPGRADE_FD='x' is not a descriptor number")]
     [InlineData("0", "baton: BATON_UPGRADE_FD='0' is not a descriptor number")]
