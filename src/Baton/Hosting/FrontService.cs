@@ -231,22 +231,31 @@ internal sealed class FrontService : IHostedService, IDisposable
         await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
         foreach ((Socket socket, _) in _listeners)
             socket.Dispose();
-        if (HandOffHeldConnectionsOnStop && _slots is { Held: > 0 } slots)
-            await HandOffHeldAsync(slots).ConfigureAwait(false);
+        if (HandOffHeldConnectionsOnStop)
+            await HandOffHeldAsync().ConfigureAwait(false);
         _stopping.Cancel();
         _logger.ShuttingDown(_options.Limits.ShutdownTimeout);
         await Task.WhenAll(_pools.Values.Select(pool => pool.StopAsync(_options.Limits.ShutdownTimeout))).ConfigureAwait(false);
     }
 
-    private async Task HandOffHeldAsync(ConnectionSlots slots)
+    /// <summary>
+    /// After an upgrade: the connections the front holds go to the workers while they still take them, and then the
+    /// workers get <see cref="UpgradeWorkerGrace"/> more. A connection a worker acknowledged a moment ago may still be
+    /// in its TLS handshake (passthrough) with its first request on the way, and Kestrel's graceful stop closes every
+    /// connection that has no request yet; a client whose new connection is closed unanswered does not retry.
+    /// </summary>
+    private async Task HandOffHeldAsync()
     {
-        TimeSpan deadline = _options.Limits.ShutdownTimeout;
-        _logger.DrainingHeldConnections(slots.Held, deadline);
-        long until = Environment.TickCount64 + (long)deadline.TotalMilliseconds;
-        // Every wait before a handoff has its own bound, so this ends well before the deadline unless clients stall.
-        while (slots.Held > 0 && Environment.TickCount64 < until)
-            await Task.Delay(TimeSpan.FromMilliseconds(20), CancellationToken.None).ConfigureAwait(false);
+        if (_slots is { Held: > 0 } slots)
+        {
+            _logger.DrainingHeldConnections(slots.Held, _options.Limits.ShutdownTimeout);
+            await slots.WaitUntilNoneHeldAsync(_options.Limits.ShutdownTimeout).ConfigureAwait(false);
+        }
+        await Task.Delay(UpgradeWorkerGrace).ConfigureAwait(false);
     }
+
+    /// <summary>A handshake and a first request's way on a slow network, many times over; the upgrade's only fixed cost.</summary>
+    public static readonly TimeSpan UpgradeWorkerGrace = TimeSpan.FromSeconds(2);
 
     public void Dispose()
     {

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Baton.Tests.Infrastructure;
 using Xunit.Abstractions;
-using static Baton.Tests.Infrastructure.SocketActivation;
+using static Baton.Tests.Infrastructure.ProcNet;
 
 namespace Baton.Tests.EndToEnd;
 
@@ -61,6 +61,60 @@ public sealed partial class BinaryUpgradeTests(ITestOutputHelper output)
                 $"{mode}: {before} requests before SIGUSR2, {atSwitch - before} from SIGUSR2 until the old front and its workers were gone, " +
                 $"{load.Succeeded} in all, 0 failed; new front ready {ready.TotalSeconds:F2} s after SIGUSR2, old front and workers gone after " +
                 $"{oldGone.TotalSeconds:F2} s; longest request {load.Longest.TotalMilliseconds:F0} ms; served by {load.ServedBy.Count} workers");
+        }
+        finally
+        {
+            await StopUpgradedFrontAsync(newPid);
+        }
+    }
+
+    [Theory]
+    [InlineData("handoff")]
+    [InlineData("passthrough")]
+    public async Task AConnectionTheOldFrontHoldsIsHandedToItsWorkersNotDropped(string mode)
+    {
+        // python3 connects and waits on its stdin before sending its ClientHello: the old front holds the connection
+        // (waiting for the hello) through the switch, and must still hand it to one of its workers.
+        const string script = """
+            import socket, ssl, sys
+            raw = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=60)
+            print("connected from %d" % raw.getsockname()[1], flush=True)
+            sys.stdin.readline()
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                data = b""
+                while chunk := s.recv(65536):
+                    data += chunk
+            sys.stdout.write(data.decode())
+            """;
+        using TempFile config = TempFile.Config(new
+        {
+            Listeners = new[] { new { Name = "public", Address = "127.0.0.1:0" } },
+            Pools = new { @default = new { Workers = 1, Mode = mode } },
+            Limits = new { ClientHelloTimeout = "00:01:00", HandshakeTimeout = "00:01:00" },
+        });
+        await using BatonFront old = await BatonFront.StartAsync(["--config", config.Path]);
+        int oldWorker = old.AllInitialWorkerPids.Single();
+        int newPid = 0;
+        await using ChildProcess client = ChildProcess.Start("python3", ["-c", script, old.Port.ToString()]);
+        try
+        {
+            string connected = await client.WaitForLineAsync(l => l.StartsWith("connected from ", StringComparison.Ordinal), "python3 has connected");
+            int clientPort = int.Parse(connected["connected from ".Length..]);
+            await Wait.UntilAsync(() => ConnectionInode(old.Port, clientPort) is long inode && SocketInodes(old.Pid).Contains(inode), "the old front has accepted the connection");
+
+            old.Signal(Interop.Libc.SIGUSR2);
+            newPid = NewFrontPid(await old.WaitForOutputAsync("upgrade: new front pid=", Generous));
+            await old.WaitForOutputAsync("handing off the 1 connections the front still holds", Generous);
+            await client.WriteAsync("go\n");
+            int exitCode = await client.WaitForExitAsync(Generous);
+
+            Assert.True(exitCode == 0 && client.StandardOutput.Contains("worker pid:", StringComparison.Ordinal), $"python3: {client.Output}\nbaton:\n{old.Output}");
+            Assert.Equal(oldWorker, Clients.WorkerPid(client.StandardOutput));
+            await Wait.UntilAsync(() => old.HasExited && !ProcFs.IsAlive(oldWorker), "the old front and its worker have exited", Generous);
         }
         finally
         {

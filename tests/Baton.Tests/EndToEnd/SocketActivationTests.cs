@@ -1,5 +1,6 @@
 using Baton.Tests.Infrastructure;
 using static Baton.Tests.Infrastructure.SocketActivation;
+using static Baton.Tests.Infrastructure.ProcNet;
 
 namespace Baton.Tests.EndToEnd;
 

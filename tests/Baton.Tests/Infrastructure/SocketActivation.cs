@@ -56,41 +56,6 @@ public static partial class SocketActivation
         return (int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), long.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture));
     }
 
-    /// <summary>The socket inodes among a process's descriptors (/proc/PID/fd → "socket:[I]").</summary>
-    public static IReadOnlySet<long> SocketInodes(int pid)
-    {
-        var inodes = new HashSet<long>();
-        foreach (string fd in Directory.GetFiles($"/proc/{pid}/fd"))
-        {
-            try
-            {
-                if (new FileInfo(fd).LinkTarget is string target && SocketLink().Match(target) is { Success: true } m)
-                    inodes.Add(long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
-            }
-            catch (IOException)
-            {
-                // Closed while we looked.
-            }
-        }
-        return inodes;
-    }
-
-    /// <summary>The inode of the socket listening on 127.0.0.1:<paramref name="port"/>, from /proc/net/tcp (state 0A).</summary>
-    public static long ListeningInode(int port)
-    {
-        string local = $"0100007F:{port:X4}";
-        foreach (string line in File.ReadLines("/proc/net/tcp").Skip(1))
-        {
-            string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (fields[1] == local && fields[3] == "0A")
-                return long.Parse(fields[9], CultureInfo.InvariantCulture);
-        }
-        throw new Xunit.Sdk.XunitException($"nothing listens on 127.0.0.1:{port}");
-    }
-
     [GeneratedRegex(@"activation: port=(\d+) inode=(\d+)")]
     private static partial Regex GivenLine();
-
-    [GeneratedRegex(@"^socket:\[(\d+)\]$")]
-    private static partial Regex SocketLink();
 }
