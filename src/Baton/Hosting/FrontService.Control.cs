@@ -80,7 +80,7 @@ internal sealed partial class FrontService
         {
             ["pid"] = Environment.ProcessId,
             ["startedAt"] = _startedAt,
-            ["state"] = _stopping.IsCancellationRequested ? "stopping" : generation is null ? "starting" : "serving",
+            ["state"] = _accepting.IsCancellationRequested ? "stopping" : generation is null ? "starting" : "serving",
             ["generation"] = generation?.Number ?? 0,
             ["connections"] = new JsonObject { ["inFront"] = Volatile.Read(ref _inFront), ["cap"] = _slots?.Capacity ?? 0 },
             ["listeners"] = new JsonArray([.. _listeners.ToArray().Select(l => ListenerStatus(l, generation))]),
