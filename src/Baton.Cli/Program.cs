@@ -14,6 +14,7 @@ root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(WorkerCommand.Create());
 root.Subcommands.Add(ControlCommands.Status());
 root.Subcommands.Add(ControlCommands.Reload());
+root.Subcommands.Add(ControlCommands.Upgrade());
 root.Subcommands.Add(ControlCommands.Check());
 ParseResult parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
