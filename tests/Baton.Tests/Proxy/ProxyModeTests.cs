@@ -1,0 +1,219 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Text;
+using Baton.Tests.Infrastructure;
+
+namespace Baton.Tests.Proxy;
+
+/// <summary>Proxy mode end to end: real clients through a real front and relay workers to real backends.</summary>
+public sealed class ProxyModeTests : IClassFixture<ProxyFronts>
+{
+    private readonly ProxyFronts _fixture;
+
+    public ProxyModeTests(ProxyFronts fixture) => _fixture = fixture;
+
+    private BatonFront Front => _fixture.Front;
+
+    [Fact]
+    public async Task CurlGetsThePythonServersFilePastADeadBackend()
+    {
+        for (int i = 0; i < 3; i++)
+            Assert.Equal(ProxyFronts.PageText, await Clients.CurlAsync(Front.Port, "localhost", "/page.txt"));
+        // No ALPN negotiated by default (the backend may speak anything): curl, which offers h2, falls back to HTTP/1.x.
+        ProcessResult verbose = await ChildProcess.RunAsync("curl",
+            ["-sSv", "-k", "--max-time", "30", "--resolve", $"localhost:{Front.Port}:127.0.0.1", $"https://localhost:{Front.Port}/page.txt"]);
+        Assert.Contains("server did not agree", verbose.StandardError);
+        Assert.Equal(ProxyFronts.PageText, verbose.StandardOutput);
+        await Front.WaitForOutputAsync($"backend 127.0.0.1:{_fixture.DeadPort} is down (Connection refused)");
+    }
+
+    [Fact]
+    public async Task OpenSslSClientGetsThePythonServersListing()
+    {
+        ProcessResult result = await Clients.OpenSslRequestAsync(Front.Port, "localhost");
+        Assert.Contains("HTTP/1.0 200", result.Output);
+        Assert.Contains("page.txt", result.Output);
+    }
+
+    [Fact]
+    public async Task EchoCarriesLargeTransfersBothWaysAtOnceAndRelaysHalfClose()
+    {
+        const int total = 100 * 1024 * 1024;
+        (Socket _, SslStream tls) = await OpenAsync("echo.test");
+        await using (tls)
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+            Task<byte[]> sent = Task.Run(async () =>
+            {
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                byte[] block = new byte[256 * 1024];
+                for (int offset = 0; offset < total; offset += block.Length)
+                {
+                    // Different bytes in every block, so a block relayed twice or out of order changes the digest.
+                    BitConverter.TryWriteBytes(block, offset);
+                    Random.Shared.NextBytes(block.AsSpan(4, 64));
+                    hash.AppendData(block);
+                    await tls.WriteAsync(block, deadline.Token);
+                }
+                // close_notify: the relay turns it into a FIN, the echo server answers with its own, which comes back as close_notify.
+                await tls.ShutdownAsync();
+                return hash.GetHashAndReset();
+            });
+            (long received, byte[] digest) = await ReadToEndAsync(tls, deadline.Token);
+            Assert.Equal(total, received);
+            Assert.Equal(Convert.ToHexString(await sent), Convert.ToHexString(digest));
+        }
+        await Front.WaitForOutputAsync($"reason=closed, {total} bytes from the client, {total} from the backend");
+    }
+
+    [Fact]
+    public async Task TheProxyV2HeaderCarriesTheClientAddressAndTheTlsFacts()
+    {
+        (Socket socket, SslStream tls) = await OpenAsync("pp2.test", "x-test");
+        await using (tls)
+        {
+            Assert.Equal("x-test", tls.NegotiatedApplicationProtocol.ToString());
+            string text = await ReadUntilAsync(tls, "end\n");
+            Dictionary<string, string> parsed = text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains('='))
+                .ToDictionary(l => l[..l.IndexOf('=')], l => l[(l.IndexOf('=') + 1)..]);
+            Assert.Equal("0x21", parsed["command"]);
+            Assert.Equal("0x11", parsed["family"]);
+            Assert.Equal(socket.LocalEndPoint!.ToString(), parsed["source"]);
+            Assert.Equal($"127.0.0.1:{Front.Port}", parsed["destination"]);
+            Assert.Equal("pp2.test", parsed["authority"]);
+            Assert.Equal("x-test", parsed["alpn"]);
+            Assert.Equal("1", parsed["ssl_client"]);
+            Assert.Equal(tls.SslProtocol == SslProtocols.Tls13 ? "TLSv1.3" : "TLSv1.2", parsed["version"]);
+            Assert.Equal(TlsNames.CipherSuite((ushort)tls.NegotiatedCipherSuite), parsed["cipher"]);
+        }
+    }
+
+    [Fact]
+    public async Task AServerThatSpeaksFirstIsHeardWithoutARequest()
+    {
+        await using ChildProcess client = QuietSClient("greet.test");
+        await client.WaitForOutputAsync(ProxyBackends.Greeting.TrimEnd());
+        await client.WriteAsync("after the greeting\n");
+        await client.WaitForOutputAsync("after the greeting", occurrences: 1);
+        // -quiet implies -ign_eof: closing its input would not end it.
+        client.Kill();
+    }
+
+    [Fact]
+    public async Task AHandoffPoolWithFirstRequestNoneHandsOnBeforeAnyRequest()
+    {
+        int before = Front.CountOutput("handed to pool=hold");
+        await using ChildProcess client = await SClient.ConnectAsync(Front.Port, "-servername", "hold.test");
+        // (SClient names localhost first; s_client sends the last -servername.)
+        // Nothing sent yet: the front handed the connection on right after the handshake.
+        await Wait.UntilAsync(() => Front.CountOutput("handed to pool=hold") > before, "the front hands the idle connection to pool hold");
+        await client.RequestAsync("/after-handoff");
+    }
+
+    [Fact]
+    public async Task ABackendThatIsDownGetsAnInternalErrorAlertAndOthersAreServed()
+    {
+        Task<ProcessResult> down = Clients.OpenSslRequestAsync(Front.Port, "down.test");
+        Assert.Equal(ProxyFronts.PageText, await Clients.CurlAsync(Front.Port, "localhost", "/page.txt"));
+        Assert.Contains("internal error", (await down).Output);
+        await Front.WaitForOutputAsync("reason=backend_unavailable");
+        Assert.False(Front.HasExited);
+        Assert.Equal(ProxyFronts.PageText, await Clients.CurlAsync(Front.Port, "localhost", "/page.txt"));
+    }
+
+    [Fact]
+    public async Task ABackendThatResetsBecomesAnInternalErrorAlert()
+    {
+        await using ChildProcess client = QuietSClient("reset.test");
+        // -quiet prints nothing of the handshake: the first line goes out once it is done, and reaches the backend.
+        await client.WriteAsync("hello\n");
+        await client.WaitForOutputAsync("internal error");
+        await Front.WaitForOutputAsync("reason=backend_reset");
+    }
+
+    [Fact]
+    public async Task ASilentBackendIsCutAtItsIdleTimeoutWhileOthersAreServed()
+    {
+        (Socket _, SslStream tls) = await OpenAsync("idle.test");
+        await using (tls)
+        {
+            Task<int> cut = tls.ReadAsync(new byte[16]).AsTask();
+            Assert.Equal(ProxyFronts.PageText, await Clients.CurlAsync(Front.Port, "localhost", "/page.txt"));
+            // The backend's idle timeout is 1 s: the relay closes with close_notify, a read of 0.
+            Assert.Equal(0, await cut.WaitAsync(TimeSpan.FromSeconds(30)));
+        }
+        await Front.WaitForOutputAsync("reason=backend_idle");
+    }
+
+    [Fact]
+    public async Task ABackendThatDoesNotReadStopsTheClientsWrites()
+    {
+        (Socket _, SslStream tls) = await OpenAsync("slow.test");
+        await using (tls)
+        {
+            byte[] block = new byte[1024 * 1024];
+            long written = 0;
+            while (written < 1L << 30)
+            {
+                // A write that stays blocked this long means the relay stopped reading: back-pressure reached the client.
+                Task write = tls.WriteAsync(block).AsTask();
+                if (await Task.WhenAny(write, Task.Delay(TimeSpan.FromSeconds(3))) != write)
+                    break;
+                await write;
+                written += block.Length;
+            }
+            // The kernel's socket buffers on three sockets and one relay buffer: megabytes, not the gigabyte offered.
+            Assert.InRange(written, 0, 64L * 1024 * 1024);
+        }
+    }
+
+    /// <summary>s_client with SNI <paramref name="host"/>, printing only what the server sends (and errors).</summary>
+    private ChildProcess QuietSClient(string host) =>
+        ChildProcess.Start("openssl", ["s_client", "-connect", $"127.0.0.1:{Front.Port}", "-servername", host, "-quiet"]);
+
+    private async Task<(Socket Socket, SslStream Tls)> OpenAsync(string host, params string[] alpn)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(IPAddress.Loopback, Front.Port);
+        var tls = new SslStream(new NetworkStream(socket, ownsSocket: true));
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = host,
+            RemoteCertificateValidationCallback = (_, _, _, _) => true,
+            ApplicationProtocols = alpn.Length == 0 ? null : [.. alpn.Select(p => new SslApplicationProtocol(p))],
+        }, deadline.Token);
+        return (socket, tls);
+    }
+
+    private static async Task<(long Length, byte[] Digest)> ReadToEndAsync(SslStream tls, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        byte[] buffer = new byte[256 * 1024];
+        long length = 0;
+        while (await tls.ReadAsync(buffer, cancellationToken) is int n and > 0)
+        {
+            hash.AppendData(buffer, 0, n);
+            length += n;
+        }
+        return (length, hash.GetHashAndReset());
+    }
+
+    private static async Task<string> ReadUntilAsync(SslStream tls, string end)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var text = new StringBuilder();
+        byte[] buffer = new byte[4096];
+        while (!text.ToString().EndsWith(end, StringComparison.Ordinal))
+        {
+            int n = await tls.ReadAsync(buffer, deadline.Token);
+            if (n == 0)
+                throw new IOException($"closed before '{end.Trim()}'; got:\n{text}");
+            text.Append(Encoding.ASCII.GetString(buffer, 0, n));
+        }
+        return text.ToString();
+    }
+}
