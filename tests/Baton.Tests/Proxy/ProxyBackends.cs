@@ -45,6 +45,36 @@ internal static class ProxyBackends
         socket.Dispose();
     });
 
+    /// <summary>
+    /// Says "bye", closes its write side at once (FIN) and reads on until the client's end, then reports what it saw:
+    /// "eof N" (a FIN after N bytes) or "reset N".
+    /// </summary>
+    public static LoopbackServer HalfCloser(System.Threading.Channels.ChannelWriter<string> reports) => new(async (socket, stopping) =>
+    {
+        using (socket)
+        {
+            long received = 0;
+            string end = "eof";
+            try
+            {
+                await socket.SendAsync("bye\n"u8.ToArray(), stopping);
+                socket.Shutdown(SocketShutdown.Send);
+                byte[] buffer = new byte[64 * 1024];
+                while (await socket.ReceiveAsync(buffer, stopping) is int n and > 0)
+                    received += n;
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionReset)
+            {
+                end = "reset";
+            }
+            catch (OperationCanceledException)
+            {
+                end = "stopped";
+            }
+            reports.TryWrite($"{end} {received}");
+        }
+    });
+
     /// <summary>Accepts and then neither reads nor writes until the server is disposed: a backend that hangs.</summary>
     public static LoopbackServer Silent() => new(async (socket, stopping) =>
     {

@@ -9,7 +9,7 @@ namespace Baton.Tests.Proxy;
 /// One real front with a proxy pool per kind of backend, routed by SNI (the name is the pool's), its backends real
 /// sockets: python3 http.server (the default pool, behind a dead backend listed first), an echo server, a greeter
 /// that speaks first, a python PROXY v2 reader, a backend that resets, one that hangs (short and default idle
-/// timeouts), a pool whose only backend is down; and a handoff pool with "FirstRequest": "none" (the built-in worker).
+/// timeouts), one that closes its write side first, a pool whose only backend is down; and a handoff pool with "FirstRequest": "none" (the built-in worker).
 /// </summary>
 public sealed class ProxyFronts : IAsyncLifetime
 {
@@ -20,7 +20,13 @@ public sealed class ProxyFronts : IAsyncLifetime
     private string? _directory;
     private TempFile? _config;
 
+    private readonly System.Threading.Channels.Channel<string> _halfCloseReports = System.Threading.Channels.Channel.CreateUnbounded<string>();
+
     public BatonFront Front { get; private set; } = null!;
+
+    /// <summary>What the half-closing backend saw at the end of its next connection ("eof N", "reset N").</summary>
+    public async Task<string> NextHalfCloseReportAsync() =>
+        await _halfCloseReports.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
     public int DeadPort { get; private set; }
 
     public async Task InitializeAsync()
@@ -41,6 +47,7 @@ public sealed class ProxyFronts : IAsyncLifetime
             ["reset"] = Pool(Local(Keep(ProxyBackends.Resetter()).Port)),
             ["idle"] = new { Workers = 1, Mode = "proxy", Backend = Local(Keep(ProxyBackends.Silent()).Port), Relay = new { BackendIdleTimeout = "00:00:01" } },
             ["slow"] = Pool(Local(Keep(ProxyBackends.Silent()).Port)),
+            ["halfclose"] = Pool(Local(Keep(ProxyBackends.HalfCloser(_halfCloseReports.Writer)).Port)),
             ["down"] = new { Workers = 1, Mode = "proxy", Backend = Local(DeadPort), Relay = new { ConnectTimeout = "00:00:02" } },
             ["hold"] = new { Workers = 1, Mode = "handoff", FirstRequest = "none" },
         };

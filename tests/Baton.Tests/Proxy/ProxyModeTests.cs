@@ -70,6 +70,37 @@ public sealed class ProxyModeTests : IClassFixture<ProxyFronts>
     }
 
     [Fact]
+    public async Task ABackendsFinBecomesCloseNotifyAndTheClientMaySendOn()
+    {
+        (Socket _, SslStream tls) = await OpenAsync("halfclose.test");
+        await using (tls)
+        {
+            Assert.Equal("bye\n", await ReadUntilAsync(tls, "bye\n"));
+            // The backend's FIN arrives as close_notify: a read of 0, while the client's own direction stays open.
+            Assert.Equal(0, await tls.ReadAsync(new byte[16]).AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
+            byte[] block = new byte[64 * 1024];
+            for (int i = 0; i < 16; i++)
+                await tls.WriteAsync(block);
+            await tls.ShutdownAsync();
+            Assert.Equal($"eof {16 * block.Length}", await _fixture.NextHalfCloseReportAsync());
+        }
+    }
+
+    [Fact]
+    public async Task AClientResetResetsTheBackend()
+    {
+        (Socket socket, SslStream tls) = await OpenAsync("halfclose.test");
+        // The backend's greeting came through: the relay holds both sides.
+        Assert.Equal("bye\n", await ReadUntilAsync(tls, "bye\n"));
+        await tls.WriteAsync(new byte[100]);
+        socket.LingerState = new LingerOption(true, 0);
+        socket.Close();
+        await tls.DisposeAsync();
+        Assert.StartsWith("reset", await _fixture.NextHalfCloseReportAsync());
+        await Front.WaitForOutputAsync("reason=client_reset");
+    }
+
+    [Fact]
     public async Task TheProxyV2HeaderCarriesTheClientAddressAndTheTlsFacts()
     {
         (Socket socket, SslStream tls) = await OpenAsync("pp2.test", "x-test");
