@@ -57,7 +57,11 @@ public sealed class ProxyFronts : IAsyncLifetime
             {
                 Listeners = new[] { new { Name = "main", Address = "127.0.0.1:0" } },
                 Pools = pools,
-                Routes = pools.Keys.Where(name => name != "default").Select(name => new { ServerNames = new[] { $"{name}.test" }, Pool = name }),
+                // paths.test: the front reads the first request and routes on its path; /echo/ goes to the echo pool.
+                Routes = (object[])[
+                    new { ServerNames = new[] { "paths.test" }, PathPrefix = "/echo/", Pool = "echo" },
+                    .. pools.Keys.Where(name => name != "default").Select(name => new { ServerNames = new[] { $"{name}.test" }, Pool = name }),
+                ],
             },
         }));
         Front = await BatonFront.StartAsync(["--config", _config.Path]);

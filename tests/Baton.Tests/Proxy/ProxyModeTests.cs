@@ -31,6 +31,21 @@ public sealed class ProxyModeTests : IClassFixture<ProxyFronts>
     }
 
     [Fact]
+    public async Task APathRouteSendsTheRequestTheFrontReadToTheProxyPoolItPicks()
+    {
+        // The echo backend returns the request head the front read and handed over with the session.
+        const string request = "GET /echo/x HTTP/1.1\r\nHost: paths.test\r\n\r\n";
+        (Socket _, SslStream tls) = await OpenAsync("paths.test");
+        await using (tls)
+        {
+            await tls.WriteAsync(Encoding.ASCII.GetBytes(request));
+            Assert.Equal(request, await ReadUntilAsync(tls, "\r\n\r\n"));
+        }
+        // Another path falls through to the default pool, the python server.
+        Assert.Equal(ProxyFronts.PageText, await Clients.CurlAsync(Front.Port, "paths.test", "/page.txt"));
+    }
+
+    [Fact]
     public async Task OpenSslSClientGetsThePythonServersListing()
     {
         ProcessResult result = await Clients.OpenSslRequestAsync(Front.Port, "localhost");
