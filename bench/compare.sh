@@ -195,6 +195,13 @@ ensure_backend() {
     wrk -t1 -c"$BIG_CONNECTIONS" -d"${WARMUP}s" "http://127.0.0.1:$BACKEND_PORT/1mb" >>"$raw" 2>&1
 }
 
+start_baton() { # start_baton LOGFILE ARGS...: `baton ARGS` until its ready line; sets STARTED_PID and PORT
+    local log=$1
+    start_bg "$log" "$BATON" "${@:2}"
+    wait_line "$log" 'baton ready: https://127\.0\.0\.1:[0-9]+' "$STARTED_PID" || { cat "$log" >&2; return 1; }
+    PORT=$(grep -oE 'baton ready: https://127\.0\.0\.1:[0-9]+' "$log" | head -1 | grep -oE '[0-9]+$')
+}
+
 start_contender() { # start_contender NAME; sets PORT, ROOTS (pids whose trees are the server), PATH_PREFIX
     local name=$1 dir=$WORK/$1
     mkdir -p "$dir"
@@ -212,15 +219,12 @@ start_contender() { # start_contender NAME; sets PORT, ROOTS (pids whose trees a
             start_bg "$dir/stdout.log" hitch --config="$dir/hitch.conf"
             wait_port "$PORT" "$STARTED_PID" || { cat "$dir/stdout.log" >&2; return 1; }
             ROOTS=("$STARTED_PID" "$BACKEND_PID") ;;
-        haproxy-proxy)
+        haproxy-proxy | haproxy-tcp)
+            # HTTP mode with pooled keep-alive connections, or TCP mode: one backend connection per client connection.
+            local template=haproxy.cfg
+            [[ $name == haproxy-tcp ]] && template=haproxy-tcp.cfg
             ensure_backend || return 1
-            fill_template "$CONTENDERS_DIR/haproxy.cfg" "$dir/haproxy.cfg" PORT="$PORT" BACKEND_PORT="$BACKEND_PORT" PEM="$WORK/ecdsa.pem"
-            start_bg "$dir/stdout.log" haproxy -db -f "$dir/haproxy.cfg"
-            wait_port "$PORT" "$STARTED_PID" || { cat "$dir/stdout.log" >&2; return 1; }
-            ROOTS=("$STARTED_PID" "$BACKEND_PID") ;;
-        haproxy-tcp)
-            ensure_backend || return 1
-            fill_template "$CONTENDERS_DIR/haproxy-tcp.cfg" "$dir/haproxy.cfg" PORT="$PORT" BACKEND_PORT="$BACKEND_PORT" PEM="$WORK/ecdsa.pem"
+            fill_template "$CONTENDERS_DIR/$template" "$dir/haproxy.cfg" PORT="$PORT" BACKEND_PORT="$BACKEND_PORT" PEM="$WORK/ecdsa.pem"
             start_bg "$dir/stdout.log" haproxy -db -f "$dir/haproxy.cfg"
             wait_port "$PORT" "$STARTED_PID" || { cat "$dir/stdout.log" >&2; return 1; }
             ROOTS=("$STARTED_PID" "$BACKEND_PID") ;;
@@ -228,10 +232,7 @@ start_contender() { # start_contender NAME; sets PORT, ROOTS (pids whose trees a
             # The front terminates TLS and hands each session to one of 2 relay workers, which relay to the shared app.
             ensure_backend || return 1
             fill_template "$CONTENDERS_DIR/baton-proxy.json" "$dir/baton.json" BACKEND_PORT="$BACKEND_PORT" TICKET_KEY="$WORK/ticket.key"
-            start_bg "$dir/stdout.log" "$BATON" serve --config "$dir/baton.json" --listen 127.0.0.1:0 --cert "$CERT" --key "$KEY"
-            wait_line "$dir/stdout.log" 'baton ready: https://127\.0\.0\.1:[0-9]+' "$STARTED_PID" \
-                || { cat "$dir/stdout.log" >&2; return 1; }
-            PORT=$(grep -oE 'baton ready: https://127\.0\.0\.1:[0-9]+' "$dir/stdout.log" | head -1 | grep -oE '[0-9]+$')
+            start_baton "$dir/stdout.log" serve --config "$dir/baton.json" --listen 127.0.0.1:0 --cert "$CERT" --key "$KEY" || return 1
             ROOTS=("$STARTED_PID" "$BACKEND_PID") ;;
         yarp-proxy)
             ensure_backend || return 1
@@ -246,11 +247,8 @@ start_contender() { # start_contender NAME; sets PORT, ROOTS (pids whose trees a
             local mode=${name#baton-}
             mode=${mode%-rsa}
             [[ $name == *-rsa ]] && CERT=$WORK/rsa.crt KEY=$WORK/rsa.key
-            start_bg "$dir/stdout.log" env Baton__SessionTickets__KeyFile="$WORK/ticket.key" \
-                "$BATON" serve --listen 127.0.0.1:0 --workers 2 --cert "$CERT" --key "$KEY" --mode "$mode"
-            wait_line "$dir/stdout.log" 'baton ready: https://127\.0\.0\.1:[0-9]+' "$STARTED_PID" \
-                || { cat "$dir/stdout.log" >&2; return 1; }
-            PORT=$(grep -oE 'baton ready: https://127\.0\.0\.1:[0-9]+' "$dir/stdout.log" | head -1 | grep -oE '[0-9]+$')
+            Baton__SessionTickets__KeyFile="$WORK/ticket.key" start_baton "$dir/stdout.log" \
+                serve --listen 127.0.0.1:0 --workers 2 --cert "$CERT" --key "$KEY" --mode "$mode" || return 1
             ROOTS=("$STARTED_PID") ;;
         *) die "unknown contender $name" ;;
     esac
