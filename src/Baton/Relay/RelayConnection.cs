@@ -19,6 +19,7 @@ internal static class RelayEnd
     public const string BackendIdle = "backend_idle";
     public const string BackendUnavailable = "backend_unavailable";
     public const string Shutdown = "shutdown";
+    public const string InternalError = "internal_error";
 }
 
 /// <summary>

@@ -93,6 +93,11 @@ internal sealed class RelayWorker : IAsyncDisposable
             {
                 end = (RelayEnd.ClientError, ex.Message);
             }
+            catch (Exception ex)
+            {
+                // A bug must cost one connection, never the relay and the others it carries: logged loudly with its type.
+                end = (RelayEnd.InternalError, ex.ToString());
+            }
             _logger.RelayEnded(connection.Id, backendName, end.Reason, fromClient, fromBackend);
             if (end.Reason is not (RelayEnd.Closed or RelayEnd.Shutdown))
                 _failures.Failed(connection.Id, connection.RemoteEndPoint, end.Reason, $"{backendName}: {end.Detail}");
