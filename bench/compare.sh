@@ -139,7 +139,7 @@ build() { # build LABEL PROJECT_DIR
     log "building $1 (Release)"
     dotnet build -c Release "$ROOT/$2" >"$WORK/build-$1.log" 2>&1 || die "$1 build failed: $WORK/build-$1.log"
 }
-if any_wanted baton-passthrough baton-handoff baton-handoff-rsa; then build Baton src/Baton.Cli; fi
+if any_wanted baton-passthrough baton-handoff baton-handoff-rsa baton-proxy; then build Baton src/Baton.Cli; fi
 if wanted kestrel; then build KestrelHttps bench/KestrelHttps; fi
 if any_wanted $PROXIES; then build KestrelBackend bench/KestrelBackend; fi
 if wanted yarp-proxy; then build YarpProxy bench/YarpProxy; fi
