@@ -100,7 +100,7 @@ internal sealed class RelayConnection : IDisposable
             catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
             {
                 Return(buffer);
-                return Interrupted(ex, RelayEnd.ClientError);
+                return Interrupted(ex, ClientFailure(ex));
             }
             if (read == 0)
             {
@@ -163,7 +163,7 @@ internal sealed class RelayConnection : IDisposable
             }
             catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
             {
-                return Interrupted(ex, RelayEnd.ClientError);
+                return Interrupted(ex, ClientFailure(ex));
             }
             finally
             {
@@ -197,7 +197,7 @@ internal sealed class RelayConnection : IDisposable
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
-            return Interrupted(ex, RelayEnd.ClientError);
+            return Interrupted(ex, ClientFailure(ex));
         }
     }
 
@@ -218,9 +218,13 @@ internal sealed class RelayConnection : IDisposable
         return null;
     }
 
-    private static string BackendFailure(Exception ex) =>
-        ex is SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown }
-            ? RelayEnd.BackendReset : RelayEnd.BackendError;
+    private static string BackendFailure(Exception ex) => IsReset(ex) ? RelayEnd.BackendReset : RelayEnd.BackendError;
+
+    /// <summary>A write that meets the client's RST (EPIPE, ECONNRESET) is its reset, whichever direction saw it first.</summary>
+    private static string ClientFailure(Exception ex) => IsReset(ex) || IsReset(ex.InnerException) ? RelayEnd.ClientReset : RelayEnd.ClientError;
+
+    private static bool IsReset(Exception? ex) =>
+        ex is SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown };
 
     /// <summary>
     /// Restarts the side's idle timer, while its reading is open: once a side has closed its write side, only the
