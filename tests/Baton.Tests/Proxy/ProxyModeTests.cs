@@ -85,6 +85,31 @@ public sealed class ProxyModeTests : IClassFixture<ProxyFronts>
     }
 
     [Fact]
+    public async Task ManyConnectionsAtOnceEachGetTheirOwnBytesBack()
+    {
+        const int connections = 24, bytes = 2 * 1024 * 1024;
+        await Task.WhenAll(Enumerable.Range(0, connections).Select(async n =>
+        {
+            (Socket _, SslStream tls) = await OpenAsync("echo.test");
+            await using (tls)
+            {
+                byte[] data = new byte[bytes];
+                new Random(n).NextBytes(data);
+                using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+                Task write = Task.Run(async () =>
+                {
+                    await tls.WriteAsync(data, deadline.Token);
+                    await tls.ShutdownAsync();
+                });
+                (long length, byte[] digest) = await ReadToEndAsync(tls, deadline.Token);
+                await write;
+                Assert.Equal(bytes, length);
+                Assert.Equal(Convert.ToHexString(SHA256.HashData(data)), Convert.ToHexString(digest));
+            }
+        }));
+    }
+
+    [Fact]
     public async Task ABackendsFinBecomesCloseNotifyAndTheClientMaySendOn()
     {
         (Socket _, SslStream tls) = await OpenAsync("halfclose.test");
