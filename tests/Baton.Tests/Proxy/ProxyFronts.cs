@@ -47,6 +47,7 @@ public sealed class ProxyFronts : IAsyncLifetime
             ["reset"] = Pool(Local(Keep(ProxyBackends.Resetter()).Port)),
             ["idle"] = new { Workers = 1, Mode = "proxy", Backend = Local(Keep(ProxyBackends.Silent()).Port), Relay = new { BackendIdleTimeout = "00:00:01" } },
             ["slow"] = Pool(Local(Keep(ProxyBackends.Silent()).Port)),
+            ["full"] = new { Workers = 1, Mode = "proxy", MaxConnectionsPerWorker = 1, Backend = Local(Keep(ProxyBackends.Silent()).Port) },
             ["halfclose"] = Pool(Local(Keep(ProxyBackends.HalfCloser(_halfCloseReports.Writer)).Port)),
             ["down"] = new { Workers = 1, Mode = "proxy", Backend = Local(DeadPort), Relay = new { ConnectTimeout = "00:00:02" } },
             ["hold"] = new { Workers = 1, Mode = "handoff", FirstRequest = "none" },

@@ -220,6 +220,24 @@ public sealed class ProxyModeTests : IClassFixture<ProxyFronts>
     }
 
     [Fact]
+    public async Task AConnectionNoRelayCanTakeGetsCloseNotifyNotAnHttpAnswer()
+    {
+        // The pool's one relay takes one connection at a time; this one holds it (its backend is silent).
+        (Socket _, SslStream held) = await OpenAsync("full.test");
+        await using (held)
+        {
+            await Wait.UntilAsync(() => Front.Output.Contains("handed to pool=full"), "the first connection reaches the relay");
+            (Socket _, SslStream refused) = await OpenAsync("full.test");
+            await using (refused)
+            {
+                // No request was read and no ALPN says HTTP: a 503 would be garbage to an SMTP client.
+                Assert.Equal(0, await refused.ReadAsync(new byte[64]).AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
+            }
+            await Front.WaitForOutputAsync("reason=no_worker: every worker of pool full is at MaxConnectionsPerWorker");
+        }
+    }
+
+    [Fact]
     public async Task ABackendThatDoesNotReadStopsTheClientsWrites()
     {
         (Socket _, SslStream tls) = await OpenAsync("slow.test");
