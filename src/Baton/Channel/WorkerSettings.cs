@@ -87,6 +87,7 @@ internal sealed class WorkerSettings
     {
         Pool = "";
         var reader = new ChannelBodyReader(body);
+        bool relayFields = false;
         try
         {
             while (reader.TryReadField(out byte tag, out ReadOnlySpan<byte> value))
@@ -100,12 +101,13 @@ internal sealed class WorkerSettings
                     case TimeoutTag: HandshakeTimeout = TimeSpan.FromMilliseconds(ChannelBodyReader.ReadUInt32(value, nameof(HandshakeTimeout))); break;
                     case TicketKeysTag: TicketKeys = ChannelBodyReader.ReadBytes(value, 1, MaxTicketKeys * SessionTicketOptions.KeyEntryLength, nameof(TicketKeys)); break;
                     case TicketsPerHandshakeTag: TicketsPerHandshake = ChannelBodyReader.ReadByte(value, nameof(TicketsPerHandshake)); break;
-                    case var relayTag when RelaySettings.Owns(relayTag): break;
+                    case var relayTag when RelaySettings.Owns(relayTag): relayFields = true; break;
                     default: throw ChannelBodyReader.UnknownField(tag);
                 }
             }
             reader.Require(PoolTag, nameof(Pool));
             if (Mode == HandoffMode.Proxy) Relay = RelaySettings.Read(body);
+            else if (relayFields) throw ChannelBodyReader.Invalid("only proxy workers relay");
             reader.Require(ModeTag, nameof(Mode));
             reader.Require(TimeoutTag, nameof(HandshakeTimeout));
             if (Problem() is string problem)

@@ -208,6 +208,7 @@ internal sealed class PythonBackend : IAsyncDisposable
         }
         catch
         {
+            process.Kill();
             await process.DisposeAsync();
             throw;
         }

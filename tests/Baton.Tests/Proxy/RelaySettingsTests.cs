@@ -62,6 +62,7 @@ public sealed class RelaySettingsTests
     public static TheoryData<string, byte[]> Malformed => new()
     {
         { "no relay fields", ProxyCore },
+        { "relay fields for a handoff worker", [.. Field(1, "relay"u8.ToArray()), .. Field(2, 2), .. Field(5, BitConverter.GetBytes(7000u)), .. RelayFields()] },
         { "no backends", [.. ProxyCore, .. RelayFields(backends: [])] },
         { "a backend that is no address", [.. ProxyCore, .. RelayFields(backends: Item("nowhere"))] },
         { "65 backends", [.. ProxyCore, .. RelayFields(backends: [.. Enumerable.Range(0, 65).SelectMany(i => Item($"127.0.0.1:{1000 + i}"))])] },
