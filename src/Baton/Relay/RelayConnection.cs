@@ -105,7 +105,7 @@ internal sealed class RelayConnection : IDisposable
             if (read == 0)
             {
                 Return(buffer);
-                if (_client.ResetByPeer)
+                if (_client.ResetByPeer || ClosedByReset(_clientSocket))
                     return (RelayEnd.ClientReset, "the client reset the connection");
                 _clientReadOpen = false;
                 Touch(client: true);
@@ -151,6 +151,8 @@ internal sealed class RelayConnection : IDisposable
             if (read == 0)
             {
                 Return(buffer);
+                if (ClosedByReset(_backend))
+                    return (RelayEnd.BackendReset, "the backend reset the connection");
                 _backendReadOpen = false;
                 Touch(client: false);
                 return await CloseClientWriteAsync(token).ConfigureAwait(false);
@@ -216,6 +218,25 @@ internal sealed class RelayConnection : IDisposable
         if (_stopping.IsCancellationRequested)
             return (RelayEnd.Shutdown, "the worker is stopping");
         return null;
+    }
+
+    /// <summary>
+    /// After a read of 0: was it a reset? A RST reports its error to one operation only, and the other direction's write
+    /// may have taken it, leaving this read a plain 0. The TCP state still tells: TCP_CLOSE after a reset, CLOSE_WAIT or
+    /// TIME_WAIT after a FIN. (Not a TCP socket, e.g. a Unix one: no.)
+    /// </summary>
+    private static bool ClosedByReset(Socket socket)
+    {
+        const int IpProtoTcp = 6, TcpInfo = 11, TcpClose = 7;
+        Span<byte> info = stackalloc byte[8];
+        try
+        {
+            return socket.ProtocolType == ProtocolType.Tcp && socket.GetRawSocketOption(IpProtoTcp, TcpInfo, info) > 0 && info[0] == TcpClose;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
     }
 
     private static string BackendFailure(Exception ex) => IsReset(ex) ? RelayEnd.BackendReset : RelayEnd.BackendError;

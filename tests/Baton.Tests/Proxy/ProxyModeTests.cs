@@ -129,14 +129,27 @@ public sealed class ProxyModeTests : IClassFixture<ProxyFronts>
     [Fact]
     public async Task AClientResetResetsTheBackend()
     {
-        (Socket socket, SslStream tls) = await OpenAsync("halfclose.test");
-        // The backend's greeting came through: the relay holds both sides.
-        Assert.Equal("bye\n", await ReadUntilAsync(tls, "bye\n"));
-        await tls.WriteAsync(new byte[100]);
-        socket.LingerState = new LingerOption(true, 0);
-        socket.Close();
-        await tls.DisposeAsync();
-        Assert.StartsWith("reset", await _fixture.NextHalfCloseReportAsync());
+        // python3's ssl client, closed with SO_LINGER 0: a bare RST (.NET's Socket.Close may shut the socket down first).
+        const string script = """
+            import socket, ssl, struct, sys
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            raw = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+            s = ctx.wrap_socket(raw, server_hostname="halfclose.test")
+            data = b""
+            while not data.endswith(b"bye\n"):
+                data += s.recv(16)
+            s.sendall(b"x" * 100)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()  # no SSL shutdown: no close_notify, just the RST
+            print("reset sent")
+            """;
+        ProcessResult result = await ChildProcess.RunAsync("python3", ["-c", script, Front.Port.ToString()]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        string report = await _fixture.NextHalfCloseReportAsync();
+        await Front.WaitForOutputAsync("reason=client_");
+        Assert.True(report.StartsWith("reset", StringComparison.Ordinal), $"the backend saw {report}; the front and relays logged:\n{Front.Output}");
         await Front.WaitForOutputAsync("reason=client_reset");
     }
 
