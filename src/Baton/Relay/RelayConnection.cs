@@ -51,6 +51,9 @@ internal sealed class RelayConnection : IDisposable
     private readonly CancellationTokenSource _abort = new();
     private readonly CancellationTokenSource _linked;
     private volatile bool _clientReadOpen = true, _backendReadOpen = true;
+    /// <summary>Writes to each side, one at a time (each direction writes to one side), and whether one failed.</summary>
+    private readonly SemaphoreSlim _clientWrites = new(1, 1), _backendWrites = new(1, 1);
+    private volatile bool _clientWriteFailed, _backendWriteFailed;
 
     public RelayConnection(TlsStream client, Socket clientSocket, Socket backend, TimeSpan clientIdle, TimeSpan backendIdle, CancellationToken stopping)
     {
@@ -105,7 +108,7 @@ internal sealed class RelayConnection : IDisposable
             if (read == 0)
             {
                 Return(buffer);
-                if (_client.ResetByPeer || ClosedByReset(_clientSocket))
+                if (_client.ResetByPeer || await WriteFailedAsync(_clientWrites, () => _clientWriteFailed, token).ConfigureAwait(false))
                     return (RelayEnd.ClientReset, "the client reset the connection");
                 _clientReadOpen = false;
                 Touch(client: true);
@@ -113,17 +116,20 @@ internal sealed class RelayConnection : IDisposable
             }
             ClientBytes += read;
             Touch(client: true);
+            await _backendWrites.WaitAsync(CancellationToken.None).ConfigureAwait(false);
             try
             {
                 await _backend.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
             {
+                _backendWriteFailed = ex is not OperationCanceledException;
                 return Interrupted(ex, BackendFailure(ex));
             }
             finally
             {
                 Return(buffer);
+                _backendWrites.Release();
             }
             Touch(client: false);
         }
@@ -151,7 +157,7 @@ internal sealed class RelayConnection : IDisposable
             if (read == 0)
             {
                 Return(buffer);
-                if (ClosedByReset(_backend))
+                if (await WriteFailedAsync(_backendWrites, () => _backendWriteFailed, token).ConfigureAwait(false))
                     return (RelayEnd.BackendReset, "the backend reset the connection");
                 _backendReadOpen = false;
                 Touch(client: false);
@@ -159,17 +165,20 @@ internal sealed class RelayConnection : IDisposable
             }
             BackendBytes += read;
             Touch(client: false);
+            await _clientWrites.WaitAsync(CancellationToken.None).ConfigureAwait(false);
             try
             {
                 await _client.WriteAsync(buffer.AsMemory(0, read), token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
             {
+                _clientWriteFailed = ex is not OperationCanceledException;
                 return Interrupted(ex, ClientFailure(ex));
             }
             finally
             {
                 Return(buffer);
+                _clientWrites.Release();
             }
             Touch(client: true);
         }
@@ -191,6 +200,7 @@ internal sealed class RelayConnection : IDisposable
     /// <summary>close_notify, then FIN: TLS 1.3 (RFC 8446 §6.1) and OpenSSL 3 clients read on after it, as TCP's half-close.</summary>
     private async Task<(string, string)?> CloseClientWriteAsync(CancellationToken token)
     {
+        await _clientWrites.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
             await _client.ShutdownAsync(token).ConfigureAwait(false);
@@ -199,8 +209,33 @@ internal sealed class RelayConnection : IDisposable
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
+            _clientWriteFailed = ex is not OperationCanceledException;
             return Interrupted(ex, ClientFailure(ex));
         }
+        finally
+        {
+            _clientWrites.Release();
+        }
+    }
+
+    /// <summary>
+    /// After a read of 0: did a write to the same side fail? A RST reports its error to one operation only: when the
+    /// other direction's write took it, this read sees a plain end of stream. Writes to a side hold its gate and set
+    /// the flag before letting go, so once the gate is free the flag tells (a reset, not a FIN to pass on).
+    /// </summary>
+    private static async Task<bool> WriteFailedAsync(SemaphoreSlim writes, Func<bool> failed, CancellationToken token)
+    {
+        try
+        {
+            await writes.WaitAsync(token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The relay is ending anyway (a timeout, the other direction's failure): that reason is the one reported.
+            return failed();
+        }
+        writes.Release();
+        return failed();
     }
 
     /// <summary>
@@ -218,25 +253,6 @@ internal sealed class RelayConnection : IDisposable
         if (_stopping.IsCancellationRequested)
             return (RelayEnd.Shutdown, "the worker is stopping");
         return null;
-    }
-
-    /// <summary>
-    /// After a read of 0: was it a reset? A RST reports its error to one operation only, and the other direction's write
-    /// may have taken it, leaving this read a plain 0. The TCP state still tells: TCP_CLOSE after a reset, CLOSE_WAIT or
-    /// TIME_WAIT after a FIN. (Not a TCP socket, e.g. a Unix one: no.)
-    /// </summary>
-    private static bool ClosedByReset(Socket socket)
-    {
-        const int IpProtoTcp = 6, TcpInfo = 11, TcpClose = 7;
-        Span<byte> info = stackalloc byte[8];
-        try
-        {
-            return socket.ProtocolType == ProtocolType.Tcp && socket.GetRawSocketOption(IpProtoTcp, TcpInfo, info) > 0 && info[0] == TcpClose;
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-            return false;
-        }
     }
 
     private static string BackendFailure(Exception ex) => IsReset(ex) ? RelayEnd.BackendReset : RelayEnd.BackendError;
@@ -300,5 +316,7 @@ internal sealed class RelayConnection : IDisposable
         _clientTimer.Dispose();
         _backendTimer.Dispose();
         _abort.Dispose();
+        _clientWrites.Dispose();
+        _backendWrites.Dispose();
     }
 }
