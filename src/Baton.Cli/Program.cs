@@ -13,6 +13,9 @@ var root = new RootCommand("Baton: a TLS front that hands live connections to pr
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(WorkerCommand.Create());
 root.Subcommands.Add(RelayCommand.Create());
+root.Subcommands.Add(ControlCommands.Status());
+root.Subcommands.Add(ControlCommands.Reload());
+root.Subcommands.Add(ControlCommands.Check());
 ParseResult parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {

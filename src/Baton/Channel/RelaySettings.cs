@@ -38,6 +38,11 @@ internal sealed class RelaySettings
         MaxRetryBackoff = pool.Relay.MaxRetryBackoff,
     };
 
+    /// <summary>The same relay: backends in order and every limit (a reload compares the running pool's with the file's).</summary>
+    public bool SameAs(RelaySettings other) =>
+        Backends.SequenceEqual(other.Backends) && ConnectTimeout == other.ConnectTimeout && SendProxyProtocol == other.SendProxyProtocol
+        && ClientIdleTimeout == other.ClientIdleTimeout && BackendIdleTimeout == other.BackendIdleTimeout && MaxRetryBackoff == other.MaxRetryBackoff;
+
     internal void WriteTo(ref ChannelBodyWriter writer)
     {
         int lengthOffset = writer.BeginField(BackendsTag);

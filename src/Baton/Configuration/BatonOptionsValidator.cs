@@ -39,6 +39,8 @@ internal static class BatonOptionsValidator
         ValidateCertificates(options.Certificates, Fail);
         ValidateLimits(options.Limits, Fail);
         ValidateSessionTickets(options.SessionTickets, Fail);
+        if (options.Control.Problem() is string control)
+            Fail("Control:Socket", control);
         return errors;
     }
 

@@ -16,42 +16,75 @@ namespace Baton.Supervisor;
 /// </summary>
 internal sealed class WorkerLauncher
 {
-    private readonly BatonOptions _options;
-    private readonly CertificateStore _certificates;
-    /// <summary>SessionTickets:KeyFile's contents, read once as the handoff front's ring is; empty without a key file.</summary>
-    private readonly byte[] _ticketKeys;
+    /// <summary>Held while a worker's settings are written and while a reload replaces what they are written from.</summary>
+    private readonly Lock _gate = new();
+    private BatonOptions _options;
+    /// <summary>Every pool ever configured: a pool a reload removed still restarts a worker until it is stopped.</summary>
+    private readonly Dictionary<string, PoolOptions> _pools;
+    private CertificateStore _certificates;
+    /// <summary>SessionTickets:KeyFile's contents, read once per load as the handoff front's ring is; empty without a key file.</summary>
+    private byte[] _ticketKeys;
 
     public WorkerLauncher(BatonOptions options, CertificateStore certificates)
     {
         _options = options;
+        _pools = new Dictionary<string, PoolOptions>(options.Pools, StringComparer.Ordinal);
         _certificates = certificates;
-        _ticketKeys = options.SessionTickets.KeyFile is string keyFile ? File.ReadAllBytes(keyFile) : [];
+        _ticketKeys = ReadTicketKeys(options);
+    }
+
+    private static byte[] ReadTicketKeys(BatonOptions options) =>
+        options.SessionTickets.KeyFile is string keyFile ? File.ReadAllBytes(keyFile) : [];
+
+    /// <summary>
+    /// A reload: workers started from now on get <paramref name="certificates"/> and the ticket key file's keys as they are
+    /// now (the ticket-key push to running workers is SessionTickets' own message). Throws, changing nothing, if the key
+    /// file cannot be read.
+    /// </summary>
+    public void Update(BatonOptions options, CertificateStore certificates)
+    {
+        byte[] ticketKeys = ReadTicketKeys(options);
+        lock (_gate)
+        {
+            CryptographicOperations.ZeroMemory(_ticketKeys);
+            (_options, _certificates, _ticketKeys) = (options, certificates, ticketKeys);
+            foreach ((string name, PoolOptions pool) in options.Pools)
+                _pools[name] = pool;
+        }
+    }
+
+    /// <summary>The Certificates message body for running passthrough workers: the certificates workers are launched with now.</summary>
+    public byte[] EncodeCertificateUpdate()
+    {
+        byte[] body = new byte[ChannelHeader.MaxBodyLength];
+        lock (_gate)
+        {
+            int length = new CertificateUpdate { Certificates = _certificates.Certificates }.WriteTo(body);
+            byte[] exact = body[..length];
+            CryptographicOperations.ZeroMemory(body);
+            return exact;
+        }
     }
 
     public WorkerProcess Launch(string pool, ILogger logger, Action<WorkerProcess> changed)
     {
-        PoolOptions options = _options.Pools[pool];
-        // A proxy pool's workers are relays: the built-in `baton relay` unless the pool names its own.
-        IReadOnlyList<string> argv = options.Command is not null ? [options.Command, .. options.Arguments]
-            : BuiltInCommand(options.Mode == HandoffMode.Proxy ? "relay" : "worker");
-        var environment = new Dictionary<string, string>(options.Environment) { [WorkerEnvironment.PoolVariable] = pool };
-        if (options.User is not null)
-            environment[WorkerEnvironment.UserVariable] = options.User;
-        var settings = new WorkerSettings
-        {
-            Pool = pool,
-            Mode = options.Mode,
-            AcceptedAlpn = options.EffectiveAlpn,
-            Certificates = options.Mode == HandoffMode.Passthrough ? _certificates.Certificates : [],
-            TicketKeys = options.Mode == HandoffMode.Passthrough ? _ticketKeys : [],
-            TicketsPerHandshake = _options.SessionTickets.TicketsPerHandshake,
-            HandshakeTimeout = _options.Limits.HandshakeTimeout,
-            Relay = options.Mode == HandoffMode.Proxy ? RelaySettings.From(options) : null,
-        };
         byte[] body = new byte[ChannelHeader.MaxBodyLength];
         try
         {
-            int length = settings.WriteTo(body);
+            IReadOnlyList<string> argv;
+            Dictionary<string, string> environment;
+            int length;
+            lock (_gate)
+            {
+                PoolOptions options = _pools[pool];
+                // A proxy pool's workers are relays: the built-in `baton relay` unless the pool names its own.
+                argv = options.Command is not null ? [options.Command, .. options.Arguments]
+                    : BuiltInCommand(options.Mode == HandoffMode.Proxy ? "relay" : "worker");
+                environment = new Dictionary<string, string>(options.Environment) { [WorkerEnvironment.PoolVariable] = pool };
+                if (options.User is not null)
+                    environment[WorkerEnvironment.UserVariable] = options.User;
+                length = Settings(pool, options).WriteTo(body);
+            }
             return WorkerProcess.Start(pool, argv, environment, body.AsSpan(0, length), logger, changed);
         }
         finally
@@ -59,6 +92,18 @@ internal sealed class WorkerLauncher
             CryptographicOperations.ZeroMemory(body);
         }
     }
+
+    private WorkerSettings Settings(string pool, PoolOptions options) => new()
+    {
+        Pool = pool,
+        Mode = options.Mode,
+        AcceptedAlpn = options.EffectiveAlpn,
+        Certificates = options.Mode == HandoffMode.Passthrough ? _certificates.Certificates : [],
+        TicketKeys = options.Mode == HandoffMode.Passthrough ? _ticketKeys : [],
+        TicketsPerHandshake = _options.SessionTickets.TicketsPerHandshake,
+        HandshakeTimeout = _options.Limits.HandshakeTimeout,
+        Relay = options.Mode == HandoffMode.Proxy ? RelaySettings.From(options) : null,
+    };
 
     /// <summary>This same executable with <paramref name="command"/> (<c>worker</c>, <c>relay</c>), whether it runs as an apphost or as <c>dotnet baton.dll</c>.</summary>
     private static IReadOnlyList<string> BuiltInCommand(string command)

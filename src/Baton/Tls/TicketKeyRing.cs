@@ -76,6 +76,11 @@ internal sealed class TicketKeyRing
         return new TicketKeyRing([TicketKey.CreateRandom(time.GetUtcNow())], time, rotationInterval, decryptionWindow);
     }
 
+    /// <summary>The handoff front's ring for <paramref name="options"/>: the key file's keys, else rotating ones made in memory.</summary>
+    public static TicketKeyRing For(SessionTicketOptions options) => options.KeyFile is not null
+        ? FromKeyFile(options.KeyFile)
+        : CreateRotating(options.RotationInterval, options.DecryptionWindow);
+
     /// <summary>80 random bytes: one key-file entry.</summary>
     public static byte[] GenerateKeyEntry() => RandomNumberGenerator.GetBytes(KeyEntryLength);
 

@@ -30,6 +30,8 @@ internal sealed class WorkerListener : IAsyncDisposable
         new UnboundedChannelOptions { SingleWriter = true });
     private WorkerSettings? _settings;
     private TlsServerContext? _tls;
+    /// <summary>The pool's shared ticket keys, kept for the contexts a reload makes; null: OpenSSL's own per context.</summary>
+    private TicketKeyRing? _ticketKeys;
     private Thread? _receiveThread;
     private readonly Lock _acceptGate = new();
     private bool _stopAccepting;
@@ -107,8 +109,8 @@ internal sealed class WorkerListener : IAsyncDisposable
         if (_settings.Mode == HandoffMode.Passthrough)
         {
             // The pool's shared ticket keys when the front has a key file, else this worker's own rotating ones.
-            TicketKeyRing? tickets = _settings.TicketKeys.Length > 0 ? TicketKeyRing.FromKeys(_settings.TicketKeys) : null;
-            _tls = TlsContextFactory.Create(_settings.Certificates, _settings.AcceptedAlpn, _settings.TicketsPerHandshake, tickets);
+            _ticketKeys = _settings.TicketKeys.Length > 0 ? TicketKeyRing.FromKeys(_settings.TicketKeys) : null;
+            _tls = TlsContextFactory.Create(_settings.Certificates, _settings.AcceptedAlpn, _settings.TicketsPerHandshake, _ticketKeys);
         }
         _settings.Wipe();
         if (_settings.Mode == HandoffMode.Handoff)
@@ -179,6 +181,8 @@ internal sealed class WorkerListener : IAsyncDisposable
                     break;
                 if (message.Type == MessageType.Ping)
                     AnswerPing(message.ConnectionId);
+                else if (message.Type == MessageType.Certificates)
+                    ReplaceCertificates(body.AsSpan(0, message.BodyLength));
                 else
                     Accept(message, body.AsSpan(0, message.BodyLength));
                 // Handoff bodies carry TLS secrets: never leave them in the buffer.
@@ -233,6 +237,33 @@ internal sealed class WorkerListener : IAsyncDisposable
             _channel.Send(MessageType.Ack, message.ConnectionId, []);
             _accepted.Writer.TryWrite(new WorkerConnection(message.ConnectionId, facts, tlsState, socket, _tls, Settings.HandshakeTimeout, OnClosed));
         }
+    }
+
+    /// <summary>
+    /// A reload in the front: connections received from now on are served with the new certificates; those received
+    /// before keep the context they were given (each holds a reference on it). Runs on the receive thread, in channel
+    /// order, so the front knows which connections get which. A handoff worker holds no keys: for it this is a
+    /// protocol error, as is a body that does not read (the channel then fails, and the front restarts the worker).
+    /// </summary>
+    private void ReplaceCertificates(ReadOnlySpan<byte> body)
+    {
+        if (Settings.Mode != HandoffMode.Passthrough)
+            throw new ChannelProtocolException(ChannelError.WrongDirection, "Certificates sent to a handoff worker, which never holds private keys");
+        CertificateUpdate update = CertificateUpdate.ReadFrom(body);
+        TlsServerContext replacement;
+        try
+        {
+            replacement = TlsContextFactory.Create(update.Certificates, Settings.AcceptedAlpn, Settings.TicketsPerHandshake, _ticketKeys);
+        }
+        finally
+        {
+            update.Wipe();
+        }
+        TlsServerContext? previous;
+        lock (_acceptGate)
+            (previous, _tls) = (_tls, replacement);
+        previous?.Dispose();
+        _logger.WorkerCertificatesReplaced(Environment.ProcessId, update.Certificates.Count);
     }
 
     /// <summary>
