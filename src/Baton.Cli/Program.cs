@@ -12,6 +12,7 @@ if (OpenSslLibrary.Probe() is string missing)
 var root = new RootCommand("Baton: a TLS front that hands live connections to pre-spawned worker processes.");
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(WorkerCommand.Create());
+root.Subcommands.Add(RelayCommand.Create());
 root.Subcommands.Add(ControlCommands.Status());
 root.Subcommands.Add(ControlCommands.Reload());
 root.Subcommands.Add(ControlCommands.Upgrade());
