@@ -23,6 +23,12 @@ internal sealed class BatonOptions
 
     /// <summary>Session tickets: their keys and how many a handshake issues (both modes).</summary>
     public SessionTicketOptions SessionTickets { get; set; } = new();
+
+    /// <summary>The Prometheus endpoint (ObservabilityOptions.cs).</summary>
+    public MetricsOptions Metrics { get; set; } = new();
+
+    /// <summary>The access log (ObservabilityOptions.cs).</summary>
+    public AccessLogOptions AccessLog { get; set; } = new();
 }
 
 internal sealed class SessionTicketOptions

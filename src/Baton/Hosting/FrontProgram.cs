@@ -46,6 +46,7 @@ public static class FrontProgram
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(certificates);
         builder.Services.AddSingleton<BatonMetrics>();
+        MetricsEndpoint.Add(builder.Services, options.Metrics.Prometheus);
         builder.Services.AddHostedService<FrontService>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Limits.ShutdownTimeout + TimeSpan.FromSeconds(5));
         using IHost host = builder.Build();

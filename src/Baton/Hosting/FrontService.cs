@@ -20,6 +20,7 @@ internal sealed class FrontService : IHostedService, IDisposable
     private readonly BatonOptions _options;
     private readonly BatonMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly AccessLog? _accessLog;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<(Socket Socket, ListenerOptions Options)> _listeners = [];
     private readonly List<Task> _acceptLoops = [];
@@ -36,6 +37,7 @@ internal sealed class FrontService : IHostedService, IDisposable
         _certificates = certificates;
         _metrics = metrics;
         _logger = loggerFactory.CreateLogger("Baton.Front");
+        _accessLog = AccessLog.Create(options.AccessLog, loggerFactory);
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -54,7 +56,8 @@ internal sealed class FrontService : IHostedService, IDisposable
         ConnectionSlots slots = _slots = CreateSlots();
 
         await StartPoolsAsync(cancellationToken).ConfigureAwait(false);
-        _handler = new FrontConnectionHandler(_options, _pools, _poller, _certificates, slots, _metrics, _logger);
+        _handler = new FrontConnectionHandler(_options, _pools, _poller, _certificates, slots, _metrics, _logger, _accessLog);
+        ObserveForMetrics(slots);
         foreach ((Socket socket, ListenerOptions listener) in _listeners)
             _acceptLoops.Add(AcceptLoopAsync(socket, listener, _handler, slots));
         _logger.Ready(
@@ -81,6 +84,14 @@ internal sealed class FrontService : IHostedService, IDisposable
                 "free for the runtime and the workers' channels; raise it (ulimit -n, systemd LimitNOFILE=)");
         _logger.ConnectionCap(cap < configured ? LogLevel.Warning : LogLevel.Information, cap, configured, limit.ToString(), open, reserve);
         return new ConnectionSlots(cap, _options.Limits.PressureTimeout, _logger);
+    }
+
+    /// <summary>What the gauges read at each collection; a reload that swaps the certificates calls ObserveCertificates again.</summary>
+    private void ObserveForMetrics(ConnectionSlots slots)
+    {
+        _metrics.ObserveFront(() => slots.Held, () => _pools.Values.Select(pool =>
+            new PoolLoad(pool.Name, pool.Workers.Select(worker => new WorkerLoad(worker.Pid, worker.Outstanding)).ToArray())));
+        _metrics.ObserveCertificates(CertificateExpiries.Of(_certificates));
     }
 
     private async Task StartPoolsAsync(CancellationToken cancellationToken)
