@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using System.Runtime.InteropServices;
 using Baton.Configuration;
 using Baton.Diagnostics;
@@ -53,6 +54,7 @@ public static class FrontProgram
         using PosixSignalRegistration hangup = IgnoreHangup(host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Baton.Front"));
         try
         {
+            MetricsEndpoint.Open(host.Services, options.Metrics.Prometheus);
             await host.RunAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or System.Net.Sockets.SocketException)
@@ -82,13 +84,24 @@ public static class FrontProgram
             logger.HangupIgnored();
         });
 
-    internal static void AddConsoleLogging(ILoggingBuilder logging)
+    /// <summary>
+    /// The console log of the front and the built-in worker: one line per entry, with Logging:Console (FormatterName
+    /// simple, json or systemd, FormatterOptions) read from the configuration the caller added to the builder. The
+    /// defaults here come first, so configured values override them.
+    /// </summary>
+    public static void AddConsoleLogging(ILoggingBuilder logging)
     {
-        logging.AddSimpleConsole(console =>
+        logging.Services.Configure<SimpleConsoleFormatterOptions>(console =>
         {
             console.SingleLine = true;
             console.TimestampFormat = "HH:mm:ss.fff ";
         });
+        logging.Services.Configure<JsonConsoleFormatterOptions>(json =>
+        {
+            json.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+            json.UseUtcTimestamp = true;
+        });
+        logging.AddConsole();
         logging.SetMinimumLevel(LogLevel.Information);
     }
 }

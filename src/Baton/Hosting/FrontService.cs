@@ -29,6 +29,8 @@ internal sealed class FrontService : IHostedService, IDisposable
     private FrontConnectionHandler? _handler;
     private Dictionary<string, WorkerPool> _pools = [];
     private long _nextConnectionId;
+    /// <summary>Accepted and not yet handed off or closed: the slots' count also holds each accept loop's slot for its next accept.</summary>
+    private int _connectionsInFront;
     private ConnectionSlots? _slots;
 
     public FrontService(BatonOptions options, CertificateStore certificates, BatonMetrics metrics, ILoggerFactory loggerFactory)
@@ -57,7 +59,7 @@ internal sealed class FrontService : IHostedService, IDisposable
 
         await StartPoolsAsync(cancellationToken).ConfigureAwait(false);
         _handler = new FrontConnectionHandler(_options, _pools, _poller, _certificates, slots, _metrics, _logger, _accessLog);
-        ObserveForMetrics(slots);
+        ObserveForMetrics();
         foreach ((Socket socket, ListenerOptions listener) in _listeners)
             _acceptLoops.Add(AcceptLoopAsync(socket, listener, _handler, slots));
         _logger.Ready(
@@ -87,9 +89,9 @@ internal sealed class FrontService : IHostedService, IDisposable
     }
 
     /// <summary>What the gauges read at each collection; a reload that swaps the certificates calls ObserveCertificates again.</summary>
-    private void ObserveForMetrics(ConnectionSlots slots)
+    private void ObserveForMetrics()
     {
-        _metrics.ObserveFront(() => slots.Held, () => _pools.Values.Select(pool =>
+        _metrics.ObserveFront(() => Volatile.Read(ref _connectionsInFront), () => _pools.Values.Select(pool =>
             new PoolLoad(pool.Name, pool.Workers.Select(worker => new WorkerLoad(worker.Pid, worker.Outstanding)).ToArray())));
         _metrics.ObserveCertificates(CertificateExpiries.Of(_certificates));
     }
@@ -186,11 +188,12 @@ internal sealed class FrontService : IHostedService, IDisposable
             }
             _metrics.Accepted(listener.Name);
             ulong id = (ulong)Interlocked.Increment(ref _nextConnectionId);
+            Interlocked.Increment(ref _connectionsInFront);
             _ = HandleAsync(handler, accepted, listener, id, slots, stopping);
         }
     }
 
-    private static async Task HandleAsync(
+    private async Task HandleAsync(
         FrontConnectionHandler handler, Socket accepted, ListenerOptions listener, ulong id, ConnectionSlots slots, CancellationToken stopping)
     {
         try
@@ -199,6 +202,7 @@ internal sealed class FrontService : IHostedService, IDisposable
         }
         finally
         {
+            Interlocked.Decrement(ref _connectionsInFront);
             slots.Release();
         }
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using Baton.Configuration;
 using Baton.Diagnostics;
 
@@ -17,7 +18,9 @@ internal static class MetricsEndpoint
         if (options.Address is null)
             return;
         IPEndPoint endPoint = IPEndPoint.Parse(options.Address);
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("baton"))
+            .WithMetrics(metrics => metrics
             .AddMeter(BatonMetrics.MeterName)
             .AddPrometheusHttpListener(listener =>
             {
@@ -25,6 +28,25 @@ internal static class MetricsEndpoint
                 listener.Port = endPoint.Port;
                 listener.ScrapeEndpointPath = options.Path;
             }));
+    }
+
+    /// <summary>
+    /// Opens the endpoint (building the meter provider starts its listener) before the host starts anything else, so an
+    /// address in use ends the start with one line naming the key rather than the exporter's own words.
+    /// </summary>
+    public static void Open(IServiceProvider services, PrometheusOptions options)
+    {
+        if (options.Address is null)
+            return;
+        try
+        {
+            services.GetRequiredService<MeterProvider>();
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new InvalidOperationException(
+                $"cannot serve metrics on {options.Address} ({BatonOptions.SectionName}:Metrics:Prometheus:Address): {ex.InnerException?.Message ?? ex.Message}", ex);
+        }
     }
 
     /// <summary>
