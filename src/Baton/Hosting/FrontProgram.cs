@@ -91,6 +91,8 @@ public static class FrontProgram
     /// </summary>
     public static void AddConsoleLogging(ILoggingBuilder logging)
     {
+        // Without a FormatterName the console logger ignores the formatter options and uses its obsolete own ones.
+        logging.Services.Configure<ConsoleLoggerOptions>(console => console.FormatterName = ConsoleFormatterNames.Simple);
         logging.Services.Configure<SimpleConsoleFormatterOptions>(console =>
         {
             console.SingleLine = true;
