@@ -39,6 +39,7 @@ public static class FrontProgram
         if (certificates is null)
             return InvalidConfiguration(problems);
 
+        WorkerConsoleSettings.ShareWithWorkers(configuration);
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Configuration = configuration });
         builder.Logging.AddConfiguration(configuration.GetSection("Logging"));
         AddConsoleLogging(builder.Logging);

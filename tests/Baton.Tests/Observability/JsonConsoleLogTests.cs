@@ -36,7 +36,7 @@ public sealed class JsonConsoleLogTests
     }
 
     [Fact]
-    public async Task TheSettingInTheConfigurationFileMakesTheFrontLogJson()
+    public async Task TheSettingInTheConfigurationFileMakesTheFrontAndItsWorkersLogJson()
     {
         using TempFile config = TempFile.WithText("""
             { "Baton": { "Listeners": [ { "Address": "127.0.0.1:0" } ], "Pools": { "default": { "Workers": 1 } } },
@@ -49,5 +49,7 @@ public sealed class JsonConsoleLogTests
         JsonElement entry = JsonDocument.Parse(ready).RootElement;
         Assert.Equal("Baton.Front", entry.GetProperty("Category").GetString());
         Assert.Equal(front.Pid, entry.GetProperty("State").GetProperty("Pid").GetInt32());
+        await front.WaitForOutputAsync("\"Category\":\"Baton.Worker\"");
+        Assert.All(front.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => JsonDocument.Parse(line).Dispose());
     }
 }

@@ -85,6 +85,21 @@ public sealed class PrometheusEndpointTests
     }
 
     [Fact]
+    public async Task AKilledWorkerIsCountedAsARestartAndItsPidLeavesTheWorkerGauge()
+    {
+        await using MetricsFront metrics = await MetricsFront.StartAsync(address => HandoffFront(address));
+        int killed = metrics.Front.InitialWorkers["default"][0];
+
+        Interop.Libc.Kill(killed, Interop.Libc.SIGKILL);
+
+        PrometheusText after = await metrics.ScrapeUntilAsync(
+            s => s.Sum("baton_workers_restarts_total", "pool=default") == 1 && s.Matching("baton_worker_connections").Count() == 2
+                && !s.Matching("baton_worker_connections", $"pid={killed}").Any(),
+            "the restart is counted and the new worker replaced the killed one in the gauge");
+        Assert.Equal(metrics.Front.CurrentWorkers().Order(), after.Matching("baton_worker_connections").Select(s => int.Parse(s.Labels["pid"])).Order());
+    }
+
+    [Fact]
     public async Task AnEndpointAddressInUseEndsTheStartWithOneLineNamingTheKey()
     {
         using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
