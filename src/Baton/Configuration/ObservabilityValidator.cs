@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 
 namespace Baton.Configuration;
 
@@ -12,6 +13,8 @@ internal static class ObservabilityValidator
         {
             if (!IPEndPoint.TryParse(address, out IPEndPoint? endPoint) || endPoint.Port == 0)
                 fail("Metrics:Prometheus:Address", $"'{address}' is not an address:port such as 127.0.0.1:9464");
+            else if (endPoint.AddressFamily != AddressFamily.InterNetwork)
+                fail("Metrics:Prometheus:Address", $"'{address}': the endpoint (.NET's HttpListener on Linux) takes an IPv4 address, 0.0.0.0 for every one");
         }
         if (!prometheus.Path.StartsWith('/') || prometheus.Path.Length == 1 || prometheus.Path.Any(c => c <= ' ' || c is '?' or '#' or '%' or (char)0x7f))
             fail("Metrics:Prometheus:Path", $"'{prometheus.Path}' is not a path such as /metrics");

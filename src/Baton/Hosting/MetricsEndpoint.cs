@@ -24,9 +24,21 @@ internal static class MetricsEndpoint
             .AddMeter(BatonMetrics.MeterName)
             .AddPrometheusHttpListener(listener =>
             {
-                listener.Host = ListenerHost(endPoint.Address);
+                bool everyAddress = endPoint.Address.Equals(IPAddress.Any);
+                // Validation allows IPv4 only: HttpListener's prefixes do not take IPv6 literals.
+                listener.Host = everyAddress ? "127.0.0.1" : endPoint.Address.ToString();
                 listener.Port = endPoint.Port;
                 listener.ScrapeEndpointPath = options.Path;
+                // HttpListener serves only requests whose Host is its prefix's host: bound to 0.0.0.0 it would answer only
+                // "Host: 0.0.0.0". Its wildcard "+" binds every IPv4 address and answers under any Host.
+                if (everyAddress)
+                {
+                    listener.ConfigureHttpListener = static (settings, http) =>
+                    {
+                        http.Prefixes.Clear();
+                        http.Prefixes.Add($"http://+:{settings.Port}{settings.ScrapeEndpointPath}/");
+                    };
+                }
             }));
     }
 
@@ -48,13 +60,4 @@ internal static class MetricsEndpoint
                 $"cannot serve metrics on {options.Address} ({BatonOptions.SectionName}:Metrics:Prometheus:Address): {ex.InnerException?.Message ?? ex.Message}", ex);
         }
     }
-
-    /// <summary>
-    /// HttpListener's spelling of the address: "*" for every address (it binds 0.0.0.0 but then serves only requests whose
-    /// Host is literally "0.0.0.0"), brackets around IPv6.
-    /// </summary>
-    private static string ListenerHost(IPAddress address) =>
-        address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) ? "*"
-        : address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]"
-        : address.ToString();
 }

@@ -73,6 +73,18 @@ public sealed class AccessLogFormatTests
         ], problems);
     }
 
+    [Theory]
+    [InlineData("[::1]:9464")]
+    [InlineData("[::]:9464")]
+    public void AnIPv6EndpointAddressIsRefusedWithTheReason(string address)
+    {
+        using TempFile config = TempFile.Config(new { Metrics = new { Prometheus = new { Address = address } } });
+
+        IReadOnlyList<string> problems = Baton.Hosting.FrontConfiguration.Load(config.Path, new Baton.Hosting.FrontOverrides()).Problems;
+
+        Assert.Equal([$"Baton:Metrics:Prometheus:Address: '{address}': the endpoint (.NET's HttpListener on Linux) takes an IPv4 address, 0.0.0.0 for every one"], problems);
+    }
+
     [Fact]
     public void AMisspelledMetricsKeyIsCaught()
     {

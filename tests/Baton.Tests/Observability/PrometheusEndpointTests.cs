@@ -100,6 +100,21 @@ public sealed class PrometheusEndpointTests
     }
 
     [Fact]
+    public async Task OnEveryAddressTheEndpointAnswersUnderAnyHostAndOnlyOnItsPath()
+    {
+        await using MetricsFront metrics = await MetricsFront.StartAsync(address => HandoffFront(address.Replace("127.0.0.1", "0.0.0.0")));
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+
+        using var byName = new HttpRequestMessage(HttpMethod.Get, metrics.Url) { Headers = { Host = "prometheus.example:9464" } };
+        using HttpResponseMessage named = await http.SendAsync(byName);
+        using HttpResponseMessage elsewhere = await http.GetAsync($"http://127.0.0.1:{metrics.MetricsPort}/other");
+
+        Assert.Equal(HttpStatusCode.OK, named.StatusCode);
+        Assert.Contains(PrometheusText.Parse(await named.Content.ReadAsStringAsync()).Samples, s => s.Name == "baton_worker_connections");
+        Assert.Equal(HttpStatusCode.NotFound, elsewhere.StatusCode);
+    }
+
+    [Fact]
     public async Task AnEndpointAddressInUseEndsTheStartWithOneLineNamingTheKey()
     {
         using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
