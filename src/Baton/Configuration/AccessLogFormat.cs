@@ -58,11 +58,12 @@ internal sealed class AccessLogFormat
         ["duration_ms"] = AccessLogField.DurationMs,
     };
 
-    private AccessLogFormat(string text, IReadOnlyList<Segment> segments)
+    private AccessLogFormat(string text, IReadOnlyList<Segment> segments, IReadOnlyList<AccessLogField> fields)
     {
         Text = text;
         Segments = segments;
-        Fields = segments.Where(s => s.Literal is null).Select(s => s.Field).Distinct().ToArray();
+        Fields = fields;
+        FieldNamesInOrder = fields.Select(field => Names.First(pair => pair.Value == field).Key).ToArray();
     }
 
     /// <summary>The format as configured.</summary>
@@ -74,18 +75,20 @@ internal sealed class AccessLogFormat
     /// <summary>The fields the format names, each once, in the order they first appear.</summary>
     public IReadOnlyList<AccessLogField> Fields { get; }
 
+    /// <summary>The names of <see cref="Fields"/>, as written in the format.</summary>
+    public IReadOnlyList<string> FieldNamesInOrder { get; }
+
     public static IEnumerable<string> FieldNames => Names.Keys;
 
-    public static string NameOf(AccessLogField field) => Names.First(pair => pair.Value == field).Key;
-
-    /// <summary>One piece of the format: <see cref="Literal"/> text, or (when it is null) the value of <see cref="Field"/>.</summary>
-    public readonly record struct Segment(string? Literal, AccessLogField Field);
+    /// <summary>One piece of the format: <see cref="Literal"/> text, or (when it is null) the field at <see cref="FieldIndex"/> of <see cref="Fields"/>.</summary>
+    public readonly record struct Segment(string? Literal, int FieldIndex);
 
     /// <summary>The parsed format, or null with what is wrong with it.</summary>
     public static AccessLogFormat? Parse(string text, out string? problem)
     {
         problem = text.Length > MaxLength ? $"is {text.Length} characters long; at most {MaxLength}" : null;
         var segments = new List<Segment>();
+        var fields = new List<AccessLogField>();
         var literal = new StringBuilder();
         for (int i = 0; problem is null && i < text.Length; i++)
         {
@@ -110,9 +113,11 @@ internal sealed class AccessLogFormat
                 else
                 {
                     if (literal.Length > 0)
-                        segments.Add(new Segment(literal.ToString(), default));
+                        segments.Add(new Segment(literal.ToString(), -1));
                     literal.Clear();
-                    segments.Add(new Segment(null, field));
+                    if (!fields.Contains(field))
+                        fields.Add(field);
+                    segments.Add(new Segment(null, fields.IndexOf(field)));
                     i = close;
                 }
             }
@@ -120,7 +125,7 @@ internal sealed class AccessLogFormat
         if (problem is not null)
             return null;
         if (literal.Length > 0)
-            segments.Add(new Segment(literal.ToString(), default));
-        return new AccessLogFormat(text, segments);
+            segments.Add(new Segment(literal.ToString(), -1));
+        return new AccessLogFormat(text, segments, fields);
     }
 }

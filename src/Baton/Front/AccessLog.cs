@@ -100,7 +100,7 @@ internal sealed class AccessLog
         public int Count => values.Length + 1;
 
         public KeyValuePair<string, object?> this[int index] => index < values.Length
-            ? new(AccessLogFormat.NameOf(format.Fields[index]), values[index])
+            ? new(format.FieldNamesInOrder[index], values[index])
             : new("{OriginalFormat}", format.Text);
 
         public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
@@ -119,19 +119,9 @@ internal sealed class AccessLog
                 if (segment.Literal is not null)
                     line.Append(segment.Literal);
                 else
-                    line.Append(Text(values[IndexOf(segment.Field)]));
+                    line.Append(Text(values[segment.FieldIndex]));
             }
             return line.ToString();
-        }
-
-        private int IndexOf(AccessLogField field)
-        {
-            for (int i = 0; i < format.Fields.Count; i++)
-            {
-                if (format.Fields[i] == field)
-                    return i;
-            }
-            return -1;
         }
 
         private static string Text(object? value) => value switch

@@ -99,8 +99,6 @@ internal sealed class FrontConnectionHandler : IDisposable
         }
         finally
         {
-            if (record is not null)
-                _accessLog!.Write(record);
             // The SSL first (freed without writing), then the descriptor.
             routed?.Terminated?.Dispose();
             if (routed is not null)
@@ -108,6 +106,9 @@ internal sealed class FrontConnectionHandler : IDisposable
             else
                 socket.Dispose();
         }
+        // After the descriptor is closed, so that nothing a log provider does can keep it open.
+        if (record is not null)
+            _accessLog!.Write(record);
     }
 
     /// <summary>

@@ -14,7 +14,9 @@ public sealed class AccessLogFormatTests
 
         Assert.Null(problem);
         Assert.Equal([AccessLogField.Pool, AccessLogField.WorkerPid], format.Fields);
+        Assert.Equal(["pool", "worker_pid"], format.FieldNamesInOrder);
         Assert.Equal(["{x} ", null, ":", null, " ", null], format.Segments.Select(s => s.Literal));
+        Assert.Equal([-1, 0, -1, 1, -1, 0], format.Segments.Select(s => s.FieldIndex));
     }
 
     [Theory]
