@@ -49,12 +49,16 @@ internal sealed class ConnectionRecord
             Alpn = string.Join(',', hello.ApplicationProtocols);
     }
 
-    public void Terminated(TerminatedConnection terminated)
+    public void Handshaken(TerminatedConnection terminated)
     {
         ServerName = terminated.ServerName ?? terminated.RoutingName;
         Alpn = terminated.ApplicationProtocol;
         TlsVersion = terminated.Tls.ProtocolName;
         TlsCipher = terminated.Tls.CipherSuiteName;
+    }
+
+    public void RequestRead(TerminatedConnection terminated)
+    {
         Request = terminated.Head;
         RequestBytes = terminated.AlreadyRead.Length;
     }

@@ -190,9 +190,8 @@ internal sealed class FrontConnectionHandler : IDisposable
         }
 
         TerminatedConnection terminated = await _termination.TerminateAsync(
-            socket, serverName => Offer(listener, serverName), stopping).ConfigureAwait(false);
-        _metrics.Handshake(terminated.Tls.ProtocolName, terminated.Tls.CipherSuiteName, terminated.Tls.IsResumed);
-        record?.Terminated(terminated);
+            socket, serverName => Offer(listener, serverName), stopping, handshaken => Handshaken(handshaken, record)).ConfigureAwait(false);
+        record?.RequestRead(terminated);
         try
         {
             string? routingName = terminated.RoutingName;
@@ -214,6 +213,12 @@ internal sealed class FrontConnectionHandler : IDisposable
             terminated.Dispose();
             throw;
         }
+    }
+
+    private void Handshaken(TerminatedConnection connection, ConnectionRecord? record)
+    {
+        _metrics.Handshake(connection.Tls.ProtocolName, connection.Tls.CipherSuiteName, connection.Tls.IsResumed);
+        record?.Handshaken(connection);
     }
 
     private WorkerPool? PoolByName(ListenerOptions listener, string? serverName) =>

@@ -104,6 +104,7 @@ public static class FrontProgram
             json.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
             json.UseUtcTimestamp = true;
         });
+        WholeEntryConsole.Install();
         logging.AddConsole();
         logging.SetMinimumLevel(LogLevel.Information);
     }

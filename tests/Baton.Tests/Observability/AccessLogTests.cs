@@ -58,9 +58,15 @@ public sealed partial class AccessLogTests
         Assert.Equal("plain_http", failure.Groups["why"].Value);
         Assert.Equal(["-", "-", "-", "-", "-"], new[] { "sni", "v", "m", "pool", "pid" }.Select(g => failure.Groups[g].Value));
 
+        // After the handshake, a request head the front refuses: the line has what the handshake gave.
+        await using (var badHead = await Baton.Tests.EndToEnd.TlsConnection.OpenAsync(front.Port))
+            await badHead.SendAndReadResponsesAsync("GET /%00?token=s3cr3t HTTP/1.1\r\nHost: localhost\r\n\r\n", 1);
+        Match refused = AccessLine().Match(await front.WaitForOutputAsync(" why=request_invalid "));
+        Assert.Equal(["localhost", "TLSv1.3", "-", "-", "failed"], new[] { "sni", "v", "m", "pid", "r" }.Select(g => refused.Groups[g].Value));
+
         // The query is not logged (it may carry secrets), and each connection is one line.
         Assert.DoesNotContain("s3cr3t", front.Output);
-        Assert.Equal(2, front.CountOutput("Baton.Access[140] access "));
+        Assert.Equal(3, front.CountOutput("Baton.Access[140] access "));
     }
 
     [Fact]

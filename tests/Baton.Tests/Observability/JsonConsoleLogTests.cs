@@ -12,7 +12,8 @@ public sealed class JsonConsoleLogTests
         using TempFile config = TempFile.Config(new
         {
             Listeners = new[] { new { Name = "public", Address = "127.0.0.1:0" } },
-            Pools = new { @default = new { Workers = 2, Mode = "handoff" } },
+            // Four workers starting at once write long lines at the same moment as the front: they must not interleave.
+            Pools = new { @default = new { Workers = 4, Mode = "handoff" } },
             AccessLog = new { Enabled = true, Format = "{pool} {worker_pid} {path}" },
         });
         var json = new Dictionary<string, string> { ["Logging__Console__FormatterName"] = "json" };

@@ -31,20 +31,24 @@ public sealed class PrometheusEndpointTests
         // A handshake record whose body is no ClientHello.
         using (Socket broken = await Clients.SendRawAsync(port, [0x16, 0x03, 0x01, 0x00, 0x04, 0xff, 0xff, 0xff, 0xff]))
             await Clients.ReadUntilClosedAsync(broken, TimeSpan.FromSeconds(30));
+        // A handshake done, then a request head the front answers 400: counted as both.
+        await using (TlsConnection badHead = await TlsConnection.OpenAsync(port))
+            Assert.StartsWith("400 ", (await badHead.SendAndReadResponsesAsync("GET /%00 HTTP/1.1\r\nHost: localhost\r\n\r\n", 1))[0]);
 
         PrometheusText after = await metrics.ScrapeUntilAsync(
-            s => s.Sum("baton_connections_accepted_total", "listener=public") == 5 && s.Sum("baton_connections_failed_total") == 2,
-            "five connections were accepted and two failed");
+            s => s.Sum("baton_connections_accepted_total", "listener=public") == 6 && s.Sum("baton_connections_failed_total") == 3,
+            "six connections were accepted and three failed");
         Assert.Equal("counter", after.TypesByFamily["baton_tls_handshakes_total"]);
         Assert.Equal("histogram", after.TypesByFamily["baton_dispatch_duration_seconds"]);
-        Assert.Equal(2, after.Sum("baton_tls_handshakes_total", "tls_protocol_version=1.3"));
+        Assert.Equal(3, after.Sum("baton_tls_handshakes_total", "tls_protocol_version=1.3"));
         Assert.Equal(1, after.Sum("baton_tls_handshakes_total", "tls_protocol_version=1.2"));
-        Assert.Equal(3, after.Sum("baton_tls_handshakes_total", "tls_resumed=false"));
+        Assert.Equal(4, after.Sum("baton_tls_handshakes_total", "tls_resumed=false"));
         Assert.All(after.Matching("baton_tls_handshakes_total", "tls_protocol_version=1.3"), s => Assert.StartsWith("TLS_", s.Labels["tls_cipher"]));
         Assert.All(after.Matching("baton_tls_handshakes_total", "tls_protocol_version=1.2"), s => Assert.StartsWith("ECDHE-", s.Labels["tls_cipher"]));
         Assert.Equal(3, after.Sum("baton_connections_handed_off_total", "pool=default"));
         Assert.Equal(1, after.Sum("baton_connections_failed_total", "reason=plain_http"));
         Assert.Equal(1, after.Sum("baton_connections_failed_total", "reason=client_hello_invalid"));
+        Assert.Equal(1, after.Sum("baton_connections_failed_total", "reason=request_invalid"));
         Assert.Equal(3, after.Sum("baton_dispatch_duration_seconds_count", "pool=default"));
         Assert.InRange(after.Sum("baton_dispatch_duration_seconds_sum", "pool=default"), 0, 3 * 5.0);
         Assert.Equal(0, before.Sum("baton_tls_handshakes_total"));
