@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Baton.Tests.EndToEnd;
 using Baton.Tests.Infrastructure;
+using Baton.Tests.Tls;
 
 namespace Baton.Tests.Observability;
 
@@ -86,6 +87,42 @@ public sealed class PrometheusEndpointTests
         foreach (Socket socket in silent)
             socket.Dispose();
         await metrics.ScrapeUntilAsync(s => s.Sum("baton_front_connections") == 0, "the front holds nothing once the silent clients left");
+    }
+
+    [Fact]
+    public async Task TheExpiryGaugeHasOneSeriesPerConfiguredCertificateWithItsSerial()
+    {
+        using TempFile wildcardChain = TempFile.WithBytes(TestCertificates.WildcardExample.CertificatePem);
+        using TempFile wildcardKey = TempFile.WithBytes(TestCertificates.WildcardExample.PrivateKeyPem);
+        using TempFile apiChain = TempFile.WithBytes(TestCertificates.ApiOtherRsa.CertificatePem);
+        using TempFile apiKey = TempFile.WithBytes(TestCertificates.ApiOtherRsa.PrivateKeyPem);
+        await using MetricsFront metrics = await MetricsFront.StartAsync(address => new
+        {
+            Listeners = new[] { new { Address = "127.0.0.1:0" } },
+            Pools = new { @default = new { Workers = 1 } },
+            Certificates = new[]
+            {
+                new { CertificateFile = wildcardChain.Path, KeyFile = wildcardKey.Path },
+                new { CertificateFile = apiChain.Path, KeyFile = apiKey.Path },
+            },
+            Metrics = new { Prometheus = new { Address = address } },
+        });
+
+        PrometheusText scrape = await metrics.ScrapeAsync();
+
+        foreach ((string name, TempFile chain) in new[] { ("*.example.test", wildcardChain), ("api.other.test", apiChain) })
+        {
+            // The serial as openssl prints it, and the expiry as it reads it.
+            ProcessResult x509 = await ChildProcess.RunAsync("openssl", ["x509", "-in", chain.Path, "-noout", "-serial", "-enddate"]);
+            string serial = x509.StandardOutput.Split('\n')[0]["serial=".Length..].Trim().ToLowerInvariant();
+            DateTimeOffset notAfter = DateTimeOffset.ParseExact(
+                x509.StandardOutput.Split('\n')[1]["notAfter=".Length..].Trim().Replace("  ", " "), "MMM d HH:mm:ss yyyy 'GMT'",
+                System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal);
+            PrometheusSample expiry = Assert.Single(scrape.Matching("baton_tls_certificate_time_to_expiry_seconds", $"certificate={name}"));
+            Assert.Equal(serial.TrimStart('0'), expiry.Labels["serial"].TrimStart('0'));
+            Assert.InRange(expiry.Value, (notAfter - DateTimeOffset.UtcNow).TotalSeconds - 120, (notAfter - DateTimeOffset.UtcNow).TotalSeconds + 1);
+        }
+        Assert.Equal(2, scrape.Matching("baton_tls_certificate_time_to_expiry_seconds").Count());
     }
 
     [Fact]
