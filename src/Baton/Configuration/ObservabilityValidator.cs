@@ -16,7 +16,8 @@ internal static class ObservabilityValidator
             else if (endPoint.AddressFamily != AddressFamily.InterNetwork)
                 fail("Metrics:Prometheus:Address", $"'{address}': the endpoint (.NET's HttpListener on Linux) takes an IPv4 address, 0.0.0.0 for every one");
         }
-        if (!prometheus.Path.StartsWith('/') || prometheus.Path.Length == 1 || prometheus.Path.Any(c => c <= ' ' || c is '?' or '#' or '%' or (char)0x7f))
+        // The exporter makes its listener's prefix of it plus "/": a trailing slash (or "/" alone) would make that "//".
+        if (!prometheus.Path.StartsWith('/') || prometheus.Path.EndsWith('/') || prometheus.Path.Any(c => c <= ' ' || c is '?' or '#' or '%' or (char)0x7f))
             fail("Metrics:Prometheus:Path", $"'{prometheus.Path}' is not a path such as /metrics");
         if (AccessLogFormat.Parse(options.AccessLog.Format, out string? problem) is null)
             fail("AccessLog:Format", problem!);

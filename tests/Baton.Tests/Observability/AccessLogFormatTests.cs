@@ -1,10 +1,9 @@
 using Baton.Configuration;
 using Baton.Front;
-using Baton.Tests.Infrastructure;
 
 namespace Baton.Tests.Observability;
 
-/// <summary>The access log's format, its field escaping, and the validation of Baton:Metrics and Baton:AccessLog.</summary>
+/// <summary>The access log's format and how its fields are escaped and bounded.</summary>
 public sealed class AccessLogFormatTests
 {
     [Fact]
@@ -54,46 +53,5 @@ public sealed class AccessLogFormatTests
         // An escape is never cut in half.
         Assert.Matches(@"^(\\x22)+\.\.\.$", AccessLog.Bounded(new string('"', 1000)));
         Assert.Equal(new string('a', AccessLog.MaxFieldLength - 3), AccessLog.Bounded(new string('a', AccessLog.MaxFieldLength - 3)));
-    }
-
-    [Fact]
-    public void BadMetricsAndAccessLogSettingsAreReportedWithTheirKeys()
-    {
-        using TempFile config = TempFile.Config(new
-        {
-            Metrics = new { Prometheus = new { Address = "localhost:9464", Path = "metrics" } },
-            AccessLog = new { Enabled = true, Format = "{nope}" },
-        });
-
-        IReadOnlyList<string> problems = Baton.Hosting.FrontConfiguration.Load(config.Path, new Baton.Hosting.FrontOverrides()).Problems;
-
-        Assert.Equal(
-        [
-            "Baton:Metrics:Prometheus:Address: 'localhost:9464' is not an address:port such as 127.0.0.1:9464",
-            "Baton:Metrics:Prometheus:Path: 'metrics' is not a path such as /metrics",
-            $"Baton:AccessLog:Format: names an unknown field '{{nope}}'; the fields are {string.Join(", ", AccessLogFormat.FieldNames)}",
-        ], problems);
-    }
-
-    [Theory]
-    [InlineData("[::1]:9464")]
-    [InlineData("[::]:9464")]
-    public void AnIPv6EndpointAddressIsRefusedWithTheReason(string address)
-    {
-        using TempFile config = TempFile.Config(new { Metrics = new { Prometheus = new { Address = address } } });
-
-        IReadOnlyList<string> problems = Baton.Hosting.FrontConfiguration.Load(config.Path, new Baton.Hosting.FrontOverrides()).Problems;
-
-        Assert.Equal([$"Baton:Metrics:Prometheus:Address: '{address}': the endpoint (.NET's HttpListener on Linux) takes an IPv4 address, 0.0.0.0 for every one"], problems);
-    }
-
-    [Fact]
-    public void AMisspelledMetricsKeyIsCaught()
-    {
-        using TempFile config = TempFile.Config(new { Metrics = new { Prometheus = new { Adress = "127.0.0.1:9464" } } });
-
-        IReadOnlyList<string> problems = Baton.Hosting.FrontConfiguration.Load(config.Path, new Baton.Hosting.FrontOverrides()).Problems;
-
-        Assert.Equal(["Baton:Metrics:Prometheus:Adress: unknown key; did you mean 'Address'?"], problems);
     }
 }
