@@ -41,6 +41,7 @@ internal static class BatonOptionsValidator
         ValidateSessionTickets(options.SessionTickets, Fail);
         if (options.Control.Problem() is string control)
             Fail("Control:Socket", control);
+        ObservabilityValidator.Validate(options, Fail);
         return errors;
     }
 

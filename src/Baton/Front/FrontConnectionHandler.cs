@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -32,11 +33,13 @@ internal sealed class FrontConnectionHandler : IDisposable
     private readonly BatonMetrics _metrics;
     private readonly ILogger _logger;
     private readonly ConnectionFailureLog _failures;
+    private readonly AccessLog? _accessLog;
 
     public FrontConnectionHandler(
         BatonOptions options, IReadOnlyDictionary<string, WorkerPool> pools, SocketPoller poller, CertificateStore certificates,
-        ConnectionSlots slots, BatonMetrics metrics, ILogger logger, TicketKeyRing? ticketKeys = null)
+        ConnectionSlots slots, BatonMetrics metrics, ILogger logger, TicketKeyRing? ticketKeys = null, AccessLog? accessLog = null)
     {
+        _accessLog = accessLog;
         _limits = options.Limits;
         _router = new Router(options);
         _pools = pools;
@@ -58,34 +61,41 @@ internal sealed class FrontConnectionHandler : IDisposable
         Routed? routed = null;
         // Formatted only if a log line is written: this runs for every connection.
         IPEndPoint? remote = socket.RemoteEndPoint;
+        ConnectionRecord? record = _accessLog?.Begin(id, listener.Name, remote);
         try
         {
             Inspected inspected = await InspectAsync(socket, listener, stopping).ConfigureAwait(false);
             remote = inspected.Remote ?? remote;
-            routed = await RouteAsync(id, socket, listener, inspected, stopping).ConfigureAwait(false);
+            record?.Inspected(inspected.Remote, inspected.Hello);
+            routed = await RouteAsync(id, socket, listener, inspected, record, stopping).ConfigureAwait(false);
             WorkerPool pool = _pools[routed.Handoff.Pool];
+            long dispatchStarted = Stopwatch.GetTimestamp();
             DispatchOutcome outcome = await pool.DispatchAsync(routed.Handoff, stopping).ConfigureAwait(false);
             if (outcome != DispatchOutcome.HandedOff)
                 throw await RefuseAsync(socket, routed.Terminated, pool, outcome).ConfigureAwait(false);
+            TimeSpan dispatch = Stopwatch.GetElapsedTime(dispatchStarted);
             _metrics.HandedOff(pool.Name);
+            _metrics.Dispatched(pool.Name, dispatch);
+            record?.HandedOff(routed.Handoff.SentTo, dispatch);
             _logger.ConnectionHandedOff(id, remote, pool.Name);
         }
         catch (ConnectionRejectedException ex)
         {
-            Fail(id, remote, ex.Reason, ex.Message);
+            Fail(id, remote, ex.Reason, ex.Message, record);
             await AnswerRejectionAsync(socket, ex).ConfigureAwait(false);
         }
         catch (SocketException ex)
         {
-            Fail(id, remote, RejectReason.SocketError, ex.Message);
+            Fail(id, remote, RejectReason.SocketError, ex.Message, record);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
+            record?.ShutDown();
         }
         catch (Exception ex)
         {
             // A bug must cost one connection, never the front: log it loudly with its type.
-            Fail(id, remote, RejectReason.InternalError, ex.ToString());
+            Fail(id, remote, RejectReason.InternalError, ex.ToString(), record);
         }
         finally
         {
@@ -96,6 +106,9 @@ internal sealed class FrontConnectionHandler : IDisposable
             else
                 socket.Dispose();
         }
+        // After the descriptor is closed, so that nothing a log provider does can keep it open.
+        if (record is not null)
+            _accessLog!.Write(record);
     }
 
     /// <summary>
@@ -158,10 +171,12 @@ internal sealed class FrontConnectionHandler : IDisposable
     /// same reading of the SNI the peek makes); the first request's Host and path then decide, except for h2 (its
     /// requests are inside frames), which stays with the pool SNI picked — only such a pool offers h2.
     /// </summary>
-    private async Task<Routed> RouteAsync(ulong id, PolledSocket socket, ListenerOptions listener, Inspected inspected, CancellationToken stopping)
+    private async Task<Routed> RouteAsync(
+        ulong id, PolledSocket socket, ListenerOptions listener, Inspected inspected, ConnectionRecord? record, CancellationToken stopping)
     {
         if (inspected.Hello is ClientHelloInfo hello && PoolByName(listener, hello.ServerName) is { Mode: HandoffMode.Passthrough } passthrough)
         {
+            record?.Routed(passthrough.Name);
             return new Routed(CreateHandoff(id, socket, new ConnectionFacts
             {
                 Mode = HandoffMode.Passthrough,
@@ -175,13 +190,16 @@ internal sealed class FrontConnectionHandler : IDisposable
         }
 
         TerminatedConnection terminated = await _termination.TerminateAsync(
-            socket, serverName => Offer(listener, serverName), serverName => ReadsRequest(listener, serverName), stopping).ConfigureAwait(false);
+            socket, serverName => Offer(listener, serverName), serverName => ReadsRequest(listener, serverName), stopping,
+            handshaken => Handshaken(handshaken, record)).ConfigureAwait(false);
+        record?.RequestRead(terminated);
         try
         {
             string? routingName = terminated.RoutingName;
             WorkerPool target = terminated.Head is HttpRequestHead head
                 ? _pools[_router.SelectWithRequest(listener.Name, routingName, head.Host, head.NormalizedPath)]
                 : PoolByName(listener, routingName)!;
+            record?.Routed(target.Name);
             if (target.Mode == HandoffMode.Passthrough)
             {
                 // Validation keeps Host/path routes off passthrough pools, but the default pool may be one.
@@ -196,6 +214,12 @@ internal sealed class FrontConnectionHandler : IDisposable
             terminated.Dispose();
             throw;
         }
+    }
+
+    private void Handshaken(TerminatedConnection connection, ConnectionRecord? record)
+    {
+        _metrics.Handshake(connection.Tls.ProtocolName, connection.Tls.CipherSuiteName, connection.Tls.IsResumed);
+        record?.Handshaken(connection);
     }
 
     private WorkerPool? PoolByName(ListenerOptions listener, string? serverName) =>
@@ -289,9 +313,10 @@ internal sealed class FrontConnectionHandler : IDisposable
         }
     }
 
-    private void Fail(ulong id, IPEndPoint? remote, string reason, string detail)
+    private void Fail(ulong id, IPEndPoint? remote, string reason, string detail, ConnectionRecord? record)
     {
         _metrics.Failed(reason);
+        record?.Failed(reason);
         // A browser's unused preconnect or a health check: counted, but nothing went wrong.
         if (reason == RejectReason.Preconnect)
             _logger.ConnectionClosedUnused(id, remote);

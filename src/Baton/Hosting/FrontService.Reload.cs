@@ -164,6 +164,7 @@ internal sealed partial class FrontService
             {
                 System.Security.Cryptography.CryptographicOperations.ZeroMemory(update);
             }
+            _metrics.ObserveCertificates(CertificateExpiries.Of(next.Certificates));
         }
         // Removed listeners stop accepting before the new generation (which has no settings for them) is current.
         foreach (AcceptingListener removed in _listeners.Where(l => next.Listener(l.Key) is null).ToList())
@@ -246,7 +247,9 @@ internal sealed partial class FrontService
         bool sameRotation = previous is { Options.SessionTickets: { KeyFile: null } was } && tickets.KeyFile is null
             && was.RotationInterval == tickets.RotationInterval && was.DecryptionWindow == tickets.DecryptionWindow;
         TicketKeyRing ticketKeys = sameRotation ? previous!.TicketKeys : TicketKeyRing.For(tickets);
-        var handler = new FrontConnectionHandler(options, pools, _poller, certificates, _slots!, _metrics, _logger, ticketKeys);
+        // The access log's format is the generation's too: a reload may change it.
+        var handler = new FrontConnectionHandler(
+            options, pools, _poller, certificates, _slots!, _metrics, _logger, ticketKeys, AccessLog.Create(options.AccessLog, _loggerFactory));
         return new FrontGeneration(number, options, certificates, ticketKeys, pools, handler);
     }
 

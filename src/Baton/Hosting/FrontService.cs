@@ -21,6 +21,7 @@ internal sealed partial class FrontService : IHostedService, IDisposable
     private readonly BatonOptions _options;
     private readonly BatonMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly ILoggerFactory _loggerFactory;
     private readonly CancellationTokenSource _accepting = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<AcceptingListener> _listeners = [];
@@ -48,6 +49,7 @@ internal sealed partial class FrontService : IHostedService, IDisposable
         _certificates = certificates;
         _metrics = metrics;
         _logger = loggerFactory.CreateLogger("Baton.Front");
+        _loggerFactory = loggerFactory;
         _source = source ?? new FrontSource(null, new FrontOverrides());
     }
 
@@ -75,6 +77,7 @@ internal sealed partial class FrontService : IHostedService, IDisposable
         foreach (AcceptingListener listener in _listeners)
             listener.Start(AcceptLoopAsync(listener, slots));
         WatchCertificates(_options);
+        ObserveForMetrics();
         _logger.Ready(
             Environment.ProcessId,
             string.Join(", ", _listeners.Select(l => $"https://{l.Socket.LocalEndPoint} ({generation.Listener(l.Key)!.Name})")),
@@ -113,6 +116,14 @@ internal sealed partial class FrontService : IHostedService, IDisposable
                 "free for the runtime and the workers' channels; raise it (ulimit -n, systemd LimitNOFILE=)");
         _logger.ConnectionCap(cap < configured ? LogLevel.Warning : LogLevel.Information, cap, configured, limit.ToString(), open, reserve);
         return new ConnectionSlots(cap, _options.Limits.PressureTimeout, _logger);
+    }
+
+    /// <summary>What the gauges read at each collection; a reload that swaps the certificates calls ObserveCertificates again.</summary>
+    private void ObserveForMetrics()
+    {
+        _metrics.ObserveFront(() => Volatile.Read(ref _inFront), () => _pools.Values.Select(pool =>
+            new PoolLoad(pool.Name, pool.Workers.Select(worker => new WorkerLoad(worker.Pid, worker.Outstanding)).ToArray())));
+        _metrics.ObserveCertificates(CertificateExpiries.Of(_certificates));
     }
 
     private async Task StartPoolsAsync(CancellationToken cancellationToken)

@@ -106,7 +106,10 @@ internal sealed class WorkerProcess
             sent = false;
         }
         if (sent)
+        {
+            handoff.SentTo = Pid;
             return acknowledgement.Task;
+        }
         if (_unacknowledged.TryRemove(handoff.Id, out _))
             Interlocked.Decrement(ref _outstanding);
         return null;
