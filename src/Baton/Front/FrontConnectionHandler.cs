@@ -23,7 +23,7 @@ namespace Baton.Front;
 internal sealed class FrontConnectionHandler : IDisposable
 {
     private readonly LimitOptions _limits;
-    private readonly Router _router;
+    private readonly RouteTable _router;
     private readonly IReadOnlyDictionary<string, WorkerPool> _pools;
     private readonly SocketPoller _poller;
     private readonly HandoffTermination _termination;
@@ -38,7 +38,7 @@ internal sealed class FrontConnectionHandler : IDisposable
         ConnectionSlots slots, BatonMetrics metrics, ILogger logger)
     {
         _limits = options.Limits;
-        _router = new Router(options);
+        _router = new RouteTable(options);
         _pools = pools;
         _poller = poller;
         _termination = new HandoffTermination(options, certificates, slots);
