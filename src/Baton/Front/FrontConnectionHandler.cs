@@ -32,6 +32,7 @@ internal sealed class FrontConnectionHandler : IDisposable
     private readonly BatonMetrics _metrics;
     private readonly ILogger _logger;
     private readonly ConnectionFailureLog _failures;
+    private readonly HandbackDispatcher _handbacks;
 
     public FrontConnectionHandler(
         BatonOptions options, IReadOnlyDictionary<string, WorkerPool> pools, SocketPoller poller, CertificateStore certificates,
@@ -50,6 +51,7 @@ internal sealed class FrontConnectionHandler : IDisposable
         _metrics = metrics;
         _logger = logger;
         _failures = new ConnectionFailureLog(logger, TimeProvider.System, ConnectionFailureLog.DefaultInterval, ConnectionFailureLog.DefaultLinesPerReason);
+        _handbacks = new HandbackDispatcher(options, pools, poller, metrics, logger);
     }
 
     public async Task HandleAsync(Socket accepted, ListenerOptions listener, ulong id, CancellationToken stopping)
@@ -189,7 +191,7 @@ internal sealed class FrontConnectionHandler : IDisposable
                 throw new ConnectionRejectedException(RejectReason.RequestInvalid, $"request routed to passthrough pool {target.Name} after the front terminated TLS");
             }
             // The session stays alive until the dispatch ends: if no worker takes it, the front answers over it.
-            return new Routed(HandOverSession(id, socket, inspected, target, terminated), terminated);
+            return new Routed(HandOverSession(id, socket, listener, inspected, target, terminated), terminated);
         }
         catch
         {
@@ -213,13 +215,16 @@ internal sealed class FrontConnectionHandler : IDisposable
     };
 
     /// <summary>Exports the terminated session for <paramref name="target"/>; the SSL and the head buffer go with the caller's dispose.</summary>
-    private static PendingHandoff HandOverSession(ulong id, PolledSocket socket, Inspected inspected, WorkerPool target, TerminatedConnection terminated)
+    private static PendingHandoff HandOverSession(
+        ulong id, PolledSocket socket, ListenerOptions listener, Inspected inspected, WorkerPool target, TerminatedConnection terminated)
     {
         using HandoffExport export = terminated.Export();
         var facts = new ConnectionFacts
         {
             Mode = HandoffMode.Handoff,
             Pool = target.Name,
+            // The worker routes the connection's later requests by it (handback).
+            Listener = listener.Name,
             RemoteEndPoint = inspected.Remote,
             LocalEndPoint = inspected.Local,
             ServerName = terminated.ServerName ?? terminated.RoutingName,
@@ -293,6 +298,7 @@ internal sealed class FrontConnectionHandler : IDisposable
 
     public void Dispose()
     {
+        _handbacks.Dispose();
         _termination.Dispose();
         _failures.Dispose();
     }
