@@ -44,8 +44,8 @@ internal sealed class WorkerLauncher
             TicketKeys = options.Mode == HandoffMode.Passthrough ? _ticketKeys : [],
             TicketsPerHandshake = _options.SessionTickets.TicketsPerHandshake,
             HandshakeTimeout = _options.Limits.HandshakeTimeout,
-            // Only Host/path routes can send a connection's later request elsewhere: then the worker routes each one (handback).
-            Routes = options.Mode == HandoffMode.Handoff && _options.Routes.Any(r => r.NeedsRequest) ? new RouteTable(_options) : null,
+            // A handoff worker routes later requests by the same rule: HTTP/1.1 ones are handed back, h2 ones answered 421.
+            Routes = options.Mode == HandoffMode.Handoff ? new RouteTable(_options) : null,
         };
         byte[] body = new byte[ChannelHeader.MaxBodyLength];
         try

@@ -22,7 +22,16 @@ internal sealed partial class WorkerConnection
 
     /// <summary>Handoff HTTP/1.1 with Host/path routes configured: a later request may be another pool's.</summary>
     private bool MayHandBack =>
-        _handbacks?.Routes is not null && _facts.Mode == HandoffMode.Handoff && _facts.Listener is not null && _facts.NegotiatedAlpn != "h2";
+        _handbacks?.Routes is { } routes && routes.Routes.Any(r => r.NeedsRequest)
+        && _facts.Mode == HandoffMode.Handoff && _facts.Listener is not null && _facts.NegotiatedAlpn != "h2";
+
+    /// <summary>
+    /// The pool a new connection for <paramref name="host"/> and <paramref name="path"/> would reach (its SNI the host, as a
+    /// browser sends it), when this worker knows the routes; null otherwise. An HTTP/2 request whose pool is not this
+    /// one came over a coalesced connection and is answered 421 (RFC 9110 §15.5.20).
+    /// </summary>
+    public string? PoolForRequest(string? host, string? path) =>
+        _handbacks?.Routes is { } routes && _facts.Listener is string listener ? routes.SelectWithRequest(listener, host, host, path) : null;
 
     /// <summary>The gate for this connection's requests once it is open; null when every request stays here.</summary>
     public HandbackGate? CreateGate() =>
