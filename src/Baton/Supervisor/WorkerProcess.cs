@@ -260,7 +260,14 @@ internal sealed class WorkerProcess
     /// </summary>
     private void ReceiveHandback(ReceivedMessage message, Span<byte> body)
     {
-        SafeFdHandle fd = message.Fd!;
+        if (message.Fd is not SafeFdHandle fd)
+        {
+            // The front is at its descriptor limit and the kernel dropped the fd: not taken, so no Ack; the worker
+            // still holds the connection and answers it itself when the Ack does not come.
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(body);
+            _logger.HandbackFailed(message.ConnectionId, Pool, "the front is out of descriptors; left with the worker");
+            return;
+        }
         try
         {
             Action<HandbackArrival> handler = HandbackReceived
