@@ -37,6 +37,8 @@ internal sealed class HandbackGate
     private readonly Queue<bool> _headRequests = new();
     private readonly Lock _counts = new();
     private readonly HttpResponseFramer _responses = new();
+    private const int MaxEmptyLines = 2;
+    private int _emptyLines;
     private HttpBodyFramer _body;
     private bool _inBody;
     private byte[] _held = [];
@@ -97,9 +99,9 @@ internal sealed class HandbackGate
     /// <summary>Collects a head; once it parses, routes it and either passes it on or holds it with what follows.</summary>
     private GateVerdict FeedHead(ref ReadOnlySpan<byte> data, IBufferWriter<byte> application)
     {
-        int before = _head.WrittenCount;
-        int take = Math.Min(data.Length, _limits.MaxHeadBytes + 1 - before);
+        int take = Math.Min(data.Length, _limits.MaxHeadBytes + 1 - _head.WrittenCount);
         _head.Write(data[..take]);
+        SkipEmptyLines();
         ParseStatus status = HttpRequestHeadParser.Parse(_head.WrittenSpan, _limits, out HttpRequestHead? head, out _);
         if (status == ParseStatus.NeedMoreData && take == data.Length)
         {
@@ -113,10 +115,12 @@ internal sealed class HandbackGate
             _head.Clear();
             return GateVerdict.Boundary;
         }
-        int headBytesFromData = head.HeadLength - before;
+        // What the buffer holds past the head came from this piece's end: the next message starts there.
+        int pastHead = _head.WrittenCount - head.HeadLength;
         application.Write(_head.WrittenSpan[..head.HeadLength]);
         _head.Clear();
-        data = data[headBytesFromData..];
+        _emptyLines = 0;
+        data = data[(take - pastHead)..];
         lock (_counts)
         {
             _requests++;
@@ -125,6 +129,22 @@ internal sealed class HandbackGate
         _body = HttpBodyFramer.ForRequest(head);
         _inBody = !_body.IsComplete;
         return GateVerdict.Continue;
+    }
+
+    /// <summary>
+    /// RFC 9112 §2.2: a server SHOULD ignore at least one empty line before a request line (some clients send a CRLF
+    /// after a body). A few are dropped here, so that neither the application nor the front's parser sees them.
+    /// </summary>
+    private void SkipEmptyLines()
+    {
+        while (_emptyLines < MaxEmptyLines && _head.WrittenSpan.StartsWith("\r\n"u8))
+        {
+            byte[] rest = _head.WrittenSpan[2..].ToArray();
+            _head.Clear();
+            _head.Write(rest);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(rest);
+            _emptyLines++;
+        }
     }
 
     /// <summary>The send loop wrote these bytes to the client: counts the responses they complete.</summary>

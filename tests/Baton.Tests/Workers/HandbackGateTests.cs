@@ -76,15 +76,24 @@ public sealed class HandbackGateTests
     }
 
     [Theory]
-    [InlineData("GET /x HTTP/1.1\nHost: a\r\n\r\n")]
-    [InlineData("\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n")]
-    [InlineData("GET /%00 HTTP/1.1\r\nHost: a\r\n\r\n")]
-    public void AHeadThatCannotBeRoutedGoesToTheFrontToAnswer(string head)
+    [InlineData("GET /x HTTP/1.1\nHost: a\r\n\r\n", null)]
+    [InlineData("\r\n\r\n\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n", "\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n")]
+    [InlineData("GET /%00 HTTP/1.1\r\nHost: a\r\n\r\n", null)]
+    public void AHeadThatCannotBeRoutedGoesToTheFrontToAnswer(string head, string? held)
     {
         HandbackGate gate = Gate();
         var (application, verdict) = Feed(gate, Own + head, 1000);
         Assert.Equal((GateVerdict.Boundary, Own), (verdict, application));
-        Assert.Equal(head, Encoding.Latin1.GetString(gate.Held));
+        Assert.Equal(held ?? head, Encoding.Latin1.GetString(gate.Held));
+    }
+
+    [Fact]
+    public void AnEmptyLineOrTwoBeforeTheNextRequestIsIgnored()
+    {
+        HandbackGate gate = Gate();
+        var (application, verdict) = Feed(gate, Own + "\r\n" + OwnHead + "\r\n\r\n" + Foreign, 1);
+        Assert.Equal((GateVerdict.Boundary, Own + OwnHead), (verdict, application));
+        Assert.Equal(Foreign, Encoding.Latin1.GetString(gate.Held));
     }
 
     [Fact]
