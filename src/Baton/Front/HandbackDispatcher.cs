@@ -53,7 +53,7 @@ internal sealed class HandbackDispatcher : IDisposable
     public void Dispose() => _disposing.Cancel();
 
     /// <summary>Called on a worker's channel thread: the work runs on the thread pool.</summary>
-    public void Receive(HandbackArrival arrival) => _ = HandleAsync(arrival);
+    public void Receive(HandbackArrival arrival) => _ = Task.Run(() => HandleAsync(arrival));
 
     private async Task HandleAsync(HandbackArrival arrival)
     {
