@@ -14,7 +14,7 @@ namespace Baton.Channel;
 /// (<see cref="ReadFrom"/>), so no other serialized copy of the keys exists on either side.
 /// <see cref="InitialData"/> holds client plaintext: call <see cref="Wipe"/> once it has been used.
 /// </summary>
-internal sealed class ConnectionFacts
+internal sealed partial class ConnectionFacts
 {
     public const int MaxTlsStateLength = 4 * 1024;
     public const int MaxInitialDataLength = 64 * 1024;
@@ -23,7 +23,7 @@ internal sealed class ConnectionFacts
     public const int MaxInitialCiphertextLength = 64 * 1024;
 
     private const byte ModeTag = 1, PoolTag = 2, RemoteTag = 3, LocalTag = 4, ServerNameTag = 5,
-        OfferedAlpnTag = 6, NegotiatedAlpnTag = 7, TlsStateTag = 8, InitialDataTag = 9, InitialCiphertextTag = 10;
+        OfferedAlpnTag = 6, NegotiatedAlpnTag = 7, TlsStateTag = 8, InitialDataTag = 9, InitialCiphertextTag = 10, ListenerTag = 16;
 
     public required HandoffMode Mode { get; init; }
 
@@ -34,6 +34,9 @@ internal sealed class ConnectionFacts
     public IPEndPoint? RemoteEndPoint { get; init; }
 
     public IPEndPoint? LocalEndPoint { get; init; }
+
+    /// <summary>The listener that accepted the connection: a worker routes its later requests by the same rule (handback).</summary>
+    public string? Listener { get; init; }
 
     /// <summary>SNI host name, when the client sent one.</summary>
     public string? ServerName { get; init; }
@@ -88,6 +91,7 @@ internal sealed class ConnectionFacts
         tlsState = TlsStateLength > 0 ? writer.WriteFieldSlot(TlsStateTag, TlsStateLength) : [];
         if (!InitialData.IsEmpty) writer.WriteField(InitialDataTag, InitialData.Span);
         if (!InitialCiphertext.IsEmpty) writer.WriteField(InitialCiphertextTag, InitialCiphertext.Span);
+        if (Listener is not null) writer.WriteString(ListenerTag, Listener, Encoding.UTF8);
         return writer.Written;
     }
 
@@ -130,6 +134,7 @@ internal sealed class ConnectionFacts
                     case InitialCiphertextTag:
                         InitialCiphertext = ChannelBodyReader.ReadBytes(value, 1, MaxInitialCiphertextLength, nameof(InitialCiphertext));
                         break;
+                    case ListenerTag: Listener = ChannelBodyReader.ReadString(value, ChannelCodec.MaxNameBytes, nameof(Listener)); break;
                     default: throw ChannelBodyReader.UnknownField(tag);
                 }
             }
@@ -154,6 +159,7 @@ internal sealed class ConnectionFacts
         if (Mode is not (HandoffMode.Passthrough or HandoffMode.Handoff)) return $"unknown mode {Mode}";
         if (ChannelCodec.NameProblem(Pool, nameof(Pool)) is string poolProblem) return poolProblem;
         if (ChannelCodec.NameProblem(ServerName, nameof(ServerName)) is string sniProblem) return sniProblem;
+        if (ChannelCodec.NameProblem(Listener, nameof(Listener)) is string listenerProblem) return listenerProblem;
         if (ChannelCodec.AlpnProblem(OfferedAlpn, nameof(OfferedAlpn)) is string offerProblem) return offerProblem;
         if (NegotiatedAlpn is not null && ChannelCodec.AlpnProblem(NegotiatedAlpn) is string alpnProblem) return alpnProblem;
         if (TlsStateLength is < 0 or > MaxTlsStateLength) return $"TlsState must be 0..{MaxTlsStateLength} bytes";

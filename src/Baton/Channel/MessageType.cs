@@ -33,6 +33,14 @@ internal enum MessageType : ushort
     /// <summary>Front → passthrough worker, on reload: <see cref="CertificateUpdate"/> body (the new certificates and
     /// keys), no fd, connection id 0. Connections received after it are served with the new certificates.</summary>
     Certificates = 9,
+
+    /// <summary>Worker → front (handback): a live handoff connection goes back at a request boundary. Exactly one fd;
+    /// body: <see cref="ConnectionFacts"/> in handoff mode with the session as it is now and the unserved bytes.
+    /// The worker keeps its copy until the front's <see cref="HandbackAck"/>.</summary>
+    Handback = 11,
+
+    /// <summary>Front → worker: the front holds the handed-back connection; the worker closes its copy (no FIN). Empty body.</summary>
+    HandbackAck = 12,
 }
 
 /// <summary>Which end of the channel a <see cref="ChannelSocket"/> is; decides which types it may send and receive.</summary>
@@ -44,17 +52,20 @@ internal enum ChannelRole
 
 internal static class MessageTypeRules
 {
-    public static bool IsKnown(MessageType type) => type is >= MessageType.Configure and <= MessageType.Pong or MessageType.Certificates;
+    public static bool IsKnown(MessageType type) => type is >= MessageType.Configure and <= MessageType.Pong
+        or MessageType.Certificates or MessageType.Handback or MessageType.HandbackAck;
 
-    public static bool IsFrontToWorker(MessageType type) => type is MessageType.Configure or MessageType.Connection or MessageType.Ping or MessageType.Certificates;
+    public static bool IsFrontToWorker(MessageType type) => type is MessageType.Configure or MessageType.Connection or MessageType.Ping
+        or MessageType.Certificates or MessageType.HandbackAck;
 
     /// <summary>True when a socket playing <paramref name="receiver"/> may receive <paramref name="type"/>.</summary>
     public static bool MayReceive(ChannelRole receiver, MessageType type) =>
         IsFrontToWorker(type) == (receiver == ChannelRole.Worker);
 
-    public static bool CarriesFd(MessageType type) => type == MessageType.Connection;
+    public static bool CarriesFd(MessageType type) => type is MessageType.Connection or MessageType.Handback;
 
-    public static bool HasBody(MessageType type) => type is MessageType.Configure or MessageType.Connection or MessageType.Certificates;
+    public static bool HasBody(MessageType type) =>
+        type is MessageType.Configure or MessageType.Connection or MessageType.Certificates or MessageType.Handback;
 
     /// <summary>Configure, Ready and Certificates are about the channel, every other type about one connection (ids start at 1);
     /// Ping and Pong carry the ping's number (from 1) in the same field.</summary>

@@ -15,7 +15,8 @@ internal sealed class WorkerSettings
 
     // Tag 6 is retired (it was a test hook): a worker built against another Baton version may still
     // know it, so it is never given a new meaning, and the reader refuses it like any unknown tag.
-    private const byte PoolTag = 1, ModeTag = 2, AlpnTag = 3, CertificatesTag = 4, TimeoutTag = 5, TicketKeysTag = 7, TicketsPerHandshakeTag = 8;
+    private const byte PoolTag = 1, ModeTag = 2, AlpnTag = 3, CertificatesTag = 4, TimeoutTag = 5, TicketKeysTag = 7, TicketsPerHandshakeTag = 8,
+        RoutesTag = 20, DefaultPoolTag = 21;
 
     public required string Pool { get; init; }
 
@@ -41,6 +42,12 @@ internal sealed class WorkerSettings
     /// <summary>Proxy only (required there): the backends and the relay's limits.</summary>
     public RelaySettings? Relay { get; init; }
 
+    /// <summary>
+    /// Handoff: the front's routes and default pool, so that the worker routes each later request of a kept-alive
+    /// connection by the same rule (<see cref="RouteTable"/>) and hands back the ones for another pool. Null: no handback.
+    /// </summary>
+    public RouteTable? Routes { get; init; }
+
     public void Wipe()
     {
         foreach (var certificate in Certificates)
@@ -65,6 +72,11 @@ internal sealed class WorkerSettings
         if (TicketKeys.Length > 0) writer.WriteField(TicketKeysTag, TicketKeys);
         writer.WriteByte(TicketsPerHandshakeTag, (byte)TicketsPerHandshake);
         Relay?.WriteTo(ref writer);
+        if (Routes is not null)
+        {
+            RouteMaterial.Write(ref writer, RoutesTag, Routes.Routes);
+            writer.WriteString(DefaultPoolTag, Routes.DefaultPool, Encoding.UTF8);
+        }
         return writer.Written;
     }
 
@@ -78,6 +90,8 @@ internal sealed class WorkerSettings
     private WorkerSettings(ReadOnlySpan<byte> body)
     {
         Pool = "";
+        List<RouteOptions>? routes = null;
+        string? defaultPool = null;
         var reader = new ChannelBodyReader(body);
         bool relayFields = false;
         try
@@ -94,6 +108,8 @@ internal sealed class WorkerSettings
                     case TicketKeysTag: TicketKeys = ChannelBodyReader.ReadBytes(value, 1, MaxTicketKeys * SessionTicketOptions.KeyEntryLength, nameof(TicketKeys)); break;
                     case TicketsPerHandshakeTag: TicketsPerHandshake = ChannelBodyReader.ReadByte(value, nameof(TicketsPerHandshake)); break;
                     case var relayTag when RelaySettings.Owns(relayTag): relayFields = true; break;
+                    case RoutesTag: routes = RouteMaterial.Read(value); break;
+                    case DefaultPoolTag: defaultPool = ChannelBodyReader.ReadString(value, ChannelCodec.MaxNameBytes, "DefaultPool"); break;
                     default: throw ChannelBodyReader.UnknownField(tag);
                 }
             }
@@ -102,6 +118,9 @@ internal sealed class WorkerSettings
             else if (relayFields) throw ChannelBodyReader.Invalid("only proxy workers relay");
             reader.Require(ModeTag, nameof(Mode));
             reader.Require(TimeoutTag, nameof(HandshakeTimeout));
+            // Routes and their default pool travel together.
+            if ((routes is null) != (defaultPool is null)) throw ChannelBodyReader.Invalid("Routes and DefaultPool go together");
+            Routes = routes is null ? null : new RouteTable(routes, defaultPool!);
             if (Problem() is string problem)
             {
                 throw ChannelBodyReader.Invalid(problem);
@@ -129,6 +148,9 @@ internal sealed class WorkerSettings
             return $"TicketKeys must be 1..{MaxTicketKeys} keys of {SessionTicketOptions.KeyEntryLength} bytes";
         if (TicketsPerHandshake is < 0 or > SessionTicketOptions.MaxTicketsPerHandshake)
             return $"TicketsPerHandshake must be 0..{SessionTicketOptions.MaxTicketsPerHandshake}";
+        if (Routes is not null && Mode != HandoffMode.Handoff) return "only handoff workers route requests (handback)";
+        if (Routes is not null && (RouteMaterial.Problem(Routes.Routes) ?? ChannelCodec.NameProblem(Routes.DefaultPool, "DefaultPool")) is string routeProblem)
+            return routeProblem;
         if (HandshakeTimeout <= TimeSpan.Zero || HandshakeTimeout.TotalMilliseconds > uint.MaxValue) return "HandshakeTimeout must be 1 ms..49 days";
         return Certificates.Select(c => c.Problem()).FirstOrDefault(p => p is not null);
     }

@@ -24,7 +24,7 @@ namespace Baton.Front;
 internal sealed class FrontConnectionHandler : IDisposable
 {
     private readonly LimitOptions _limits;
-    private readonly Router _router;
+    private readonly RouteTable _router;
     private readonly IReadOnlyDictionary<string, WorkerPool> _pools;
     private readonly SocketPoller _poller;
     private readonly HandoffTermination _termination;
@@ -34,6 +34,7 @@ internal sealed class FrontConnectionHandler : IDisposable
     private readonly ILogger _logger;
     private readonly ConnectionFailureLog _failures;
     private readonly AccessLog? _accessLog;
+    private readonly HandbackDispatcher _handbacks;
 
     public FrontConnectionHandler(
         BatonOptions options, IReadOnlyDictionary<string, WorkerPool> pools, SocketPoller poller, CertificateStore certificates,
@@ -41,7 +42,7 @@ internal sealed class FrontConnectionHandler : IDisposable
     {
         _accessLog = accessLog;
         _limits = options.Limits;
-        _router = new Router(options);
+        _router = new RouteTable(options);
         _pools = pools;
         _poller = poller;
         _termination = new HandoffTermination(options, certificates, slots, ticketKeys);
@@ -53,6 +54,7 @@ internal sealed class FrontConnectionHandler : IDisposable
         _metrics = metrics;
         _logger = logger;
         _failures = new ConnectionFailureLog(logger, TimeProvider.System, ConnectionFailureLog.DefaultInterval, ConnectionFailureLog.DefaultLinesPerReason);
+        _handbacks = new HandbackDispatcher(options, pools, poller, metrics, logger);
     }
 
     public async Task HandleAsync(Socket accepted, ListenerOptions listener, ulong id, CancellationToken stopping)
@@ -207,7 +209,7 @@ internal sealed class FrontConnectionHandler : IDisposable
                 throw new ConnectionRejectedException(RejectReason.RequestInvalid, $"request routed to passthrough pool {target.Name} after the front terminated TLS");
             }
             // The session stays alive until the dispatch ends: if no worker takes it, the front answers over it.
-            return new Routed(HandOverSession(id, socket, inspected, target, terminated), terminated);
+            return new Routed(HandOverSession(id, socket, listener, inspected, target, terminated), terminated);
         }
         catch
         {
@@ -244,7 +246,8 @@ internal sealed class FrontConnectionHandler : IDisposable
         PoolByName(listener, serverName) is not { FirstRequest: FirstRequest.None };
 
     /// <summary>Exports the terminated session for <paramref name="target"/>; the SSL and the head buffer go with the caller's dispose.</summary>
-    private static PendingHandoff HandOverSession(ulong id, PolledSocket socket, Inspected inspected, WorkerPool target, TerminatedConnection terminated)
+    private static PendingHandoff HandOverSession(
+        ulong id, PolledSocket socket, ListenerOptions listener, Inspected inspected, WorkerPool target, TerminatedConnection terminated)
     {
         using HandoffExport export = terminated.Export();
         var facts = new ConnectionFacts
@@ -252,6 +255,8 @@ internal sealed class FrontConnectionHandler : IDisposable
             // A proxy pool's relay continues the session just as a handoff worker does.
             Mode = HandoffMode.Handoff,
             Pool = target.Name,
+            // The worker routes the connection's later requests by it (handback).
+            Listener = listener.Name,
             RemoteEndPoint = inspected.Remote,
             LocalEndPoint = inspected.Local,
             ServerName = terminated.ServerName ?? terminated.RoutingName,
@@ -326,6 +331,7 @@ internal sealed class FrontConnectionHandler : IDisposable
 
     public void Dispose()
     {
+        _handbacks.Dispose();
         _termination.Dispose();
         _failures.Dispose();
     }

@@ -103,6 +103,8 @@ internal sealed class WorkerLauncher
         TicketsPerHandshake = _options.SessionTickets.TicketsPerHandshake,
         HandshakeTimeout = _options.Limits.HandshakeTimeout,
         Relay = options.Mode == HandoffMode.Proxy ? RelaySettings.From(options) : null,
+        // A handoff worker routes later requests by the same rule: HTTP/1.1 ones are handed back, h2 ones answered 421.
+        Routes = options.Mode == HandoffMode.Handoff ? new RouteTable(_options) : null,
     };
 
     /// <summary>This same executable with <paramref name="command"/> (<c>worker</c>, <c>relay</c>), whether it runs as an apphost or as <c>dotnet baton.dll</c>.</summary>

@@ -51,6 +51,20 @@ internal sealed class WorkerPool
 
     public IEnumerable<WorkerProcess> Workers => _slots.OfType<WorkerProcess>();
 
+    /// <summary>Where the connections this pool's workers hand back go: the front's, set on the running workers and every later one.</summary>
+    public Action<HandbackArrival>? HandbackReceived
+    {
+        get => _handbackReceived;
+        set
+        {
+            _handbackReceived = value;
+            foreach (WorkerProcess worker in Workers)
+                worker.HandbackReceived = value;
+        }
+    }
+
+    private volatile Action<HandbackArrival>? _handbackReceived;
+
     public void Start()
     {
         for (int slot = 0; slot < _slots.Length; slot++)
@@ -199,6 +213,7 @@ internal sealed class WorkerPool
             _ = RestartLaterAsync(slot);
             return;
         }
+        worker.HandbackReceived = HandbackReceived;
         _slots[slot] = worker;
         _logger.WorkerStarted(Name, worker.Pid);
         _ = MonitorAsync(slot, worker);
