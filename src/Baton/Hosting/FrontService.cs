@@ -22,7 +22,8 @@ internal sealed partial class FrontService : IHostedService, IDisposable
     private readonly BatonMetrics _metrics;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly List<AcceptingListener> _listeners = [];
+    /// <summary>Replaced, not changed, by a reload (FrontService.Reload.cs).</summary>
+    private volatile List<AcceptingListener> _listeners = [];
     private readonly SocketPoller _poller = new();
     private readonly CertificateStore _certificates;
     private volatile FrontGeneration? _current;
