@@ -181,7 +181,10 @@ internal sealed partial class FrontService
         foreach (WorkerPool pool in removedPools)
             _logger.PoolRemoved(pool.Name);
         lock (_retiring)
+        {
+            _retiring.RemoveAll(retired => retired.IsCompleted);
             _retiring.Add(RetireAsync(current, removedPools, disposeCertificates: !ReferenceEquals(current.Certificates, next.Certificates)));
+        }
         current.Retire();
     }
 

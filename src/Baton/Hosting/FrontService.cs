@@ -244,6 +244,8 @@ internal sealed partial class FrontService : IHostedService, IDisposable
         foreach (AcceptingListener listener in _listeners)
             listener.Close();
         _watcher?.Dispose();
+        // A start that failed after the control socket was bound: its file goes too. Quick, nothing to wait for.
+        StopControlAsync().GetAwaiter().GetResult();
         _stopping.Dispose();
         _slots?.Dispose();
         _poller.Dispose();
