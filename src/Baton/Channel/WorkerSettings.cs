@@ -38,6 +38,9 @@ internal sealed class WorkerSettings
     /// </summary>
     public byte[] TicketKeys { get; init; } = [];
 
+    /// <summary>Proxy only (required there): the backends and the relay's limits.</summary>
+    public RelaySettings? Relay { get; init; }
+
     public void Wipe()
     {
         foreach (var certificate in Certificates)
@@ -61,6 +64,7 @@ internal sealed class WorkerSettings
         writer.WriteUInt32(TimeoutTag, (uint)HandshakeTimeout.TotalMilliseconds);
         if (TicketKeys.Length > 0) writer.WriteField(TicketKeysTag, TicketKeys);
         writer.WriteByte(TicketsPerHandshakeTag, (byte)TicketsPerHandshake);
+        Relay?.WriteTo(ref writer);
         return writer.Written;
     }
 
@@ -75,6 +79,7 @@ internal sealed class WorkerSettings
     {
         Pool = "";
         var reader = new ChannelBodyReader(body);
+        bool relayFields = false;
         try
         {
             while (reader.TryReadField(out byte tag, out ReadOnlySpan<byte> value))
@@ -88,10 +93,13 @@ internal sealed class WorkerSettings
                     case TimeoutTag: HandshakeTimeout = TimeSpan.FromMilliseconds(ChannelBodyReader.ReadUInt32(value, nameof(HandshakeTimeout))); break;
                     case TicketKeysTag: TicketKeys = ChannelBodyReader.ReadBytes(value, 1, MaxTicketKeys * SessionTicketOptions.KeyEntryLength, nameof(TicketKeys)); break;
                     case TicketsPerHandshakeTag: TicketsPerHandshake = ChannelBodyReader.ReadByte(value, nameof(TicketsPerHandshake)); break;
+                    case var relayTag when RelaySettings.Owns(relayTag): relayFields = true; break;
                     default: throw ChannelBodyReader.UnknownField(tag);
                 }
             }
             reader.Require(PoolTag, nameof(Pool));
+            if (Mode == HandoffMode.Proxy) Relay = RelaySettings.Read(body);
+            else if (relayFields) throw ChannelBodyReader.Invalid("only proxy workers relay");
             reader.Require(ModeTag, nameof(Mode));
             reader.Require(TimeoutTag, nameof(HandshakeTimeout));
             if (Problem() is string problem)
@@ -108,7 +116,10 @@ internal sealed class WorkerSettings
 
     private string? Problem()
     {
-        if (Mode is not (HandoffMode.Passthrough or HandoffMode.Handoff)) return $"unknown mode {Mode}";
+        if (Mode is not (HandoffMode.Passthrough or HandoffMode.Handoff or HandoffMode.Proxy)) return $"unknown mode {Mode}";
+        if ((Mode == HandoffMode.Proxy) != (Relay is not null)) return Relay is null ? "proxy workers need the relay settings" : "only proxy workers relay";
+        if (Relay?.Problem() is string relayProblem) return relayProblem;
+        if (Mode == HandoffMode.Proxy && (Certificates.Count > 0 || TicketKeys.Length > 0)) return "relay workers never hold private or ticket keys";
         if (ChannelCodec.NameProblem(Pool, nameof(Pool)) is string poolProblem) return poolProblem;
         if (ChannelCodec.AlpnProblem(AcceptedAlpn, nameof(AcceptedAlpn)) is string alpnProblem) return alpnProblem;
         if (Certificates.Count > MaxCertificates) return $"more than {MaxCertificates} certificates";

@@ -10,11 +10,12 @@ internal sealed class AcceptingListener
 {
     private readonly CancellationTokenSource _closing;
 
-    public AcceptingListener(string key, Socket socket, CancellationToken stopping)
+    /// <param name="accepting">Cancelled when the front stops accepting on every listener.</param>
+    public AcceptingListener(string key, Socket socket, CancellationToken accepting)
     {
         Key = key;
         Socket = socket;
-        _closing = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        _closing = CancellationTokenSource.CreateLinkedTokenSource(accepting);
     }
 
     public string Key { get; }
@@ -28,10 +29,35 @@ internal sealed class AcceptingListener
     public void Start(Task loop) => Loop = loop;
 
     /// <summary>
-    /// Stops accepting and closes the socket. Connections already accepted are separate sockets and go on; those still
-    /// in the kernel's backlog are reset by it, as when any server closes a listening socket.
+    /// Stops accepting, lets the accept loop end, then closes the socket. The order matters when the socket is shared
+    /// with another process (after a binary upgrade, the new front's): .NET's close of a socket with an accept pending
+    /// may shut it down, for every process that holds it.
+    /// </summary>
+    public async Task CloseAsync()
+    {
+        Cancel();
+        try
+        {
+            await Loop.ConfigureAwait(false);
+        }
+        finally
+        {
+            Socket.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Stops accepting and closes the socket at once (a listener a reload removes, or one never started). Connections
+    /// already accepted are separate sockets and go on; those still in the kernel's backlog are reset by it, as when any
+    /// server closes a listening socket.
     /// </summary>
     public void Close()
+    {
+        Cancel();
+        Socket.Dispose();
+    }
+
+    private void Cancel()
     {
         try
         {
@@ -41,6 +67,5 @@ internal sealed class AcceptingListener
         {
             // Closed before.
         }
-        Socket.Dispose();
     }
 }

@@ -47,8 +47,8 @@ internal sealed partial class FrontService
     public void RequestReload(string trigger)
     {
         // A signal or a file change may come as the front stops: then there is nothing left to reload.
-        if (!_stopping.IsCancellationRequested)
-            _ = ReloadAsync(trigger, _stopping.Token);
+        if (!_accepting.IsCancellationRequested)
+            _ = ReloadAsync(trigger, _accepting.Token);
     }
 
     public async Task<ReloadResult> ReloadAsync(string trigger, CancellationToken cancellationToken)
@@ -63,13 +63,23 @@ internal sealed partial class FrontService
         }
         try
         {
-            if (_stopping.IsCancellationRequested)
+            if (_accepting.IsCancellationRequested)
                 return Refused(trigger, ["the front is stopping"]);
             if (_current is not FrontGeneration current)
                 return Refused(trigger, ["the front is still starting"]);
             long started = Stopwatch.GetTimestamp();
             _logger.ReloadStarted(trigger);
-            ReloadResult result = await ApplyAsync(trigger, current, cancellationToken).ConfigureAwait(false);
+            // systemd (Type=notify-reload) waits for READY=1 after RELOADING=1, whatever the outcome.
+            _notifier?.Reloading($"reloading ({trigger})");
+            ReloadResult result;
+            try
+            {
+                result = await ApplyAsync(trigger, current, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _notifier?.Ready($"serving, generation {_current!.Number}");
+            }
             if (result.Applied)
             {
                 foreach (string note in result.Notes)
@@ -208,7 +218,7 @@ internal sealed partial class FrontService
                 continue;
             try
             {
-                added.Add(new AcceptingListener(key, Bind(listener), _stopping.Token));
+                added.Add(new AcceptingListener(key, Bind(listener), _accepting.Token));
             }
             catch (InvalidOperationException ex)
             {

@@ -21,11 +21,15 @@ internal sealed partial class FrontService : IHostedService, IDisposable
     private readonly BatonOptions _options;
     private readonly BatonMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly CancellationTokenSource _accepting = new();
     private readonly CancellationTokenSource _stopping = new();
     /// <summary>Replaced, not changed, by a reload (FrontService.Reload.cs).</summary>
     private volatile List<AcceptingListener> _listeners = [];
     private readonly SocketPoller _poller = new();
     private readonly CertificateStore _certificates;
+    private readonly InheritedListeners _inherited;
+    private readonly StartedBy? _startedBy;
+    private readonly ServiceNotifier? _notifier;
     private volatile FrontGeneration? _current;
     private WorkerLauncher? _launcher;
     private Dictionary<string, WorkerPool> _pools = [];
@@ -34,9 +38,14 @@ internal sealed partial class FrontService : IHostedService, IDisposable
     private int _inFront;
     private ConnectionSlots? _slots;
 
-    public FrontService(BatonOptions options, CertificateStore certificates, BatonMetrics metrics, ILoggerFactory loggerFactory, FrontSource? source = null)
+    public FrontService(
+        BatonOptions options, CertificateStore certificates, BatonMetrics metrics, ILoggerFactory loggerFactory,
+        InheritedListeners inherited, FrontSource? source = null, StartedBy? startedBy = null, ServiceNotifier? notifier = null)
     {
+        _startedBy = startedBy;
+        _notifier = notifier;
         _options = options;
+        _inherited = inherited;
         _certificates = certificates;
         _metrics = metrics;
         _logger = loggerFactory.CreateLogger("Baton.Front");
@@ -55,7 +64,10 @@ internal sealed partial class FrontService : IHostedService, IDisposable
         // Bound before any worker starts: a port in use ends the start at once. The kernel queues
         // connections in the backlog until the accept loops run.
         foreach (ListenerOptions listener in _options.Listeners)
-            _listeners.Add(new AcceptingListener(FrontGeneration.ListenerKey(listener), Bind(listener), _stopping.Token));
+        {
+            Socket socket = _inherited.Take(listener) is Socket given ? Inherited(given, listener) : Bind(listener);
+            _listeners.Add(new AcceptingListener(FrontGeneration.ListenerKey(listener), socket, _accepting.Token));
+        }
         ConnectionSlots slots = _slots = CreateSlots();
         StartControl();
 
@@ -68,7 +80,21 @@ internal sealed partial class FrontService : IHostedService, IDisposable
             Environment.ProcessId,
             string.Join(", ", _listeners.Select(l => $"https://{l.Socket.LocalEndPoint} ({generation.Listener(l.Key)!.Name})")),
             string.Join(", ", _pools.Values.Select(p => $"{p.Name}=[{string.Join(",", p.Workers.Select(w => w.Pid))}]")));
+        IsServing = true;
     }
+
+    /// <summary>Started and not yet stopping: the accept loops run.</summary>
+    public bool IsServing { get; private set; }
+
+    /// <summary>The listening sockets by listener name, for a binary upgrade to pass on.</summary>
+    public IReadOnlyList<(string Name, Socket Socket)> ListeningSockets =>
+        [.. _listeners.Where(l => !l.Closing.IsCancellationRequested).Select(l => (_current!.Listener(l.Key)!.Name, l.Socket))];
+
+    /// <summary>
+    /// Set by a binary upgrade: on stop, the connections the front holds (being inspected, in a handshake, waiting for a
+    /// worker) are handed off while the workers still run, for up to ShutdownTimeout, instead of being closed.
+    /// </summary>
+    public bool HandOffHeldConnectionsOnStop { get; set; }
 
     /// <summary>
     /// The connection cap: the configured one, lowered to what the descriptor limit leaves (measured with the listeners
@@ -146,27 +172,40 @@ internal sealed partial class FrontService : IHostedService, IDisposable
         return socket;
     }
 
+    /// <summary>A listening socket given by systemd or the previous front: already bound and listening, used as it is.</summary>
+    private Socket Inherited(Socket socket, ListenerOptions listener)
+    {
+        socket.NoDelay = true;
+        _logger.ListeningInherited(socket.LocalEndPoint!.ToString()!, listener.Name, listener.ProxyProtocol, _inherited.Source);
+        return socket;
+    }
+
     private static void SetFlag(Socket socket, int option) =>
         socket.SetRawSocketOption(Interop.Libc.SOL_SOCKET, option, BitConverter.GetBytes(1));
 
     private async Task AcceptLoopAsync(AcceptingListener entry, ConnectionSlots slots)
     {
         CancellationToken stopping = _stopping.Token;
-        // A reload that removes the listener ends the loop; a stop ends both.
+        // A reload that removes the listener ends the loop, and so does a stop (which ends every loop first).
         CancellationToken closing = entry.Closing;
         Socket listenerSocket = entry.Socket;
         int failures = 0;
-        while (!stopping.IsCancellationRequested)
+        while (!closing.IsCancellationRequested)
         {
             Socket accepted;
+            bool acquired = false;
             try
             {
                 // At the cap the front stops accepting (the kernel's backlog holds the rest) rather than run out of descriptors.
                 await slots.AcquireAsync(closing).ConfigureAwait(false);
+                acquired = true;
                 accepted = await listenerSocket.AcceptAsync(closing).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
+                // The slot taken for the accept that never came: what is held afterwards is only connections.
+                if (acquired)
+                    slots.Release();
                 return;
             }
             catch (SocketException) when (closing.IsCancellationRequested)
@@ -226,17 +265,39 @@ internal sealed partial class FrontService : IHostedService, IDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        _stopping.Cancel();
+        IsServing = false;
         _watcher?.Dispose();
         await StopControlAsync().ConfigureAwait(false);
-        // A reload in progress finishes (or gives up) before the listeners and pools it may be changing are stopped.
+        // The accepts end (and no reload starts) before anything else: after an upgrade the listening sockets are the new
+        // front's too, and a reload in progress finishes (or gives up) before the listeners and pools it may change stop.
+        _accepting.Cancel();
         await _reloadGate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
-        foreach (AcceptingListener listener in _listeners)
-            listener.Close();
-        await Task.WhenAll(_listeners.Select(l => l.Loop)).ConfigureAwait(false);
+        await Task.WhenAll(_listeners.Select(l => l.CloseAsync())).ConfigureAwait(false);
+        if (HandOffHeldConnectionsOnStop)
+            await HandOffHeldAsync().ConfigureAwait(false);
+        _stopping.Cancel();
         _logger.ShuttingDown(_options.Limits.ShutdownTimeout);
         await Task.WhenAll(_pools.Values.Select(pool => pool.StopAsync(_options.Limits.ShutdownTimeout)).Concat(_retiring)).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// After an upgrade: the connections the front holds go to the workers while they still take them, and then the
+    /// workers get <see cref="UpgradeWorkerGrace"/> more. A connection a worker acknowledged a moment ago may still be
+    /// in its TLS handshake (passthrough) with its first request on the way, and Kestrel's graceful stop closes every
+    /// connection that has no request yet; a client whose new connection is closed unanswered does not retry.
+    /// </summary>
+    private async Task HandOffHeldAsync()
+    {
+        if (_slots is { Held: > 0 } slots)
+        {
+            _logger.DrainingHeldConnections(slots.Held, _options.Limits.ShutdownTimeout);
+            await slots.WaitUntilNoneHeldAsync(_options.Limits.ShutdownTimeout).ConfigureAwait(false);
+        }
+        await Task.Delay(UpgradeWorkerGrace).ConfigureAwait(false);
+    }
+
+    /// <summary>A handshake and a first request's way on a slow network, many times over; the upgrade's only fixed cost.</summary>
+    public static readonly TimeSpan UpgradeWorkerGrace = TimeSpan.FromSeconds(2);
 
     public void Dispose()
     {
@@ -246,6 +307,7 @@ internal sealed partial class FrontService : IHostedService, IDisposable
         _watcher?.Dispose();
         // A start that failed after the control socket was bound: its file goes too. Quick, nothing to wait for.
         StopControlAsync().GetAwaiter().GetResult();
+        _accepting.Dispose();
         _stopping.Dispose();
         _slots?.Dispose();
         _poller.Dispose();

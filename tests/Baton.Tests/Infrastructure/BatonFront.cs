@@ -45,10 +45,12 @@ public sealed partial class BatonFront : IAsyncDisposable
 
     /// <summary>
     /// Starts `baton serve --listen 127.0.0.1:0` plus <paramref name="arguments"/>; with <paramref name="descriptorLimit"/>,
-    /// under that RLIMIT_NOFILE (soft and hard, as `ulimit -n` sets them; the shell execs, so the pid is the front's).
+    /// under that RLIMIT_NOFILE (soft and hard, as `ulimit -n` sets them; the shell execs, so the pid is the front's); with
+    /// <paramref name="launcher"/>, through that command, which must exec the executable and arguments it is given after its own.
     /// </summary>
     public static async Task<BatonFront> StartAsync(
-        IEnumerable<string>? arguments = null, IDictionary<string, string>? environment = null, int? descriptorLimit = null)
+        IEnumerable<string>? arguments = null, IDictionary<string, string>? environment = null, int? descriptorLimit = null,
+        IReadOnlyList<string>? launcher = null)
     {
         List<string> args = ["serve", .. arguments ?? []];
         if (!args.Contains("--listen") && !args.Contains("--config"))
@@ -60,8 +62,10 @@ public sealed partial class BatonFront : IAsyncDisposable
         };
         foreach ((string key, string value) in environment ?? new Dictionary<string, string>())
             variables[key] = value;
-        var front = new BatonFront(descriptorLimit is int limit
-            ? ChildProcess.Start("/bin/sh", ["-c", $"ulimit -n {limit} && exec \"$0\" \"$@\"", Executable, .. args], variables)
+        if (descriptorLimit is int limit)
+            launcher = ["/bin/sh", "-c", $"ulimit -n {limit} && exec \"$0\" \"$@\""];
+        var front = new BatonFront(launcher is { Count: > 0 }
+            ? ChildProcess.Start(launcher[0], [.. launcher.Skip(1), Executable, .. args], variables)
             : ChildProcess.Start(Executable, args, variables), variables[ControlSocketVariable]!);
         try
         {
