@@ -24,7 +24,8 @@ internal sealed partial class FrontService : IHostedService, IDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly CancellationTokenSource _accepting = new();
     private readonly CancellationTokenSource _stopping = new();
-    private readonly List<AcceptingListener> _listeners = [];
+    /// <summary>Replaced, not changed, by a reload (FrontService.Reload.cs).</summary>
+    private volatile List<AcceptingListener> _listeners = [];
     private readonly SocketPoller _poller = new();
     private readonly CertificateStore _certificates;
     private readonly InheritedListeners _inherited;
@@ -315,6 +316,8 @@ internal sealed partial class FrontService : IHostedService, IDisposable
         foreach (AcceptingListener listener in _listeners)
             listener.Close();
         _watcher?.Dispose();
+        // A start that failed after the control socket was bound: its file goes too. Quick, nothing to wait for.
+        StopControlAsync().GetAwaiter().GetResult();
         _accepting.Dispose();
         _stopping.Dispose();
         _slots?.Dispose();

@@ -39,19 +39,33 @@ internal sealed class WorkerLauncher
     /// <summary>
     /// A reload: workers started from now on get <paramref name="certificates"/> and the ticket key file's keys as they are
     /// now (the ticket-key push to running workers is SessionTickets' own message). Throws, changing nothing, if the key
-    /// file cannot be read.
+    /// file cannot be read. Returns what was replaced, for <see cref="Restore"/> if the reload is given up, else <see cref="Forget"/>.
     /// </summary>
-    public void Update(BatonOptions options, CertificateStore certificates)
+    public LauncherState Update(BatonOptions options, CertificateStore certificates)
     {
         byte[] ticketKeys = ReadTicketKeys(options);
         lock (_gate)
         {
-            CryptographicOperations.ZeroMemory(_ticketKeys);
+            var previous = new LauncherState(_options, _certificates, _ticketKeys);
             (_options, _certificates, _ticketKeys) = (options, certificates, ticketKeys);
             foreach ((string name, PoolOptions pool) in options.Pools)
                 _pools[name] = pool;
+            return previous;
         }
     }
+
+    /// <summary>Puts back what <see cref="Update"/> replaced (a pool it added stays known: nothing launches it any more).</summary>
+    public void Restore(LauncherState previous)
+    {
+        lock (_gate)
+        {
+            CryptographicOperations.ZeroMemory(_ticketKeys);
+            (_options, _certificates, _ticketKeys) = (previous.Options, previous.Certificates, previous.TicketKeys);
+        }
+    }
+
+    /// <summary>The reload stands: the ticket keys it replaced are wiped (no launch reads them any more: launches take the lock).</summary>
+    public static void Forget(LauncherState previous) => CryptographicOperations.ZeroMemory(previous.TicketKeys);
 
     /// <summary>The Certificates message body for running passthrough workers: the certificates workers are launched with now.</summary>
     public byte[] EncodeCertificateUpdate()
@@ -116,3 +130,6 @@ internal sealed class WorkerLauncher
         return [process, command];
     }
 }
+
+/// <summary>What a <see cref="WorkerLauncher"/> launched workers with before a reload. SECRET: <see cref="TicketKeys"/>.</summary>
+internal sealed record LauncherState(BatonOptions Options, CertificateStore Certificates, byte[] TicketKeys);

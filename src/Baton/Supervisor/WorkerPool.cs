@@ -262,20 +262,27 @@ internal sealed class WorkerPool
     public PoolOptions Options => _options;
 
     /// <summary>
-    /// A reload's certificates (a Certificates body) to every running worker of a passthrough pool; a worker whose channel
-    /// cannot take the message now is stopped (it drains, and its restart gets the new certificates from the launcher).
+    /// A reload's certificates (a Certificates body) to every running worker of a passthrough pool. A full channel queue is
+    /// tried again for up to <paramref name="patience"/>; a worker that still cannot take it is stopped (it drains, and its
+    /// restart gets the new certificates from the launcher).
     /// </summary>
-    public void ReplaceCertificates(ReadOnlySpan<byte> body)
+    public async Task ReplaceCertificatesAsync(byte[] body, TimeSpan patience)
     {
         if (Mode != HandoffMode.Passthrough)
             return;
-        foreach (WorkerProcess worker in Workers)
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        List<WorkerProcess> waiting = [.. Workers];
+        while (true)
         {
-            if (!worker.TrySendCertificates(body))
-            {
-                _logger.WorkerCertificatesNotDelivered(Name, worker.Pid);
-                worker.Signal(Interop.Libc.SIGTERM);
-            }
+            waiting.RemoveAll(worker => worker.TrySendCertificates(body) || worker.Exited.IsCompleted);
+            if (waiting.Count == 0 || System.Diagnostics.Stopwatch.GetElapsedTime(started) > patience)
+                break;
+            await Task.Delay(TimeSpan.FromMilliseconds(10)).ConfigureAwait(false);
+        }
+        foreach (WorkerProcess worker in waiting)
+        {
+            _logger.WorkerCertificatesNotDelivered(Name, worker.Pid);
+            worker.Signal(Interop.Libc.SIGTERM);
         }
     }
 
