@@ -29,6 +29,10 @@ internal enum MessageType : ushort
     /// <summary>Worker → front: the answer to the Ping whose number it carries. Empty body. Sent through the worker's
     /// thread pool, so a worker whose thread pool runs nothing does not answer.</summary>
     Pong = 8,
+
+    /// <summary>Front → passthrough worker: <see cref="TicketKeysUpdate"/> body, the front's current ticket-key ring,
+    /// sent whenever it changes (rotation, a key past its window, reload) and to a worker that has an older one. Connection id 0.</summary>
+    TicketKeys = 10,
 }
 
 /// <summary>Which end of the channel a <see cref="ChannelSocket"/> is; decides which types it may send and receive.</summary>
@@ -40,9 +44,10 @@ internal enum ChannelRole
 
 internal static class MessageTypeRules
 {
-    public static bool IsKnown(MessageType type) => type is >= MessageType.Configure and <= MessageType.Pong;
+    public static bool IsKnown(MessageType type) => type is >= MessageType.Configure and <= MessageType.Pong or MessageType.TicketKeys;
 
-    public static bool IsFrontToWorker(MessageType type) => type is MessageType.Configure or MessageType.Connection or MessageType.Ping;
+    public static bool IsFrontToWorker(MessageType type) =>
+        type is MessageType.Configure or MessageType.Connection or MessageType.Ping or MessageType.TicketKeys;
 
     /// <summary>True when a socket playing <paramref name="receiver"/> may receive <paramref name="type"/>.</summary>
     public static bool MayReceive(ChannelRole receiver, MessageType type) =>
@@ -50,9 +55,9 @@ internal static class MessageTypeRules
 
     public static bool CarriesFd(MessageType type) => type == MessageType.Connection;
 
-    public static bool HasBody(MessageType type) => type is MessageType.Configure or MessageType.Connection;
+    public static bool HasBody(MessageType type) => type is MessageType.Configure or MessageType.Connection or MessageType.TicketKeys;
 
     /// <summary>Configure and Ready are about the channel, every other type about one connection (ids start at 1);
     /// Ping and Pong carry the ping's number (from 1) in the same field.</summary>
-    public static bool HasConnectionId(MessageType type) => type is not (MessageType.Configure or MessageType.Ready);
+    public static bool HasConnectionId(MessageType type) => type is not (MessageType.Configure or MessageType.Ready or MessageType.TicketKeys);
 }

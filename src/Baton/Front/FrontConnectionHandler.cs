@@ -35,13 +35,13 @@ internal sealed class FrontConnectionHandler : IDisposable
 
     public FrontConnectionHandler(
         BatonOptions options, IReadOnlyDictionary<string, WorkerPool> pools, SocketPoller poller, CertificateStore certificates,
-        ConnectionSlots slots, BatonMetrics metrics, ILogger logger)
+        ConnectionSlots slots, BatonMetrics metrics, ILogger logger, TicketKeyRing? ticketKeys = null)
     {
         _limits = options.Limits;
         _router = new Router(options);
         _pools = pools;
         _poller = poller;
-        _termination = new HandoffTermination(options, certificates, slots);
+        _termination = new HandoffTermination(options, certificates, slots, ticketKeys);
         _slots = slots;
         // Only a listener that may hand a connection over as it is must read the hello itself; elsewhere libssl does.
         _peekingListeners = options.Listeners

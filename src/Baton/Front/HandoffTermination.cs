@@ -28,13 +28,12 @@ internal sealed class HandoffTermination : IDisposable
     private readonly ConnectionSlots _slots;
 
     /// <param name="slots">The front's connections, whose pressure bounds each wait as it starts.</param>
-    public HandoffTermination(BatonOptions options, CertificateStore certificates, ConnectionSlots slots)
+    /// <param name="ticketKeys">The front's one ticket-key ring, which its passthrough workers share; null makes one for this termination.</param>
+    public HandoffTermination(BatonOptions options, CertificateStore certificates, ConnectionSlots slots, TicketKeyRing? ticketKeys = null)
     {
         _slots = slots;
         SessionTicketOptions tickets = options.SessionTickets;
-        TicketKeyRing ticketKeys = tickets.KeyFile is not null
-            ? TicketKeyRing.FromKeyFile(tickets.KeyFile)
-            : TicketKeyRing.CreateRotating(tickets.RotationInterval, tickets.DecryptionWindow);
+        ticketKeys ??= TicketKeyRing.ForFront(tickets);
         _limits = options.Limits;
         _headLimits = new HttpHeadLimits { MaxHeadBytes = options.Limits.MaxRequestHeadBytes };
         // One context, so one session cache as s_server has: the ALPN list is each connection's, chosen from its hello.

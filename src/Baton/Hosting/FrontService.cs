@@ -25,6 +25,9 @@ internal sealed class FrontService : IHostedService, IDisposable
     private readonly List<Task> _acceptLoops = [];
     private readonly SocketPoller _poller = new();
     private readonly CertificateStore _certificates;
+    /// <summary>The front's one ticket-key ring: the handoff front's and, sent over their channels, every passthrough worker's.</summary>
+    private readonly TicketKeyRing _ticketKeys;
+    private TicketKeyDistribution? _ticketKeyDistribution;
     private FrontConnectionHandler? _handler;
     private Dictionary<string, WorkerPool> _pools = [];
     private long _nextConnectionId;
@@ -36,6 +39,14 @@ internal sealed class FrontService : IHostedService, IDisposable
         _certificates = certificates;
         _metrics = metrics;
         _logger = loggerFactory.CreateLogger("Baton.Front");
+        _ticketKeys = TicketKeyRing.ForFront(options.SessionTickets);
+    }
+
+    /// <summary>For a reload: replaces the ring's keys (a new key file's contents) and sends them to every passthrough worker.</summary>
+    internal void ReplaceTicketKeys(ReadOnlySpan<byte> entries)
+    {
+        _ticketKeys.ReplaceKeys(entries);
+        _ticketKeyDistribution?.Tick();
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -54,7 +65,8 @@ internal sealed class FrontService : IHostedService, IDisposable
         ConnectionSlots slots = _slots = CreateSlots();
 
         await StartPoolsAsync(cancellationToken).ConfigureAwait(false);
-        _handler = new FrontConnectionHandler(_options, _pools, _poller, _certificates, slots, _metrics, _logger);
+        _ticketKeyDistribution = new TicketKeyDistribution(_ticketKeys, _pools.Values, _options.SessionTickets, _logger);
+        _handler = new FrontConnectionHandler(_options, _pools, _poller, _certificates, slots, _metrics, _logger, _ticketKeys);
         foreach ((Socket socket, ListenerOptions listener) in _listeners)
             _acceptLoops.Add(AcceptLoopAsync(socket, listener, _handler, slots));
         _logger.Ready(
@@ -85,7 +97,7 @@ internal sealed class FrontService : IHostedService, IDisposable
 
     private async Task StartPoolsAsync(CancellationToken cancellationToken)
     {
-        var launcher = new WorkerLauncher(_options, _certificates);
+        var launcher = new WorkerLauncher(_options, _certificates, _ticketKeys);
         _pools = _options.Pools.ToDictionary(
             pool => pool.Key,
             pool => new WorkerPool(pool.Key, pool.Value, _options.Limits, launcher, _metrics, _logger),
@@ -209,6 +221,7 @@ internal sealed class FrontService : IHostedService, IDisposable
             socket.Dispose();
         _stopping.Dispose();
         _slots?.Dispose();
+        _ticketKeyDistribution?.Dispose();
         _poller.Dispose();
         _handler?.Dispose();
     }

@@ -11,21 +11,21 @@ namespace Baton.Supervisor;
 /// <summary>
 /// Decides what a pool's workers run (the built-in <c>baton worker</c> or the pool's command) and
 /// what settings they get: passthrough workers receive the certificates and keys over their channel
-/// (never on the command line, in the environment or in a file), and the session-ticket keys when a key
-/// file is configured, so a session resumes on any worker of the pool; handoff workers receive no key material.
+/// (never on the command line, in the environment or in a file), and the front's current session-ticket keys,
+/// so a session resumes on any worker; handoff workers receive no key material.
 /// </summary>
 internal sealed class WorkerLauncher
 {
     private readonly BatonOptions _options;
     private readonly CertificateStore _certificates;
-    /// <summary>SessionTickets:KeyFile's contents, read once as the handoff front's ring is; empty without a key file.</summary>
-    private readonly byte[] _ticketKeys;
+    /// <summary>The front's one ring: a passthrough worker starts with its keys and is sent every change (TicketKeyDistribution).</summary>
+    private readonly TicketKeyRing _ticketKeys;
 
-    public WorkerLauncher(BatonOptions options, CertificateStore certificates)
+    public WorkerLauncher(BatonOptions options, CertificateStore certificates, TicketKeyRing ticketKeys)
     {
         _options = options;
         _certificates = certificates;
-        _ticketKeys = options.SessionTickets.KeyFile is string keyFile ? File.ReadAllBytes(keyFile) : [];
+        _ticketKeys = ticketKeys;
     }
 
     public WorkerProcess Launch(string pool, ILogger logger, Action<WorkerProcess> changed)
@@ -35,13 +35,16 @@ internal sealed class WorkerLauncher
         var environment = new Dictionary<string, string>(options.Environment) { [WorkerEnvironment.PoolVariable] = pool };
         if (options.User is not null)
             environment[WorkerEnvironment.UserVariable] = options.User;
+        bool passthrough = options.Mode == HandoffMode.Passthrough;
+        long ticketKeysVersion = -1;
+        byte[] ticketKeys = passthrough ? _ticketKeys.ExportKeys(out ticketKeysVersion) : [];
         var settings = new WorkerSettings
         {
             Pool = pool,
             Mode = options.Mode,
             AcceptedAlpn = options.EffectiveAlpn,
-            Certificates = options.Mode == HandoffMode.Passthrough ? _certificates.Certificates : [],
-            TicketKeys = options.Mode == HandoffMode.Passthrough ? _ticketKeys : [],
+            Certificates = passthrough ? _certificates.Certificates : [],
+            TicketKeys = ticketKeys,
             TicketsPerHandshake = _options.SessionTickets.TicketsPerHandshake,
             HandshakeTimeout = _options.Limits.HandshakeTimeout,
         };
@@ -49,11 +52,14 @@ internal sealed class WorkerLauncher
         try
         {
             int length = settings.WriteTo(body);
-            return WorkerProcess.Start(pool, argv, environment, body.AsSpan(0, length), logger, changed);
+            WorkerProcess worker = WorkerProcess.Start(pool, argv, environment, body.AsSpan(0, length), logger, changed);
+            worker.TicketKeysVersion = ticketKeysVersion;
+            return worker;
         }
         finally
         {
             CryptographicOperations.ZeroMemory(body);
+            CryptographicOperations.ZeroMemory(ticketKeys);
         }
     }
 

@@ -30,6 +30,8 @@ internal sealed class WorkerListener : IAsyncDisposable
         new UnboundedChannelOptions { SingleWriter = true });
     private WorkerSettings? _settings;
     private TlsServerContext? _tls;
+    /// <summary>Passthrough: the ring the front sent, replaced by every TicketKeys message.</summary>
+    private TicketKeyRing? _tickets;
     private Thread? _receiveThread;
     private readonly Lock _acceptGate = new();
     private bool _stopAccepting;
@@ -106,9 +108,10 @@ internal sealed class WorkerListener : IAsyncDisposable
         _settings = await Task.Run(ReceiveSettings, cancellationToken).ConfigureAwait(false);
         if (_settings.Mode == HandoffMode.Passthrough)
         {
-            // The pool's shared ticket keys when the front has a key file, else this worker's own rotating ones.
-            TicketKeyRing? tickets = _settings.TicketKeys.Length > 0 ? TicketKeyRing.FromKeys(_settings.TicketKeys) : null;
-            _tls = TlsContextFactory.Create(_settings.Certificates, _settings.AcceptedAlpn, _settings.TicketsPerHandshake, tickets);
+            // The front's ring (its key file or its rotating keys, which it sends again at every change), so a session resumes
+            // on any worker; without one (a front that sends none) OpenSSL's own keys for this worker alone.
+            _tickets = _settings.TicketKeys.Length > 0 ? TicketKeyRing.FromKeys(_settings.TicketKeys) : null;
+            _tls = TlsContextFactory.Create(_settings.Certificates, _settings.AcceptedAlpn, _settings.TicketsPerHandshake, _tickets);
         }
         _settings.Wipe();
         if (_settings.Mode == HandoffMode.Handoff)
@@ -179,6 +182,8 @@ internal sealed class WorkerListener : IAsyncDisposable
                     break;
                 if (message.Type == MessageType.Ping)
                     AnswerPing(message.ConnectionId);
+                else if (message.Type == MessageType.TicketKeys)
+                    ReplaceTicketKeys(body.AsSpan(0, message.BodyLength));
                 else
                     Accept(message, body.AsSpan(0, message.BodyLength));
                 // Handoff bodies carry TLS secrets: never leave them in the buffer.
@@ -195,6 +200,23 @@ internal sealed class WorkerListener : IAsyncDisposable
         {
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(body);
             _accepted.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>The front's new ring; a worker without one (handoff, or started without keys) is sent none, so this is a protocol error.</summary>
+    private void ReplaceTicketKeys(ReadOnlySpan<byte> body)
+    {
+        TicketKeysUpdate update = TicketKeysUpdate.ReadFrom(body);
+        try
+        {
+            if (_tickets is null)
+                throw new ChannelProtocolException(ChannelError.InvalidFieldValue, "ticket keys for a worker that holds none");
+            _tickets.ReplaceKeys(update.Keys);
+            _logger.WorkerTicketKeysReplaced(Environment.ProcessId, update.Keys.Length / TicketKeyRing.KeyEntryLength);
+        }
+        finally
+        {
+            update.Wipe();
         }
     }
 
