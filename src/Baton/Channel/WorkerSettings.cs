@@ -15,7 +15,8 @@ internal sealed class WorkerSettings
 
     // Tag 6 is retired (it was a test hook): a worker built against another Baton version may still
     // know it, so it is never given a new meaning, and the reader refuses it like any unknown tag.
-    private const byte PoolTag = 1, ModeTag = 2, AlpnTag = 3, CertificatesTag = 4, TimeoutTag = 5, TicketKeysTag = 7, TicketsPerHandshakeTag = 8;
+    private const byte PoolTag = 1, ModeTag = 2, AlpnTag = 3, CertificatesTag = 4, TimeoutTag = 5, TicketKeysTag = 7, TicketsPerHandshakeTag = 8,
+        ClientCertificatesTag = 9;
 
     public required string Pool { get; init; }
 
@@ -37,6 +38,9 @@ internal sealed class WorkerSettings
     /// so that every worker of the pool resumes the sessions of the others. Empty: each worker makes its own.
     /// </summary>
     public byte[] TicketKeys { get; init; } = [];
+
+    /// <summary>Passthrough only: the front's client-certificate settings; a connection's facts name the one it gets (from 1).</summary>
+    public IReadOnlyList<ClientCertificateMaterial> ClientCertificates { get; init; } = [];
 
     public void Wipe()
     {
@@ -69,6 +73,13 @@ internal sealed class WorkerSettings
         writer.WriteUInt32(TimeoutTag, (uint)HandshakeTimeout.TotalMilliseconds);
         if (TicketKeys.Length > 0) writer.WriteField(TicketKeysTag, TicketKeys);
         writer.WriteByte(TicketsPerHandshakeTag, (byte)TicketsPerHandshake);
+        if (ClientCertificates.Count > 0)
+        {
+            int lengthOffset = writer.BeginField(ClientCertificatesTag);
+            foreach (ClientCertificateMaterial policy in ClientCertificates)
+                policy.WriteItem(ref writer);
+            writer.EndField(lengthOffset);
+        }
         return writer.Written;
     }
 
@@ -96,6 +107,7 @@ internal sealed class WorkerSettings
                     case TimeoutTag: HandshakeTimeout = TimeSpan.FromMilliseconds(ChannelBodyReader.ReadUInt32(value, nameof(HandshakeTimeout))); break;
                     case TicketKeysTag: TicketKeys = ChannelBodyReader.ReadBytes(value, 1, MaxTicketKeys * SessionTicketOptions.KeyEntryLength, nameof(TicketKeys)); break;
                     case TicketsPerHandshakeTag: TicketsPerHandshake = ChannelBodyReader.ReadByte(value, nameof(TicketsPerHandshake)); break;
+                    case ClientCertificatesTag: ClientCertificates = ReadClientCertificates(value); break;
                     default: throw ChannelBodyReader.UnknownField(tag);
                 }
             }
@@ -133,6 +145,15 @@ internal sealed class WorkerSettings
         return certificates;
     }
 
+    private static List<ClientCertificateMaterial> ReadClientCertificates(ReadOnlySpan<byte> value)
+    {
+        var policies = new List<ClientCertificateMaterial>();
+        var items = new ChannelListReader(value, ClientCertificatePolicies.MaxPolicies, nameof(ClientCertificates));
+        while (items.TryReadItem(out ReadOnlySpan<byte> item))
+            policies.Add(ClientCertificateMaterial.ReadItem(item));
+        return policies;
+    }
+
     private string? Problem()
     {
         if (Mode is not (HandoffMode.Passthrough or HandoffMode.Handoff)) return $"unknown mode {Mode}";
@@ -141,6 +162,9 @@ internal sealed class WorkerSettings
         if (Certificates.Count > MaxCertificates) return $"more than {MaxCertificates} certificates";
         if (Mode == HandoffMode.Handoff && Certificates.Count > 0) return "handoff workers never hold private keys";
         if (Mode == HandoffMode.Handoff && TicketKeys.Length > 0) return "handoff workers never hold ticket keys";
+        if (Mode == HandoffMode.Handoff && ClientCertificates.Count > 0) return "handoff workers never verify client certificates (the front does)";
+        if (ClientCertificates.Count > ClientCertificatePolicies.MaxPolicies) return $"more than {ClientCertificatePolicies.MaxPolicies} client-certificate settings";
+        if (ClientCertificates.Select(c => c.Problem()).FirstOrDefault(p => p is not null) is string clientProblem) return clientProblem;
         if (TicketKeys.Length % SessionTicketOptions.KeyEntryLength != 0 || TicketKeys.Length > MaxTicketKeys * SessionTicketOptions.KeyEntryLength)
             return $"TicketKeys must be 1..{MaxTicketKeys} keys of {SessionTicketOptions.KeyEntryLength} bytes";
         if (TicketsPerHandshake is < 0 or > SessionTicketOptions.MaxTicketsPerHandshake)

@@ -171,11 +171,13 @@ internal sealed class FrontConnectionHandler : IDisposable
                 ServerName = hello.ServerName,
                 // The channel carries at most 64 (the worker's own libssl reads the whole list); a hello may hold thousands.
                 OfferedAlpn = [.. hello.ApplicationProtocols.Take(ChannelCodec.MaxAlpnProtocols)],
+                ClientCertificatePolicy = _router.ClientCertificatePolicy(listener.Name, hello.ServerName),
             }), null);
         }
 
         TerminatedConnection terminated = await _termination.TerminateAsync(
-            socket, serverName => Offer(listener, serverName), stopping).ConfigureAwait(false);
+            socket, serverName => Offer(listener, serverName), stopping,
+            serverName => _router.ClientCertificatePolicy(listener.Name, serverName)).ConfigureAwait(false);
         try
         {
             string? routingName = terminated.RoutingName;
@@ -228,6 +230,7 @@ internal sealed class FrontConnectionHandler : IDisposable
             // Not copied: the plaintext goes from the termination's buffer straight into the body.
             InitialData = terminated.AlreadyRead,
             InitialCiphertext = export.UnprocessedCiphertext,
+            ClientCertificateChain = terminated.ClientCertificateChainForWorker(),
         };
         return CreateHandoff(id, socket, facts, export.State);
     }

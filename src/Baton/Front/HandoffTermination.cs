@@ -26,6 +26,8 @@ internal sealed class HandoffTermination : IDisposable
     private readonly TlsServerContext _context;
     private readonly HttpHeadLimits _headLimits;
     private readonly ConnectionSlots _slots;
+    /// <summary>The front's client-certificate settings, numbered from 1 as <see cref="CertificateStore.ClientCertificates"/> lists them.</summary>
+    private readonly ClientCertificatePolicy[] _clientCertificates;
 
     /// <param name="slots">The front's connections, whose pressure bounds each wait as it starts.</param>
     /// <param name="ticketKeys">The front's one ticket-key ring, which its passthrough workers share; null makes one for this termination.</param>
@@ -42,15 +44,17 @@ internal sealed class HandoffTermination : IDisposable
             options.ApplicationProtocolsPerConnection = true;
             options.ContextSetup = HandoffCapture.InstallCallbacks;
         });
+        _clientCertificates = ClientCertificatePolicySet.Create(certificates.ClientCertificates);
     }
 
     /// <summary>
     /// Runs the handshake and, unless ALPN chose h2, reads the first request head. Once libssl has read the ClientHello,
     /// <paramref name="offer"/> gets its server name as routes see it and returns the ALPN protocols to offer (null
-    /// refuses the connection with internal_error). Throws <see cref="ConnectionRejectedException"/> with the reason.
+    /// refuses the connection with internal_error), and <paramref name="clientCertificatePolicy"/> the number of the
+    /// client-certificate setting the handshake applies (0: none asked for). Throws <see cref="ConnectionRejectedException"/> with the reason.
     /// </summary>
     public async Task<TerminatedConnection> TerminateAsync(
-        PolledSocket socket, Func<string?, IReadOnlyList<string>?> offer, CancellationToken stopping)
+        PolledSocket socket, Func<string?, IReadOnlyList<string>?> offer, CancellationToken stopping, Func<string?, int>? clientCertificatePolicy = null)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         // The hello's time bound until libssl has it whole, then the handshake's: the order a peek gives in passthrough.
@@ -58,8 +62,10 @@ internal sealed class HandoffTermination : IDisposable
         TimeSpan helloTimeout = _slots.Bound(_limits.ClientHelloTimeout);
         deadline.CancelAfter(helloTimeout);
         TerminatedConnection? connection = null;
-        IReadOnlyList<string>? Select(string? serverName, out byte alert)
+        IReadOnlyList<string>? Select(string? serverName, out byte alert, out ClientCertificatePolicy? clientCertificates)
         {
+            int policy = clientCertificatePolicy?.Invoke(serverName) ?? 0;
+            clientCertificates = policy == 0 ? null : _clientCertificates[policy - 1];
             connection!.HandshakeTimeout = _slots.Bound(_limits.HandshakeTimeout);
             deadline.CancelAfter(connection.HandshakeTimeout);
             connection.RoutingName = serverName;
@@ -104,6 +110,7 @@ internal sealed class HandoffTermination : IDisposable
         {
             // OpenSslStream: only the peer's close has no OpenSSL error behind it.
             string reason = ex.InnerException is null ? RejectReason.PeerClosed
+                : connection.Tls.ClientCertificateRefusal is { } refusal ? refusal.Reason
                 : connection.ClientHelloLength > _limits.ClientHelloMaxBytes ? RejectReason.ClientHelloTooLarge
                 : connection.HelloRead ? RejectReason.HandshakeFailed
                 : RejectReason.ClientHelloInvalid;
@@ -147,5 +154,10 @@ internal sealed class HandoffTermination : IDisposable
         }
     }
 
-    public void Dispose() => _context.Dispose();
+    public void Dispose()
+    {
+        _context.Dispose();
+        foreach (ClientCertificatePolicy policy in _clientCertificates)
+            policy.Dispose();
+    }
 }

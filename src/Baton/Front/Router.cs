@@ -14,11 +14,37 @@ internal sealed class Router
 {
     private readonly IReadOnlyList<RouteOptions> _routes;
     private readonly string _defaultPool;
+    private readonly IReadOnlyList<ListenerOptions> _listeners;
+    /// <summary>Each client-certificate setting's number (ClientCertificatePolicies), by reference: two equal settings are still two.</summary>
+    private readonly Dictionary<ClientCertificateOptions, int> _clientCertificateNumbers = new(ReferenceEqualityComparer.Instance);
 
     public Router(BatonOptions options)
     {
         _routes = options.Routes;
         _defaultPool = options.DefaultPool;
+        _listeners = options.Listeners;
+        IReadOnlyList<(string Key, ClientCertificateOptions Options)> policies = ClientCertificatePolicies.From(options);
+        for (int i = 0; i < policies.Count; i++)
+            _clientCertificateNumbers[policies[i].Options] = i + 1;
+    }
+
+    /// <summary>
+    /// The number of the client-certificate setting a connection's handshake applies (0: none): that of the first route its
+    /// listener and SNI match, when that route sets one, else its listener's. A route by Host or path cannot (validation), and
+    /// the request it would need comes after the handshake: there the listener's applies.
+    /// </summary>
+    public int ClientCertificatePolicy(string listener, string? serverName)
+    {
+        foreach (RouteOptions route in _routes)
+        {
+            if (!MatchesConnection(route, listener, serverName))
+                continue;
+            if (!route.NeedsRequest && route.ClientCertificates is ClientCertificateOptions own)
+                return _clientCertificateNumbers.GetValueOrDefault(own);
+            break;
+        }
+        ClientCertificateOptions? listenerPolicy = _listeners.FirstOrDefault(l => l.Name == listener)?.ClientCertificates;
+        return listenerPolicy is null ? 0 : _clientCertificateNumbers.GetValueOrDefault(listenerPolicy);
     }
 
     /// <summary>The pool for a connection whose request is not read yet; null when a Host/path route may apply.</summary>

@@ -45,6 +45,7 @@ internal sealed class WorkerLauncher
             AcceptedAlpn = options.EffectiveAlpn,
             Certificates = passthrough ? _certificates.Certificates : [],
             TicketKeys = ticketKeys,
+            ClientCertificates = passthrough ? _certificates.ClientCertificates : [],
             TicketsPerHandshake = _options.SessionTickets.TicketsPerHandshake,
             HandshakeTimeout = _options.Limits.HandshakeTimeout,
         };

@@ -21,6 +21,7 @@ internal sealed class WorkerConnection : IAsyncDisposable
     private readonly TlsServerContext? _tls;
     private readonly TimeSpan _handshakeTimeout;
     private readonly Action<ulong> _closed;
+    private readonly IReadOnlyList<ClientCertificatePolicy> _clientCertificates;
     private readonly TlsSessionState? _state;
     private readonly TlsSessionStateError _stateError;
     private TlsStream? _stream;
@@ -30,10 +31,12 @@ internal sealed class WorkerConnection : IAsyncDisposable
     /// The serialized session (handoff mode) inside the channel's receive buffer, which the listener wipes and reuses
     /// after this message: it is parsed here, so the keys are copied once, into the state the record layer then owns.
     /// </param>
+    /// <param name="clientCertificates">Passthrough: the pool's client-certificate settings, of which the facts name the one to apply.</param>
     internal WorkerConnection(
         ulong id, ConnectionFacts facts, ReadOnlySpan<byte> tlsState, Socket socket, TlsServerContext? tls, TimeSpan handshakeTimeout,
-        Action<ulong> closed)
+        Action<ulong> closed, IReadOnlyList<ClientCertificatePolicy>? clientCertificates = null)
     {
+        _clientCertificates = clientCertificates ?? [];
         Id = id;
         _facts = facts;
         // An unusable state fails the connection when it is opened, like any other TLS failure.
@@ -64,7 +67,10 @@ internal sealed class WorkerConnection : IAsyncDisposable
     {
         if (_facts.Mode == HandoffMode.Passthrough)
         {
-            var tls = new OpenSslStream(new HandedOffSocketStream(_socket), _tls!);
+            int policy = _facts.ClientCertificatePolicy;
+            if (policy > _clientCertificates.Count)
+                throw new InvalidDataException($"the front asked for client-certificate setting {policy}; this worker has {_clientCertificates.Count}");
+            var tls = new OpenSslStream(new HandedOffSocketStream(_socket), _tls!, clientCertificates: policy == 0 ? null : _clientCertificates[policy - 1]);
             _stream = tls;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_handshakeTimeout);
@@ -80,6 +86,7 @@ internal sealed class WorkerConnection : IAsyncDisposable
             ?? new TlsRecordStream(new HandedOffSocketStream(_socket), _state, _facts.InitialData, _facts.InitialCiphertext);
         records.ServerName = _facts.ServerName;
         records.ApplicationProtocol = _facts.NegotiatedAlpn;
+        records.ClientCertificateChain = _facts.ClientCertificateChain;
         _stream = records;
         return records;
     }

@@ -32,6 +32,8 @@ internal sealed class WorkerListener : IAsyncDisposable
     private TlsServerContext? _tls;
     /// <summary>Passthrough: the ring the front sent, replaced by every TicketKeys message.</summary>
     private TicketKeyRing? _tickets;
+    /// <summary>Passthrough: the front's client-certificate settings, numbered from 1 as the facts name them.</summary>
+    private ClientCertificatePolicy[] _clientCertificates = [];
     private Thread? _receiveThread;
     private readonly Lock _acceptGate = new();
     private bool _stopAccepting;
@@ -112,6 +114,7 @@ internal sealed class WorkerListener : IAsyncDisposable
             // on any worker; without one (a front that sends none) OpenSSL's own keys for this worker alone.
             _tickets = _settings.TicketKeys.Length > 0 ? TicketKeyRing.FromKeys(_settings.TicketKeys) : null;
             _tls = TlsContextFactory.Create(_settings.Certificates, _settings.AcceptedAlpn, _settings.TicketsPerHandshake, _tickets);
+            _clientCertificates = ClientCertificatePolicySet.Create(_settings.ClientCertificates);
         }
         _settings.Wipe();
         if (_settings.Mode == HandoffMode.Handoff)
@@ -253,7 +256,8 @@ internal sealed class WorkerListener : IAsyncDisposable
             }
             var socket = new Socket(new SafeSocketHandle(fd.DetachFd(), ownsHandle: true));
             _channel.Send(MessageType.Ack, message.ConnectionId, []);
-            _accepted.Writer.TryWrite(new WorkerConnection(message.ConnectionId, facts, tlsState, socket, _tls, Settings.HandshakeTimeout, OnClosed));
+            _accepted.Writer.TryWrite(new WorkerConnection(
+                message.ConnectionId, facts, tlsState, socket, _tls, Settings.HandshakeTimeout, OnClosed, _clientCertificates));
         }
     }
 
@@ -325,6 +329,8 @@ internal sealed class WorkerListener : IAsyncDisposable
         _resume.Dispose();
         _channel.Dispose();
         _tls?.Dispose();
+        foreach (ClientCertificatePolicy policy in _clientCertificates)
+            policy.Dispose();
         return ValueTask.CompletedTask;
     }
 }
