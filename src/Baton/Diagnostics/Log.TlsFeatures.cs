@@ -19,7 +19,4 @@ internal static partial class Log
 
     [LoggerMessage(162, LogLevel.Information, "OCSP response for {Certificate} stapled from {File}: good, valid until {NextUpdate}")]
     public static partial void OcspStapled(this ILogger logger, string certificate, string file, string nextUpdate);
-
-    [LoggerMessage(163, LogLevel.Warning, "worker pid={Pid}: client certificate refused on connection {Connection}: reason={Reason} {Detail}")]
-    public static partial void WorkerClientCertificateRefused(this ILogger logger, int pid, ulong connection, string reason, string detail);
 }

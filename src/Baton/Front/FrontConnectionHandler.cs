@@ -74,6 +74,8 @@ internal sealed class FrontConnectionHandler : IDisposable
         {
             Fail(id, remote, ex.Reason, ex.Message);
             await AnswerRejectionAsync(socket, ex).ConfigureAwait(false);
+            if (ex.Reason is ClientCertificateRefusal.Missing or ClientCertificateRefusal.Untrusted or ClientCertificateRefusal.Invalid)
+                await LingeringClose.DrainAsync(socket.ShutdownSend, socket.ReceiveAsync).ConfigureAwait(false);
         }
         catch (SocketException ex)
         {

@@ -56,6 +56,9 @@ internal sealed class WorkerConnection : IAsyncDisposable
     public IPEndPoint? RemoteEndPoint => _facts.RemoteEndPoint;
     public IPEndPoint? LocalEndPoint => _facts.LocalEndPoint;
 
+    /// <summary>Passthrough: why the handshake refused the client's certificate, once <see cref="OpenAsync"/> failed over it.</summary>
+    public ClientCertificateRefusal? ClientCertificateRefusal => (_stream as OpenSslStream)?.ClientCertificateRefusal;
+
     /// <summary>The underlying socket (for socket options; the stream owns reading and writing).</summary>
     public Socket Socket => _socket;
 
@@ -74,7 +77,16 @@ internal sealed class WorkerConnection : IAsyncDisposable
             _stream = tls;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_handshakeTimeout);
-            await tls.AuthenticateAsServerAsync(timeout.Token).ConfigureAwait(false);
+            try
+            {
+                await tls.AuthenticateAsServerAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (System.Security.Authentication.AuthenticationException) when (tls.ClientCertificateRefusal is not null)
+            {
+                await LingeringClose.DrainAsync(() => _socket.Shutdown(SocketShutdown.Send),
+                    (buffer, token) => _socket.ReceiveAsync(buffer, SocketFlags.None, token)).ConfigureAwait(false);
+                throw;
+            }
             tls.ServerName ??= _facts.ServerName;
             return tls;
         }
