@@ -41,7 +41,7 @@ internal sealed class FrontConnectionHandler : IDisposable
         _router = new Router(options);
         _pools = pools;
         _poller = poller;
-        _termination = new HandoffTermination(options, certificates, slots, ticketKeys);
+        _termination = new HandoffTermination(options, certificates, slots, ticketKeys, logger);
         _slots = slots;
         // Only a listener that may hand a connection over as it is must read the hello itself; elsewhere libssl does.
         _peekingListeners = options.Listeners

@@ -31,7 +31,10 @@ internal sealed class HandoffTermination : IDisposable
 
     /// <param name="slots">The front's connections, whose pressure bounds each wait as it starts.</param>
     /// <param name="ticketKeys">The front's one ticket-key ring, which its passthrough workers share; null makes one for this termination.</param>
-    public HandoffTermination(BatonOptions options, CertificateStore certificates, ConnectionSlots slots, TicketKeyRing? ticketKeys = null)
+    /// <param name="logger">Where the certificates' OCSP staples say when they start or stop being stapled.</param>
+    public HandoffTermination(
+        BatonOptions options, CertificateStore certificates, ConnectionSlots slots, TicketKeyRing? ticketKeys = null,
+        Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         _slots = slots;
         SessionTicketOptions tickets = options.SessionTickets;
@@ -39,11 +42,12 @@ internal sealed class HandoffTermination : IDisposable
         _limits = options.Limits;
         _headLimits = new HttpHeadLimits { MaxHeadBytes = options.Limits.MaxRequestHeadBytes };
         // One context, so one session cache as s_server has: the ALPN list is each connection's, chosen from its hello.
-        _context = TlsContextFactory.Create(certificates.Certificates, [], tickets.TicketsPerHandshake, ticketKeys, static options =>
+        _context = TlsContextFactory.Create(certificates.Certificates, [], tickets.TicketsPerHandshake, ticketKeys, options =>
         {
             options.ApplicationProtocolsPerConnection = true;
             options.ContextSetup = HandoffCapture.InstallCallbacks;
-        });
+            options.Logger = logger;
+        }, certificates.OcspResponses);
         _clientCertificates = ClientCertificatePolicySet.Create(certificates.ClientCertificates);
     }
 

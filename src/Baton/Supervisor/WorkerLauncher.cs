@@ -46,6 +46,7 @@ internal sealed class WorkerLauncher
             Certificates = passthrough ? _certificates.Certificates : [],
             TicketKeys = ticketKeys,
             ClientCertificates = passthrough ? _certificates.ClientCertificates : [],
+            OcspResponses = passthrough ? _certificates.ReadOcspResponses() : [],
             TicketsPerHandshake = _options.SessionTickets.TicketsPerHandshake,
             HandshakeTimeout = _options.Limits.HandshakeTimeout,
         };

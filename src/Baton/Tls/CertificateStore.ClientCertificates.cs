@@ -11,6 +11,28 @@ internal sealed partial class CertificateStore
     /// <summary>The client-certificate settings, numbered from 1 in this order (<see cref="ClientCertificatePolicies"/>): their CAs and CRLs, read and parsed.</summary>
     public IReadOnlyList<ClientCertificateMaterial> ClientCertificates { get; private init; } = [];
 
+    /// <summary>Each certificate's <c>OcspResponseFile</c>, in the order of <see cref="Certificates"/> (null: nothing to staple).</summary>
+    public IReadOnlyList<OcspResponseSource?> OcspResponses { get; private init; } = [];
+
+    /// <summary>
+    /// What a passthrough worker staples: each file's bytes as they are now (empty when there is none or it cannot be read;
+    /// the worker checks them as the front does). Read at each worker's start, so a restarted worker gets the newest.
+    /// </summary>
+    public byte[][] ReadOcspResponses() => [.. Certificates.Select((_, i) => i < OcspResponses.Count && OcspResponses[i]?.File is string file ? ReadOcsp(file) : [])];
+
+    private static byte[] ReadOcsp(string file)
+    {
+        try
+        {
+            var info = new FileInfo(file);
+            return info.Exists && info.Length <= OcspResponseCheck.MaxResponseLength ? File.ReadAllBytes(file) : [];
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
     private static List<ClientCertificateMaterial> ReadClientCertificates(
         IReadOnlyList<(string Key, ClientCertificateOptions Options)> configured, List<string> problems)
     {

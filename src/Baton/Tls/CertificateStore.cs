@@ -58,14 +58,18 @@ internal sealed partial class CertificateStore : IDisposable
         var found = new List<string>();
         var warnings = new List<string>();
         var certificates = new List<CertificateMaterial>();
+        var ocsp = new List<OcspResponseSource?>();
         for (int i = 0; i < configured.Count; i++)
         {
             if (Read($"{BatonOptions.SectionName}:Certificates:{i}", configured[i], now, found, warnings) is CertificateMaterial material)
+            {
                 certificates.Add(material);
+                ocsp.Add(configured[i].OcspResponseFile is string file ? new OcspResponseSource(file, null) : null);
+            }
         }
         problems = found;
         if (found.Count == 0)
-            return new CertificateStore(certificates, warnings, null) { ClientCertificates = clientMaterial };
+            return new CertificateStore(certificates, warnings, null) { ClientCertificates = clientMaterial, OcspResponses = ocsp };
         foreach (CertificateMaterial certificate in certificates)
             certificate.Wipe();
         return null;

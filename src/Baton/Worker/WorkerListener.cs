@@ -113,7 +113,10 @@ internal sealed class WorkerListener : IAsyncDisposable
             // The front's ring (its key file or its rotating keys, which it sends again at every change), so a session resumes
             // on any worker; without one (a front that sends none) OpenSSL's own keys for this worker alone.
             _tickets = _settings.TicketKeys.Length > 0 ? TicketKeyRing.FromKeys(_settings.TicketKeys) : null;
-            _tls = TlsContextFactory.Create(_settings.Certificates, _settings.AcceptedAlpn, _settings.TicketsPerHandshake, _tickets);
+            // The staples the front read at this worker's start; checked here as the front checks them, never reread.
+            OcspResponseSource?[] staples = [.. _settings.OcspResponses.Select(r => r.Length > 0 ? new OcspResponseSource(null, r) : null)];
+            _tls = TlsContextFactory.Create(_settings.Certificates, _settings.AcceptedAlpn, _settings.TicketsPerHandshake, _tickets,
+                options => options.Logger = _logger, staples);
             _clientCertificates = ClientCertificatePolicySet.Create(_settings.ClientCertificates);
         }
         _settings.Wipe();

@@ -26,17 +26,21 @@ public sealed class TestPki : IDisposable
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         X509Certificate2 certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
         string file = PathOf($"{name}.pem");
+        string keyFile = PathOf($"{name}.key");
         File.WriteAllText(file, certificate.ExportCertificatePem() + "\n");
-        return new Authority(this, name, certificate, file);
+        File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem() + "\n");
+        return new Authority(this, name, certificate, file, keyFile);
     }
 
-    public sealed class Authority(TestPki pki, string name, X509Certificate2 certificate, string file)
+    public sealed class Authority(TestPki pki, string name, X509Certificate2 certificate, string file, string keyFile)
     {
         private long _serial = 1;
 
         public X509Certificate2 Certificate { get; } = certificate;
 
         public string CertificateFile { get; } = file;
+
+        public string KeyFile { get; } = keyFile;
 
         /// <summary>A client (or, with <paramref name="dnsName"/>, server) certificate: <c>name.pem</c> and <c>name.key</c>.</summary>
         public Issued Issue(string subject, string? dnsName = null, DateTimeOffset? notAfter = null)
