@@ -1,16 +1,16 @@
 namespace Baton.Configuration;
 
-/// <summary>Whether a connection is asked for a client certificate.</summary>
+/// <summary>Whether a connection is asked for a client certificate. Values are on the wire (a passthrough worker's settings).</summary>
 internal enum ClientCertificateMode
 {
     /// <summary>Not asked for one.</summary>
-    None,
+    None = 0,
 
     /// <summary>Asked; one that is sent must verify, and a client that sends none is served without.</summary>
-    Optional,
+    Optional = 1,
 
     /// <summary>Asked, and a client that sends none or one that does not verify fails the handshake.</summary>
-    Required,
+    Required = 2,
 }
 
 /// <summary>
