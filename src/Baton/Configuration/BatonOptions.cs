@@ -131,10 +131,10 @@ internal sealed class RouteOptions
     /// <summary>True when the route needs the first request (Host or path) to decide.</summary>
     internal bool NeedsRequest => Hosts.Count > 0 || PathPrefix is not null;
 
+    public string Pool { get; set; } = "";
+
     /// <summary>Client certificates asked of the connections this route takes, instead of its listener's (not on a Host/path route).</summary>
     public ClientCertificateOptions? ClientCertificates { get; set; }
-
-    public string Pool { get; set; } = "";
 }
 
 internal sealed class CertificateOptions

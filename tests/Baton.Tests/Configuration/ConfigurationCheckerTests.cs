@@ -28,7 +28,7 @@ public sealed partial class ConfigurationCheckerTests
             [
                 "Baton:Limitz: unknown key; did you mean 'Limits'?",
                 "Baton:Pools:web:Worker: unknown key; did you mean 'Workers'?",
-                "Baton:Routes:0:Colour: unknown key; the keys here are Listener, ServerNames, Hosts, PathPrefix, Pool",
+                "Baton:Routes:0:Colour: unknown key; the keys here are Listener, ServerNames, Hosts, PathPrefix, Pool, ClientCertificates",
             ],
             Check("""{ "Baton": { "Limitz": { "DispatchTimeout": "00:00:01" }, "Pools": { "web": { "Worker": 5 } }, "Routes": [ { "Pool": "web", "Colour": "red" } ] } }"""));
     }
