@@ -114,11 +114,12 @@ internal sealed class HandoffTermination : IDisposable
         {
             // OpenSslStream: only the peer's close has no OpenSSL error behind it.
             string reason = ex.InnerException is null ? RejectReason.PeerClosed
-                : connection.Tls.ClientCertificateRefusal is { } refusal ? refusal.Reason
+                : connection.Tls.ClientCertificateRefusal?.Reason is string refusal ? refusal
                 : connection.ClientHelloLength > _limits.ClientHelloMaxBytes ? RejectReason.ClientHelloTooLarge
                 : connection.HelloRead ? RejectReason.HandshakeFailed
                 : RejectReason.ClientHelloInvalid;
-            throw new ConnectionRejectedException(reason, ex.Message);
+            ClientCertificateRefusal? refused = connection.Tls.ClientCertificateRefusal;
+            throw new ConnectionRejectedException(reason, refused is null ? ex.Message : $"{refused.Detail}; {ex.Message}");
         }
     }
 

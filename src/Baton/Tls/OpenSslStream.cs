@@ -86,8 +86,7 @@ internal sealed partial class OpenSslStream : TlsStream
             {
                 ClientCertificateRefusal = ClassifyClientCertificateFailure(failure);
                 await TrySendAlertAsync(cancellationToken).ConfigureAwait(false);
-                string refusal = ClientCertificateRefusal is { } refused ? $"reason={refused.Reason} ({refused.Detail}): " : "";
-                throw new AuthenticationException($"TLS handshake failed: {refusal}{failure.Message}", failure);
+                throw new AuthenticationException($"TLS handshake failed: {failure.Message}", failure);
             }
             await SendPendingAsync(cancellationToken).ConfigureAwait(false);
             if (step == HandshakeStep.Done) break;

@@ -60,6 +60,20 @@ public sealed class ClientCertificateTests : IDisposable
     }
 
     [Fact]
+    public async Task TlsTwelveWithoutACertificateAndAnExpiredCertificateAreRefused()
+    {
+        TestPki.Issued expired = _ca.Issue("expired", notAfter: DateTimeOffset.UtcNow.AddMinutes(-30));
+        await using BatonFront front = await StartAsync("handoff", "Required");
+
+        ProcessResult none = await CurlFailsAsync(front.Port, "--tlsv1.2", "--tls-max", "1.2");
+        Assert.Contains("alert handshake failure", none.StandardError);
+        await front.WaitForOutputAsync("reason=client_certificate_missing");
+        ProcessResult old = await CurlFailsAsync(front.Port, "--cert", expired.CertificateFile, "--key", expired.KeyFile);
+        Assert.Contains("certificate expired", old.StandardError);
+        await front.WaitForOutputAsync("reason=client_certificate_invalid: certificate has expired");
+    }
+
+    [Fact]
     public async Task ARevokedCertificateIsRefusedWhenTheListenerHasACrl()
     {
         TestPki.Issued revoked = _ca.Issue("revoked");
