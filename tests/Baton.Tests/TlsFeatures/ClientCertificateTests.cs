@@ -106,6 +106,24 @@ public sealed class ClientCertificateTests : IDisposable
         Assert.Equal($"CN=alice; sha1 {_alice.Certificate.Thumbprint}", Clients.FactsField(secure, "client certificate"));
     }
 
+    [Theory]
+    [InlineData("handoff")]
+    [InlineData("passthrough")]
+    public async Task AResumedSessionStillCarriesTheClientCertificate(string mode)
+    {
+        await using BatonFront front = await StartAsync(mode, "Required");
+        string session = _pki.PathOf($"session-{mode}.pem");
+        string[] certificate = ["-cert", _alice.CertificateFile, "-key", _alice.KeyFile];
+
+        await using (ChildProcess first = await SClient.ConnectAsync(front.Port, ["-tls1_3", "-sess_out", session, .. certificate]))
+            await first.RequestAsync("/first");
+        // No certificate this time: the session holds the one verified in the full handshake.
+        await using ChildProcess resumed = await SClient.ConnectAsync(front.Port, "-tls1_3", "-sess_in", session);
+        await resumed.RequestAsync("/resumed");
+        Assert.Contains("Reused, TLSv1.3", resumed.Output);
+        Assert.Contains($"client certificate: CN=alice; sha1 {_alice.Certificate.Thumbprint}", resumed.Output);
+    }
+
     [Fact]
     public async Task ARouteByPathCannotAskForCertificates()
     {
