@@ -8,33 +8,18 @@ One request per connection is what makes Baton's handoff mode hand the connectio
 """
 import signal
 import socket
-import ssl
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+
+from tls_client import client_context, read_response
 
 
 def open_one(context, host, port, path):
     raw = socket.create_connection((host, port), timeout=30)
     tls = context.wrap_socket(raw, server_hostname="localhost")
     tls.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = tls.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed before the response head")
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    while len(body) < length:
-        chunk = tls.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed before the response body")
-        body += chunk
+    read_response(tls)
     return tls
 
 
@@ -43,9 +28,7 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     host, port, count, path = argv[1], int(argv[2]), int(argv[3]), argv[4]
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
+    context = client_context()
     held, errors, lock = [], [], threading.Lock()
 
     def worker(n):

@@ -15,9 +15,10 @@ the session not resumable, so s_time never resumes against them although any bro
 stops reading at Content-Length and keeps the session it already holds.
 """
 import socket
-import ssl
 import sys
 import time
+
+from tls_client import client_context, read_response
 
 
 def one_connection(context, address, request, session):
@@ -28,23 +29,7 @@ def one_connection(context, address, request, session):
         raw.connect(address)
         tls = context.wrap_socket(raw, server_hostname="localhost", session=session)
         tls.sendall(request)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = tls.recv(65536)
-            if not chunk:
-                raise ConnectionError("closed before the response head")
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        while len(body) < length:
-            chunk = tls.recv(65536)
-            if not chunk:
-                raise ConnectionError("closed before the response body")
-            body += chunk
+        read_response(tls)
         # The newest session: after a TLS 1.3 handshake the server's tickets came before the response.
         return tls.session, tls.session_reused
     finally:
@@ -57,9 +42,7 @@ def main(argv):
         return 2
     address, path, seconds = (argv[1], int(argv[2])), argv[3], float(argv[4])
     request = f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode()
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
+    context = client_context()
     session, _ = one_connection(context, address, request, None)
     connections = resumed = errors = 0
     first_error = None

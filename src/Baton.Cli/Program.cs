@@ -12,6 +12,9 @@ if (OpenSslLibrary.Probe() is string missing)
 var root = new RootCommand("Baton: a TLS front that hands live connections to pre-spawned worker processes.");
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(WorkerCommand.Create());
+root.Subcommands.Add(ControlCommands.Status());
+root.Subcommands.Add(ControlCommands.Reload());
+root.Subcommands.Add(ControlCommands.Check());
 ParseResult parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {

@@ -39,6 +39,33 @@ internal sealed class CertificateMaterial
 
     internal static CertificateMaterial ReadItem(ReadOnlySpan<byte> item) => new(item);
 
+    /// <summary>Writes <paramref name="certificates"/> as one field of list items (Configure and Certificates bodies).</summary>
+    internal static void WriteList(ref ChannelBodyWriter writer, byte tag, IReadOnlyList<CertificateMaterial> certificates)
+    {
+        int lengthOffset = writer.BeginField(tag);
+        foreach (CertificateMaterial certificate in certificates)
+            certificate.WriteItem(ref writer);
+        writer.EndField(lengthOffset);
+    }
+
+    /// <summary>Reads a field written by <see cref="WriteList"/>; on a malformed item, wipes the keys read before it.</summary>
+    internal static List<CertificateMaterial> ReadList(ReadOnlySpan<byte> value, int maxCount, string field)
+    {
+        var certificates = new List<CertificateMaterial>();
+        var items = new ChannelListReader(value, maxCount, field);
+        try
+        {
+            while (items.TryReadItem(out ReadOnlySpan<byte> item))
+                certificates.Add(ReadItem(item));
+        }
+        catch (ChannelProtocolException)
+        {
+            certificates.ForEach(c => c.Wipe());
+            throw;
+        }
+        return certificates;
+    }
+
     public CertificateMaterial()
     {
     }

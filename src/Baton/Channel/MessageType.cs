@@ -30,6 +30,10 @@ internal enum MessageType : ushort
     /// thread pool, so a worker whose thread pool runs nothing does not answer.</summary>
     Pong = 8,
 
+    /// <summary>Front → passthrough worker, on reload: <see cref="CertificateUpdate"/> body (the new certificates and
+    /// keys), no fd, connection id 0. Connections received after it are served with the new certificates.</summary>
+    Certificates = 9,
+
     /// <summary>Front → passthrough worker: <see cref="TicketKeysUpdate"/> body, the front's current ticket-key ring,
     /// sent whenever it changes (rotation, a key past its window, reload) and to a worker that has an older one. Connection id 0.</summary>
     TicketKeys = 10,
@@ -44,10 +48,10 @@ internal enum ChannelRole
 
 internal static class MessageTypeRules
 {
-    public static bool IsKnown(MessageType type) => type is >= MessageType.Configure and <= MessageType.Pong or MessageType.TicketKeys;
+    public static bool IsKnown(MessageType type) => type is >= MessageType.Configure and <= MessageType.Pong or MessageType.Certificates or MessageType.TicketKeys;
 
     public static bool IsFrontToWorker(MessageType type) =>
-        type is MessageType.Configure or MessageType.Connection or MessageType.Ping or MessageType.TicketKeys;
+        type is MessageType.Configure or MessageType.Connection or MessageType.Ping or MessageType.Certificates or MessageType.TicketKeys;
 
     /// <summary>True when a socket playing <paramref name="receiver"/> may receive <paramref name="type"/>.</summary>
     public static bool MayReceive(ChannelRole receiver, MessageType type) =>
@@ -55,9 +59,11 @@ internal static class MessageTypeRules
 
     public static bool CarriesFd(MessageType type) => type == MessageType.Connection;
 
-    public static bool HasBody(MessageType type) => type is MessageType.Configure or MessageType.Connection or MessageType.TicketKeys;
+    public static bool HasBody(MessageType type) =>
+        type is MessageType.Configure or MessageType.Connection or MessageType.Certificates or MessageType.TicketKeys;
 
-    /// <summary>Configure and Ready are about the channel, every other type about one connection (ids start at 1);
+    /// <summary>Configure, Ready, Certificates and TicketKeys are about the channel, every other type about one connection (ids start at 1);
     /// Ping and Pong carry the ping's number (from 1) in the same field.</summary>
-    public static bool HasConnectionId(MessageType type) => type is not (MessageType.Configure or MessageType.Ready or MessageType.TicketKeys);
+    public static bool HasConnectionId(MessageType type) =>
+        type is not (MessageType.Configure or MessageType.Ready or MessageType.Certificates or MessageType.TicketKeys);
 }

@@ -68,15 +68,7 @@ internal sealed class WorkerSettings
         writer.WriteString(PoolTag, Pool, Encoding.UTF8);
         writer.WriteByte(ModeTag, (byte)Mode);
         if (AcceptedAlpn.Count > 0) ChannelCodec.WriteAlpnList(ref writer, AlpnTag, AcceptedAlpn);
-        if (Certificates.Count > 0)
-        {
-            int lengthOffset = writer.BeginField(CertificatesTag);
-            foreach (var certificate in Certificates)
-            {
-                certificate.WriteItem(ref writer);
-            }
-            writer.EndField(lengthOffset);
-        }
+        if (Certificates.Count > 0) CertificateMaterial.WriteList(ref writer, CertificatesTag, Certificates);
         writer.WriteUInt32(TimeoutTag, (uint)HandshakeTimeout.TotalMilliseconds);
         if (TicketKeys.Length > 0) writer.WriteField(TicketKeysTag, TicketKeys);
         writer.WriteByte(TicketsPerHandshakeTag, (byte)TicketsPerHandshake);
@@ -117,7 +109,7 @@ internal sealed class WorkerSettings
                     case PoolTag: Pool = ChannelBodyReader.ReadString(value, ChannelCodec.MaxNameBytes, nameof(Pool)); break;
                     case ModeTag: Mode = ChannelCodec.ReadMode(value, nameof(Mode)); break;
                     case AlpnTag: AcceptedAlpn = ChannelCodec.ReadAlpnList(value, nameof(AcceptedAlpn)); break;
-                    case CertificatesTag: Certificates = ReadCertificates(value); break;
+                    case CertificatesTag: Certificates = CertificateMaterial.ReadList(value, MaxCertificates, nameof(Certificates)); break;
                     case TimeoutTag: HandshakeTimeout = TimeSpan.FromMilliseconds(ChannelBodyReader.ReadUInt32(value, nameof(HandshakeTimeout))); break;
                     case TicketKeysTag: TicketKeys = ChannelBodyReader.ReadBytes(value, 1, MaxTicketKeys * SessionTicketOptions.KeyEntryLength, nameof(TicketKeys)); break;
                     case TicketsPerHandshakeTag: TicketsPerHandshake = ChannelBodyReader.ReadByte(value, nameof(TicketsPerHandshake)); break;
@@ -139,25 +131,6 @@ internal sealed class WorkerSettings
             Wipe();
             throw;
         }
-    }
-
-    private static List<CertificateMaterial> ReadCertificates(ReadOnlySpan<byte> value)
-    {
-        var certificates = new List<CertificateMaterial>();
-        var items = new ChannelListReader(value, MaxCertificates, nameof(Certificates));
-        try
-        {
-            while (items.TryReadItem(out ReadOnlySpan<byte> item))
-            {
-                certificates.Add(CertificateMaterial.ReadItem(item));
-            }
-        }
-        catch (ChannelProtocolException)
-        {
-            certificates.ForEach(c => c.Wipe());
-            throw;
-        }
-        return certificates;
     }
 
     private static List<byte[]> ReadOcspResponses(ReadOnlySpan<byte> value)

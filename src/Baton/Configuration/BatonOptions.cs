@@ -23,6 +23,9 @@ internal sealed class BatonOptions
 
     /// <summary>Session tickets: their keys and how many a handshake issues (both modes).</summary>
     public SessionTicketOptions SessionTickets { get; set; } = new();
+
+    /// <summary>The control socket `baton status` and `baton reload` talk to (docs/operating.md).</summary>
+    public ControlOptions Control { get; set; } = new();
 }
 
 internal sealed class SessionTicketOptions

@@ -40,6 +40,8 @@ internal static class BatonOptionsValidator
         ValidateLimits(options.Limits, Fail);
         ValidateSessionTickets(options.SessionTickets, Fail);
         ClientCertificatePolicies.Validate(options, Fail);
+        if (options.Control.Problem() is string control)
+            Fail("Control:Socket", control);
         return errors;
     }
 

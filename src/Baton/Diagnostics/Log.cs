@@ -65,9 +65,6 @@ internal static partial class Log
     [LoggerMessage(25, LogLevel.Warning, "configuration: {Warning}")]
     public static partial void ConfigurationWarning(this ILogger logger, string warning);
 
-    [LoggerMessage(26, LogLevel.Warning, "SIGHUP ignored: reload is not implemented yet")]
-    public static partial void HangupIgnored(this ILogger logger);
-
     [LoggerMessage(EventId = 27, Message = "front connection cap: {Cap} held at once (Limits:MaxFrontConnections {Configured}; descriptor limit {Limit}: {Open} open, {Reserve} kept free)")]
     public static partial void ConnectionCap(this ILogger logger, LogLevel level, int cap, int configured, string limit, int open, int reserve);
 
@@ -91,4 +88,44 @@ internal static partial class Log
 
     [LoggerMessage(36, LogLevel.Error, "worker pid={Pid}: channel failed, taking no more connections: {Reason}")]
     public static partial void WorkerChannelBroken(this ILogger logger, int pid, string reason);
+
+    // 100-119: control socket and reload (docs/operating.md).
+    [LoggerMessage(100, LogLevel.Information, "reload ({Trigger}): started")]
+    public static partial void ReloadStarted(this ILogger logger, string trigger);
+
+    [LoggerMessage(101, LogLevel.Information, "reload ({Trigger}): generation {Generation} serving new connections after {Milliseconds} ms; {Summary}")]
+    public static partial void ReloadDone(this ILogger logger, string trigger, int generation, long milliseconds, string summary);
+
+    [LoggerMessage(102, LogLevel.Error, "reload ({Trigger}) refused, nothing changed: {Problem}")]
+    public static partial void ReloadRefused(this ILogger logger, string trigger, string problem);
+
+    [LoggerMessage(103, LogLevel.Warning, "reload ({Trigger}): {Note}")]
+    public static partial void ReloadNote(this ILogger logger, string trigger, string note);
+
+    [LoggerMessage(104, LogLevel.Information, "control socket listening on {Path}")]
+    public static partial void ControlListening(this ILogger logger, string path);
+
+    [LoggerMessage(105, LogLevel.Warning, "control socket off: {Reason}; `baton status` and `baton reload` need it (set Baton:Control:Socket)")]
+    public static partial void ControlUnavailable(this ILogger logger, string reason);
+
+    [LoggerMessage(106, LogLevel.Warning, "control socket: refused pid={Pid} uid={Uid}: only the front's user ({FrontUid}) and root may use it")]
+    public static partial void ControlPeerRefused(this ILogger logger, int pid, uint uid, uint frontUid);
+
+    [LoggerMessage(107, LogLevel.Warning, "control socket: request from pid={Pid} refused: {Reason}")]
+    public static partial void ControlRequestRefused(this ILogger logger, int pid, string reason);
+
+    [LoggerMessage(108, LogLevel.Information, "worker pid={Pid}: serving {Certificates} new certificate(s) to the connections it receives from now on")]
+    public static partial void WorkerCertificatesReplaced(this ILogger logger, int pid, int certificates);
+
+    [LoggerMessage(109, LogLevel.Warning, "reload: worker pool={Pool} pid={Pid} could not be sent the new certificates; stopping it so that it restarts with them")]
+    public static partial void WorkerCertificatesNotDelivered(this ILogger logger, string pool, int pid);
+
+    [LoggerMessage(110, LogLevel.Information, "listener {Listener} on {Address} closed by a reload")]
+    public static partial void ListenerClosed(this ILogger logger, string listener, string address);
+
+    [LoggerMessage(111, LogLevel.Information, "pool {Pool} removed by a reload: its workers drain once the front's connections for it are handed off")]
+    public static partial void PoolRemoved(this ILogger logger, string pool);
+
+    [LoggerMessage(112, LogLevel.Information, "certificate file changed ({Path}): reloading")]
+    public static partial void CertificateFileChanged(this ILogger logger, string path);
 }

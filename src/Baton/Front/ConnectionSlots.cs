@@ -72,6 +72,18 @@ internal sealed class ConnectionSlots : IDisposable
             EndEpisode(held);
     }
 
+    /// <summary>
+    /// Waits until no connection is held (every one handed off or closed), or <paramref name="deadline"/> has passed.
+    /// For a front that no longer accepts: every wait before a handoff has its own bound, so this ends well before the
+    /// deadline unless clients stall.
+    /// </summary>
+    public async Task WaitUntilNoneHeldAsync(TimeSpan deadline)
+    {
+        long until = Stopwatch.GetTimestamp() + (long)(deadline.TotalSeconds * Stopwatch.Frequency);
+        while (Held > 0 && Stopwatch.GetTimestamp() < until)
+            await Task.Delay(TimeSpan.FromMilliseconds(20)).ConfigureAwait(false);
+    }
+
     /// <summary>How long a wait that starts now may take: <paramref name="timeout"/>, or the pressure timeout when shorter under pressure.</summary>
     public TimeSpan Bound(TimeSpan timeout) => UnderPressure && _pressureTimeout < timeout ? _pressureTimeout : timeout;
 

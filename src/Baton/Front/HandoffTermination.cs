@@ -30,7 +30,7 @@ internal sealed class HandoffTermination : IDisposable
     private readonly ClientCertificatePolicy[] _clientCertificates;
 
     /// <param name="slots">The front's connections, whose pressure bounds each wait as it starts.</param>
-    /// <param name="ticketKeys">The front's one ticket-key ring, which its passthrough workers share; null makes one for this termination.</param>
+    /// <param name="ticketKeys">The front's one ticket-key ring, which its passthrough workers share (a reload hands on the ring in use); null: made for <paramref name="options"/>.</param>
     /// <param name="logger">Where the certificates' OCSP staples say when they start or stop being stapled.</param>
     public HandoffTermination(
         BatonOptions options, CertificateStore certificates, ConnectionSlots slots, TicketKeyRing? ticketKeys = null,
@@ -38,7 +38,7 @@ internal sealed class HandoffTermination : IDisposable
     {
         _slots = slots;
         SessionTicketOptions tickets = options.SessionTickets;
-        ticketKeys ??= TicketKeyRing.ForFront(tickets);
+        ticketKeys ??= TicketKeyRing.For(tickets);
         _limits = options.Limits;
         _headLimits = new HttpHeadLimits { MaxHeadBytes = options.Limits.MaxRequestHeadBytes };
         // One context, so one session cache as s_server has: the ALPN list is each connection's, chosen from its hello.

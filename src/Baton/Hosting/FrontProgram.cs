@@ -38,6 +38,14 @@ public static class FrontProgram
             options.Certificates, DateTimeOffset.UtcNow, out problems, ClientCertificatePolicies.From(options));
         if (certificates is null)
             return InvalidConfiguration(problems);
+        // Before anything is spawned: these descriptors and variables are for this process only.
+        UpgradeChannel? upgrade = UpgradeChannel.TakeFromEnvironment(out string? problem);
+        InheritedListeners? inherited = problem is null ? InheritedListeners.FromEnvironment(options.Listeners, upgrade is not null, out problem) : null;
+        if (inherited is null)
+        {
+            Console.Error.WriteLine($"baton: {problem}");
+            return 1;
+        }
 
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Configuration = configuration });
         builder.Logging.AddConfiguration(configuration.GetSection("Logging"));
@@ -47,10 +55,20 @@ public static class FrontProgram
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(certificates);
         builder.Services.AddSingleton<BatonMetrics>();
-        builder.Services.AddHostedService<FrontService>();
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Limits.ShutdownTimeout + TimeSpan.FromSeconds(5));
+        builder.Services.AddSingleton(new FrontSource(configFile, overrides));
+        builder.Services.AddSingleton(inherited);
+        builder.Services.AddSingleton(new StartedBy(upgrade));
+        builder.Services.AddSingleton<ServiceNotifier>();
+        builder.Services.AddSingleton<FrontService>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<FrontService>());
+        builder.Services.AddHostedService<ServiceLifecycle>();
+        builder.Services.AddSingleton<FrontUpgrade>();
+        // After an upgrade the front first hands off what it holds (up to ShutdownTimeout), then drains its workers (as long again).
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = 2 * options.Limits.ShutdownTimeout + TimeSpan.FromSeconds(5));
         using IHost host = builder.Build();
-        using PosixSignalRegistration hangup = IgnoreHangup(host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Baton.Front"));
+        ILogger frontLogger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Baton.Front");
+        using PosixSignalRegistration hangup = ReloadOnHangup(host.Services.GetRequiredService<FrontService>());
+        using PosixSignalRegistration upgradeSignal = UpgradeOnSignal(host.Services.GetRequiredService<FrontUpgrade>(), frontLogger);
         try
         {
             await host.RunAsync(cancellationToken).ConfigureAwait(false);
@@ -71,15 +89,21 @@ public static class FrontProgram
         return 2;
     }
 
-    /// <summary>
-    /// SIGHUP's default action kills the process, and operators send it out of habit to reload; until reloading
-    /// exists the front stays up and says so.
-    /// </summary>
-    private static PosixSignalRegistration IgnoreHangup(ILogger logger) =>
+    /// <summary>SIGHUP reloads, as nginx and HAProxy do (its default action would kill the front); the outcome is logged.</summary>
+    private static PosixSignalRegistration ReloadOnHangup(FrontService front) =>
         PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;
-            logger.HangupIgnored();
+            front.RequestReload("SIGHUP");
+        });
+
+    /// <summary>SIGUSR2 (nginx's signal for it) starts a binary upgrade; its default action would kill the front.</summary>
+    private static PosixSignalRegistration UpgradeOnSignal(FrontUpgrade upgrade, ILogger logger) =>
+        PosixSignalRegistration.Create((PosixSignal)Interop.Libc.SIGUSR2, context =>
+        {
+            context.Cancel = true;
+            logger.UpgradeRequested();
+            _ = upgrade.StartAsync();
         });
 
     internal static void AddConsoleLogging(ILoggingBuilder logging)

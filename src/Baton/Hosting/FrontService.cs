@@ -13,40 +13,40 @@ namespace Baton.Hosting;
 
 /// <summary>
 /// The front process: spawns every pool's workers, waits until they are ready, then accepts on
-/// every listener. On stop it closes the listeners first, then drains the workers.
+/// every listener. On stop it closes the listeners first, then drains the workers. Each connection is accepted with
+/// the current <see cref="FrontGeneration"/>, which a reload replaces (FrontService.Reload.cs).
 /// </summary>
-internal sealed class FrontService : IHostedService, IDisposable
+internal sealed partial class FrontService : IHostedService, IDisposable
 {
     private readonly BatonOptions _options;
     private readonly BatonMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly CancellationTokenSource _accepting = new();
     private readonly CancellationTokenSource _stopping = new();
-    private readonly List<(Socket Socket, ListenerOptions Options)> _listeners = [];
-    private readonly List<Task> _acceptLoops = [];
+    private readonly List<AcceptingListener> _listeners = [];
     private readonly SocketPoller _poller = new();
     private readonly CertificateStore _certificates;
-    /// <summary>The front's one ticket-key ring: the handoff front's and, sent over their channels, every passthrough worker's.</summary>
-    private readonly TicketKeyRing _ticketKeys;
+    private readonly InheritedListeners _inherited;
+    private volatile FrontGeneration? _current;
+    private WorkerLauncher? _launcher;
+    /// <summary>Keeps every passthrough worker on the front's ticket-key ring (the launcher's: the current generation's).</summary>
     private TicketKeyDistribution? _ticketKeyDistribution;
-    private FrontConnectionHandler? _handler;
     private Dictionary<string, WorkerPool> _pools = [];
     private long _nextConnectionId;
+    /// <summary>Connections accepted and not yet handed off or closed (the slots also count each accept loop's next one).</summary>
+    private int _inFront;
     private ConnectionSlots? _slots;
 
-    public FrontService(BatonOptions options, CertificateStore certificates, BatonMetrics metrics, ILoggerFactory loggerFactory)
+    public FrontService(
+        BatonOptions options, CertificateStore certificates, BatonMetrics metrics, ILoggerFactory loggerFactory,
+        InheritedListeners inherited, FrontSource? source = null)
     {
         _options = options;
+        _inherited = inherited;
         _certificates = certificates;
         _metrics = metrics;
         _logger = loggerFactory.CreateLogger("Baton.Front");
-        _ticketKeys = TicketKeyRing.ForFront(options.SessionTickets);
-    }
-
-    /// <summary>For a reload: replaces the ring's keys (a new key file's contents) and sends them to every passthrough worker.</summary>
-    internal void ReplaceTicketKeys(ReadOnlySpan<byte> entries)
-    {
-        _ticketKeys.ReplaceKeys(entries);
-        _ticketKeyDistribution?.Tick();
+        _source = source ?? new FrontSource(null, new FrontOverrides());
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -61,19 +61,38 @@ internal sealed class FrontService : IHostedService, IDisposable
         // Bound before any worker starts: a port in use ends the start at once. The kernel queues
         // connections in the backlog until the accept loops run.
         foreach (ListenerOptions listener in _options.Listeners)
-            _listeners.Add((Bind(listener), listener));
+        {
+            Socket socket = _inherited.Take(listener) is Socket given ? Inherited(given, listener) : Bind(listener);
+            _listeners.Add(new AcceptingListener(FrontGeneration.ListenerKey(listener), socket, _accepting.Token));
+        }
         ConnectionSlots slots = _slots = CreateSlots();
+        StartControl();
 
         await StartPoolsAsync(cancellationToken).ConfigureAwait(false);
-        _ticketKeyDistribution = new TicketKeyDistribution(_ticketKeys, _pools.Values, _options.SessionTickets, _logger);
-        _handler = new FrontConnectionHandler(_options, _pools, _poller, _certificates, slots, _metrics, _logger, _ticketKeys);
-        foreach ((Socket socket, ListenerOptions listener) in _listeners)
-            _acceptLoops.Add(AcceptLoopAsync(socket, listener, _handler, slots));
+        FrontGeneration generation = _current = CreateGeneration(1, _options, _certificates, _pools, previous: null);
+        foreach (AcceptingListener listener in _listeners)
+            listener.Start(AcceptLoopAsync(listener, slots));
+        WatchCertificates(_options);
+        _ticketKeyDistribution = new TicketKeyDistribution(() => _launcher!.TicketKeys, () => _pools.Values, _options.SessionTickets, _logger);
         _logger.Ready(
             Environment.ProcessId,
-            string.Join(", ", _listeners.Select(l => $"https://{l.Socket.LocalEndPoint} ({l.Options.Name})")),
+            string.Join(", ", _listeners.Select(l => $"https://{l.Socket.LocalEndPoint} ({generation.Listener(l.Key)!.Name})")),
             string.Join(", ", _pools.Values.Select(p => $"{p.Name}=[{string.Join(",", p.Workers.Select(w => w.Pid))}]")));
+        IsServing = true;
     }
+
+    /// <summary>Started and not yet stopping: the accept loops run.</summary>
+    public bool IsServing { get; private set; }
+
+    /// <summary>The listening sockets by listener name, for a binary upgrade to pass on.</summary>
+    public IReadOnlyList<(string Name, Socket Socket)> ListeningSockets =>
+        [.. _listeners.Where(l => !l.Closing.IsCancellationRequested).Select(l => (_current!.Listener(l.Key)!.Name, l.Socket))];
+
+    /// <summary>
+    /// Set by a binary upgrade: on stop, the connections the front holds (being inspected, in a handshake, waiting for a
+    /// worker) are handed off while the workers still run, for up to ShutdownTimeout, instead of being closed.
+    /// </summary>
+    public bool HandOffHeldConnectionsOnStop { get; set; }
 
     /// <summary>
     /// The connection cap: the configured one, lowered to what the descriptor limit leaves (measured with the listeners
@@ -97,7 +116,8 @@ internal sealed class FrontService : IHostedService, IDisposable
 
     private async Task StartPoolsAsync(CancellationToken cancellationToken)
     {
-        var launcher = new WorkerLauncher(_options, _certificates, _ticketKeys);
+        // The front's one ticket-key ring exists before any worker: passthrough workers start with its keys.
+        var launcher = _launcher = new WorkerLauncher(_options, _certificates, TicketKeyRing.For(_options.SessionTickets));
         _pools = _options.Pools.ToDictionary(
             pool => pool.Key,
             pool => new WorkerPool(pool.Key, pool.Value, _options.Limits, launcher, _metrics, _logger),
@@ -151,24 +171,45 @@ internal sealed class FrontService : IHostedService, IDisposable
         return socket;
     }
 
+    /// <summary>A listening socket given by systemd or the previous front: already bound and listening, used as it is.</summary>
+    private Socket Inherited(Socket socket, ListenerOptions listener)
+    {
+        socket.NoDelay = true;
+        _logger.ListeningInherited(socket.LocalEndPoint!.ToString()!, listener.Name, listener.ProxyProtocol, _inherited.Source);
+        return socket;
+    }
+
     private static void SetFlag(Socket socket, int option) =>
         socket.SetRawSocketOption(Interop.Libc.SOL_SOCKET, option, BitConverter.GetBytes(1));
 
-    private async Task AcceptLoopAsync(Socket listenerSocket, ListenerOptions listener, FrontConnectionHandler handler, ConnectionSlots slots)
+    private async Task AcceptLoopAsync(AcceptingListener entry, ConnectionSlots slots)
     {
         CancellationToken stopping = _stopping.Token;
+        // A reload that removes the listener ends the loop, and so does a stop (which ends every loop first).
+        CancellationToken closing = entry.Closing;
+        Socket listenerSocket = entry.Socket;
         int failures = 0;
-        while (!stopping.IsCancellationRequested)
+        while (!closing.IsCancellationRequested)
         {
             Socket accepted;
+            bool acquired = false;
             try
             {
                 // At the cap the front stops accepting (the kernel's backlog holds the rest) rather than run out of descriptors.
-                await slots.AcquireAsync(stopping).ConfigureAwait(false);
-                accepted = await listenerSocket.AcceptAsync(stopping).ConfigureAwait(false);
+                await slots.AcquireAsync(closing).ConfigureAwait(false);
+                acquired = true;
+                accepted = await listenerSocket.AcceptAsync(closing).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
+                // The slot taken for the accept that never came: what is held afterwards is only connections.
+                if (acquired)
+                    slots.Release();
+                return;
+            }
+            catch (SocketException) when (closing.IsCancellationRequested)
+            {
+                slots.Release();
                 return;
             }
             catch (SocketException ex)
@@ -176,53 +217,105 @@ internal sealed class FrontService : IHostedService, IDisposable
                 // EMFILE and friends: back off briefly instead of spinning on the same error, with one line per episode.
                 slots.Release();
                 if (failures++ == 0)
-                    _logger.AcceptFailed(listener.Name, ex.Message);
+                    _logger.AcceptFailed(entry.Key, ex.Message);
                 await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None).ConfigureAwait(false);
                 continue;
             }
             if (failures > 0)
             {
-                _logger.AcceptRecovered(listener.Name, failures);
+                _logger.AcceptRecovered(entry.Key, failures);
                 failures = 0;
             }
+            // The listener's settings and everything else the connection uses come from one generation, held until it leaves.
+            FrontGeneration generation = EnterCurrentGeneration();
+            ListenerOptions listener = generation.Listener(entry.Key)!;
             _metrics.Accepted(listener.Name);
             ulong id = (ulong)Interlocked.Increment(ref _nextConnectionId);
-            _ = HandleAsync(handler, accepted, listener, id, slots, stopping);
+            Interlocked.Increment(ref _inFront);
+            _ = HandleAsync(generation, accepted, listener, id, slots, stopping);
         }
     }
 
-    private static async Task HandleAsync(
-        FrontConnectionHandler handler, Socket accepted, ListenerOptions listener, ulong id, ConnectionSlots slots, CancellationToken stopping)
+    /// <summary>The current generation, referenced; retried when a reload retires it in between.</summary>
+    private FrontGeneration EnterCurrentGeneration()
+    {
+        while (true)
+        {
+            FrontGeneration generation = _current!;
+            if (generation.TryEnter())
+                return generation;
+        }
+    }
+
+    private async Task HandleAsync(
+        FrontGeneration generation, Socket accepted, ListenerOptions listener, ulong id, ConnectionSlots slots, CancellationToken stopping)
     {
         try
         {
-            await handler.HandleAsync(accepted, listener, id, stopping).ConfigureAwait(false);
+            await generation.Handler.HandleAsync(accepted, listener, id, stopping).ConfigureAwait(false);
         }
         finally
         {
+            generation.Exit();
+            Interlocked.Decrement(ref _inFront);
             slots.Release();
         }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        IsServing = false;
+        _watcher?.Dispose();
+        await StopControlAsync().ConfigureAwait(false);
+        // The accepts end (and no reload starts) before anything else: after an upgrade the listening sockets are the new
+        // front's too, and a reload in progress finishes (or gives up) before the listeners and pools it may change stop.
+        _accepting.Cancel();
+        await _reloadGate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        await Task.WhenAll(_listeners.Select(l => l.CloseAsync())).ConfigureAwait(false);
+        if (HandOffHeldConnectionsOnStop)
+            await HandOffHeldAsync().ConfigureAwait(false);
         _stopping.Cancel();
-        foreach ((Socket socket, _) in _listeners)
-            socket.Dispose();
-        await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
         _logger.ShuttingDown(_options.Limits.ShutdownTimeout);
-        await Task.WhenAll(_pools.Values.Select(pool => pool.StopAsync(_options.Limits.ShutdownTimeout))).ConfigureAwait(false);
+        await Task.WhenAll(_pools.Values.Select(pool => pool.StopAsync(_options.Limits.ShutdownTimeout)).Concat(_retiring)).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// After an upgrade: the connections the front holds go to the workers while they still take them, and then the
+    /// workers get <see cref="UpgradeWorkerGrace"/> more. A connection a worker acknowledged a moment ago may still be
+    /// in its TLS handshake (passthrough) with its first request on the way, and Kestrel's graceful stop closes every
+    /// connection that has no request yet; a client whose new connection is closed unanswered does not retry.
+    /// </summary>
+    private async Task HandOffHeldAsync()
+    {
+        if (_slots is { Held: > 0 } slots)
+        {
+            _logger.DrainingHeldConnections(slots.Held, _options.Limits.ShutdownTimeout);
+            await slots.WaitUntilNoneHeldAsync(_options.Limits.ShutdownTimeout).ConfigureAwait(false);
+        }
+        await Task.Delay(UpgradeWorkerGrace).ConfigureAwait(false);
+    }
+
+    /// <summary>A handshake and a first request's way on a slow network, many times over; the upgrade's only fixed cost.</summary>
+    public static readonly TimeSpan UpgradeWorkerGrace = TimeSpan.FromSeconds(2);
 
     public void Dispose()
     {
         // Also when the start failed half-way and StopAsync never ran.
-        foreach ((Socket socket, _) in _listeners)
-            socket.Dispose();
+        foreach (AcceptingListener listener in _listeners)
+            listener.Close();
+        _watcher?.Dispose();
+        _accepting.Dispose();
         _stopping.Dispose();
         _slots?.Dispose();
         _ticketKeyDistribution?.Dispose();
         _poller.Dispose();
-        _handler?.Dispose();
+        if (_current is FrontGeneration current)
+        {
+            current.Retire();
+            // The start's certificates are the host's; those of a reload are this service's to wipe.
+            if (!ReferenceEquals(current.Certificates, _certificates))
+                current.Certificates.Dispose();
+        }
+        _reloadGate.Dispose();
     }
 }

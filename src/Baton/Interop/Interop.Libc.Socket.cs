@@ -90,7 +90,7 @@ internal static partial class Interop
         private static partial int ShutdownRaw(SafeFdHandle socket, int how);
 
         [LibraryImport(Libraries.Libc, EntryPoint = "getsockopt", SetLastError = true)]
-        private static unsafe partial int GetSockOptRaw(SafeFdHandle socket, int level, int name, void* value, uint* length);
+        private static unsafe partial int GetSockOptRaw(SafeHandle socket, int level, int name, void* value, uint* length);
 
         [LibraryImport(Libraries.Libc, EntryPoint = "setsockopt", SetLastError = true)]
         private static unsafe partial int SetSockOptRaw(SafeFdHandle socket, int level, int name, void* value, uint length);
@@ -144,7 +144,7 @@ internal static partial class Interop
         internal static unsafe void SetSocketOptionInt32(SafeFdHandle socket, int level, int name, int value) =>
             ThrowIfMinusOne(SetSockOptRaw(socket, level, name, &value, sizeof(int)), "setsockopt");
 
-        internal static unsafe UCred GetPeerCredentials(SafeFdHandle socket)
+        internal static unsafe UCred GetPeerCredentials(SafeHandle socket)
         {
             UCred credentials = default;
             uint length = (uint)sizeof(UCred);

@@ -18,14 +18,17 @@ internal sealed class SafeFdHandle : SafeHandle
     public int Fd => (int)handle;
 
     /// <summary>Duplicates any fd-backed handle (a Socket's SafeSocketHandle, a pipe...) with F_DUPFD_CLOEXEC.</summary>
-    public static SafeFdHandle Duplicate(SafeHandle source)
+    public static SafeFdHandle Duplicate(SafeHandle source) => DuplicateAbove(source, 0);
+
+    /// <summary>Duplicates <paramref name="source"/> with F_DUPFD_CLOEXEC onto the lowest free fd at or above <paramref name="lowest"/>.</summary>
+    public static SafeFdHandle DuplicateAbove(SafeHandle source, int lowest)
     {
         bool added = false;
         try
         {
             source.DangerousAddRef(ref added);
             int fd = (int)source.DangerousGetHandle();
-            return new SafeFdHandle(Interop.Libc.Fcntl(fd, Interop.Libc.F_DUPFD_CLOEXEC, 0));
+            return new SafeFdHandle(Interop.Libc.Fcntl(fd, Interop.Libc.F_DUPFD_CLOEXEC, lowest));
         }
         finally
         {

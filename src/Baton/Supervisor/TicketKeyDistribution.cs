@@ -16,21 +16,23 @@ namespace Baton.Supervisor;
 /// </summary>
 internal sealed class TicketKeyDistribution : IDisposable
 {
-    private readonly TicketKeyRing _ring;
-    private readonly WorkerPool[] _pools;
+    private readonly Func<TicketKeyRing> _ring;
+    private readonly Func<IEnumerable<WorkerPool>> _pools;
     private readonly ILogger _logger;
     private readonly Timer _timer;
     private readonly Lock _gate = new();
     private long _loggedVersion;
 
-    public TicketKeyDistribution(TicketKeyRing ring, IEnumerable<WorkerPool> pools, SessionTicketOptions options, ILogger logger)
+    /// <param name="ring">The ring in effect (a reload may bring another: a new key file, other rotation settings).</param>
+    /// <param name="pools">The pools running now (a reload adds and removes some).</param>
+    public TicketKeyDistribution(Func<TicketKeyRing> ring, Func<IEnumerable<WorkerPool>> pools, SessionTicketOptions options, ILogger logger)
     {
         _ring = ring;
-        _pools = pools.Where(pool => pool.Mode == HandoffMode.Passthrough).ToArray();
+        _pools = pools;
         _logger = logger;
-        _loggedVersion = ring.CurrentVersion();
+        _loggedVersion = ring().CurrentVersion();
         TimeSpan period = TickPeriod(options.RotationInterval);
-        _timer = new Timer(static state => ((TicketKeyDistribution)state!).TickSafely(), this, _pools.Length == 0 ? Timeout.InfiniteTimeSpan : period, period);
+        _timer = new Timer(static state => ((TicketKeyDistribution)state!).TickSafely(), this, period, period);
     }
 
     /// <summary>A timer callback must not throw (it would end the process): a failed tick is logged and the next one retries.</summary>
@@ -50,16 +52,18 @@ internal sealed class TicketKeyDistribution : IDisposable
     internal static TimeSpan TickPeriod(TimeSpan rotationInterval) =>
         TimeSpan.FromTicks(Math.Clamp(rotationInterval.Ticks / 4, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromSeconds(1).Ticks));
 
-    /// <summary>Sends the ring to every worker that holds another state of it; also what a reload calls after it replaced the keys.</summary>
+    /// <summary>Sends the ring to every passthrough worker that holds another state of it (or another ring's).</summary>
     public void Tick()
     {
         lock (_gate)
         {
-            long version = _ring.CurrentVersion();
-            WorkerProcess[] stale = _pools.SelectMany(pool => pool.Workers).Where(worker => worker.TicketKeysVersion != version).ToArray();
+            TicketKeyRing ring = _ring();
+            long version = ring.CurrentVersion();
+            WorkerProcess[] stale = [.. _pools().Where(pool => pool.Mode == HandoffMode.Passthrough)
+                .SelectMany(pool => pool.Workers).Where(worker => worker.TicketKeysVersion != version)];
             if (stale.Length == 0)
                 return;
-            byte[] keys = _ring.ExportKeys(out version);
+            byte[] keys = ring.ExportKeys(out version);
             byte[] body = new byte[TicketKeysUpdate.EncodedLength(keys.Length)];
             try
             {

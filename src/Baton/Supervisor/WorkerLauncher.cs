@@ -11,34 +11,101 @@ namespace Baton.Supervisor;
 /// <summary>
 /// Decides what a pool's workers run (the built-in <c>baton worker</c> or the pool's command) and
 /// what settings they get: passthrough workers receive the certificates and keys over their channel
-/// (never on the command line, in the environment or in a file), and the front's current session-ticket keys,
-/// so a session resumes on any worker; handoff workers receive no key material.
+/// (never on the command line, in the environment or in a file), the front's current session-ticket keys (so a
+/// session resumes on any worker), its client-certificate settings and OCSP staples; handoff workers receive no key material.
 /// </summary>
 internal sealed class WorkerLauncher
 {
-    private readonly BatonOptions _options;
-    private readonly CertificateStore _certificates;
+    /// <summary>Held while a worker's settings are written and while a reload replaces what they are written from.</summary>
+    private readonly Lock _gate = new();
+    private BatonOptions _options;
+    /// <summary>Every pool ever configured: a pool a reload removed still restarts a worker until it is stopped.</summary>
+    private readonly Dictionary<string, PoolOptions> _pools;
+    private CertificateStore _certificates;
     /// <summary>The front's one ring: a passthrough worker starts with its keys and is sent every change (TicketKeyDistribution).</summary>
-    private readonly TicketKeyRing _ticketKeys;
+    private TicketKeyRing _ticketKeys;
 
     public WorkerLauncher(BatonOptions options, CertificateStore certificates, TicketKeyRing ticketKeys)
     {
         _options = options;
+        _pools = new Dictionary<string, PoolOptions>(options.Pools, StringComparer.Ordinal);
         _certificates = certificates;
         _ticketKeys = ticketKeys;
     }
 
+    /// <summary>The ring workers start with now (a reload may bring another: a new key file, new rotation settings).</summary>
+    public TicketKeyRing TicketKeys
+    {
+        get
+        {
+            lock (_gate)
+                return _ticketKeys;
+        }
+    }
+
+    /// <summary>
+    /// A reload: workers started from now on get <paramref name="certificates"/> and the keys of <paramref name="ticketKeys"/>
+    /// (running workers get the ring over their channel, TicketKeyDistribution).
+    /// </summary>
+    public void Update(BatonOptions options, CertificateStore certificates, TicketKeyRing ticketKeys)
+    {
+        lock (_gate)
+        {
+            (_options, _certificates, _ticketKeys) = (options, certificates, ticketKeys);
+            foreach ((string name, PoolOptions pool) in options.Pools)
+                _pools[name] = pool;
+        }
+    }
+
+    /// <summary>The Certificates message body for running passthrough workers: the certificates workers are launched with now.</summary>
+    public byte[] EncodeCertificateUpdate()
+    {
+        byte[] body = new byte[ChannelHeader.MaxBodyLength];
+        lock (_gate)
+        {
+            int length = new CertificateUpdate { Certificates = _certificates.Certificates }.WriteTo(body);
+            byte[] exact = body[..length];
+            CryptographicOperations.ZeroMemory(body);
+            return exact;
+        }
+    }
+
     public WorkerProcess Launch(string pool, ILogger logger, Action<WorkerProcess> changed)
     {
-        PoolOptions options = _options.Pools[pool];
-        IReadOnlyList<string> argv = options.Command is null ? BuiltInWorkerCommand() : [options.Command, .. options.Arguments];
-        var environment = new Dictionary<string, string>(options.Environment) { [WorkerEnvironment.PoolVariable] = pool };
-        if (options.User is not null)
-            environment[WorkerEnvironment.UserVariable] = options.User;
+        byte[] body = new byte[ChannelHeader.MaxBodyLength];
+        byte[] ticketKeys = [];
+        try
+        {
+            IReadOnlyList<string> argv;
+            Dictionary<string, string> environment;
+            int length;
+            long ticketKeysVersion = -1;
+            lock (_gate)
+            {
+                PoolOptions options = _pools[pool];
+                argv = options.Command is null ? BuiltInWorkerCommand() : [options.Command, .. options.Arguments];
+                environment = new Dictionary<string, string>(options.Environment) { [WorkerEnvironment.PoolVariable] = pool };
+                if (options.User is not null)
+                    environment[WorkerEnvironment.UserVariable] = options.User;
+                if (options.Mode == HandoffMode.Passthrough)
+                    ticketKeys = _ticketKeys.ExportKeys(out ticketKeysVersion);
+                length = Settings(pool, options, ticketKeys).WriteTo(body);
+            }
+            WorkerProcess worker = WorkerProcess.Start(pool, argv, environment, body.AsSpan(0, length), logger, changed);
+            worker.TicketKeysVersion = ticketKeysVersion;
+            return worker;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(body);
+            CryptographicOperations.ZeroMemory(ticketKeys);
+        }
+    }
+
+    private WorkerSettings Settings(string pool, PoolOptions options, byte[] ticketKeys)
+    {
         bool passthrough = options.Mode == HandoffMode.Passthrough;
-        long ticketKeysVersion = -1;
-        byte[] ticketKeys = passthrough ? _ticketKeys.ExportKeys(out ticketKeysVersion) : [];
-        var settings = new WorkerSettings
+        return new WorkerSettings
         {
             Pool = pool,
             Mode = options.Mode,
@@ -50,19 +117,6 @@ internal sealed class WorkerLauncher
             TicketsPerHandshake = _options.SessionTickets.TicketsPerHandshake,
             HandshakeTimeout = _options.Limits.HandshakeTimeout,
         };
-        byte[] body = new byte[ChannelHeader.MaxBodyLength];
-        try
-        {
-            int length = settings.WriteTo(body);
-            WorkerProcess worker = WorkerProcess.Start(pool, argv, environment, body.AsSpan(0, length), logger, changed);
-            worker.TicketKeysVersion = ticketKeysVersion;
-            return worker;
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(body);
-            CryptographicOperations.ZeroMemory(ticketKeys);
-        }
     }
 
     /// <summary>This same executable with the <c>worker</c> command, whether it runs as an apphost or as <c>dotnet baton.dll</c>.</summary>

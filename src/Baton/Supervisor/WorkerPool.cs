@@ -242,6 +242,27 @@ internal sealed class WorkerPool
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>The pool's settings as its workers run them (a reload that changes them leaves them: see docs/operating.md).</summary>
+    public PoolOptions Options => _options;
+
+    /// <summary>
+    /// A reload's certificates (a Certificates body) to every running worker of a passthrough pool; a worker whose channel
+    /// cannot take the message now is stopped (it drains, and its restart gets the new certificates from the launcher).
+    /// </summary>
+    public void ReplaceCertificates(ReadOnlySpan<byte> body)
+    {
+        if (Mode != HandoffMode.Passthrough)
+            return;
+        foreach (WorkerProcess worker in Workers)
+        {
+            if (!worker.TrySendCertificates(body))
+            {
+                _logger.WorkerCertificatesNotDelivered(Name, worker.Pid);
+                worker.Signal(Interop.Libc.SIGTERM);
+            }
+        }
+    }
+
     /// <summary>Asks every worker to finish its connections and exit; kills the rest at the deadline.</summary>
     public async Task StopAsync(TimeSpan deadline)
     {

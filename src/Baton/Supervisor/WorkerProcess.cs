@@ -177,6 +177,19 @@ internal sealed class WorkerProcess
         return Interlocked.Exchange(ref _unresponsive, 1) == 0;
     }
 
+    /// <summary>Sends a passthrough worker the certificates of a reload (a Certificates body); false when it cannot take it now.</summary>
+    public bool TrySendCertificates(ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            return _channel.TrySend(MessageType.Certificates, 0, body, null);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
     private bool TrySendPing(ulong number)
     {
         try

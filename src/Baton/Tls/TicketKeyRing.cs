@@ -25,8 +25,10 @@ internal sealed class TicketKeyRing
     private readonly TimeSpan _decryptionWindow;
     // Newest first; _keys[0] encrypts.
     private List<TicketKey> _keys;
-    // Counts every change of _keys (a rotation, a key dropped, a replacement), so a holder of a copy can tell it is stale.
-    private long _version;
+    // Changes with every change of _keys (a rotation, a key dropped, a replacement), so a holder of a copy can tell it is
+    // stale. Drawn from one counter for every ring: a copy of another ring (a reload's) never looks current.
+    private static long s_versions;
+    private long _version = Interlocked.Increment(ref s_versions);
 
     private TicketKeyRing(List<TicketKey> keys, TimeProvider? time, TimeSpan rotationInterval, TimeSpan decryptionWindow)
     {
@@ -84,9 +86,9 @@ internal sealed class TicketKeyRing
         return new TicketKeyRing([TicketKey.CreateRandom(time.GetUtcNow())], time, rotationInterval, decryptionWindow);
     }
 
-    /// <summary>The front's one ring: the key file's keys when there is one, else random keys rotated in memory.</summary>
-    public static TicketKeyRing ForFront(SessionTicketOptions options) => options.KeyFile is string keyFile
-        ? FromKeyFile(keyFile)
+    /// <summary>The front's one ring for <paramref name="options"/>: the key file's keys, else rotating ones made in memory.</summary>
+    public static TicketKeyRing For(SessionTicketOptions options) => options.KeyFile is not null
+        ? FromKeyFile(options.KeyFile)
         : CreateRotating(options.RotationInterval, options.DecryptionWindow);
 
     /// <summary>
@@ -101,7 +103,7 @@ internal sealed class TicketKeyRing
         {
             foreach (TicketKey key in _keys) key.Wipe();
             _keys = keys;
-            _version++;
+            _version = Interlocked.Increment(ref s_versions);
         }
     }
 
@@ -172,7 +174,7 @@ internal sealed class TicketKeyRing
         {
             _keys[0].Retired = now;
             _keys = [TicketKey.CreateRandom(now), .. _keys];
-            _version++;
+            _version = Interlocked.Increment(ref s_versions);
         }
         for (int i = _keys.Count - 1; i > 0; i--)
         {
@@ -181,7 +183,7 @@ internal sealed class TicketKeyRing
             // Callbacks copy key bytes under the lock, so nothing uses a dropped key any more.
             _keys[i].Wipe();
             _keys.RemoveAt(i);
-            _version++;
+            _version = Interlocked.Increment(ref s_versions);
         }
     }
 }

@@ -70,6 +70,18 @@ internal sealed class TlsServerContext : IDisposable
 
     public void Dispose() => _handle.Dispose();
 
+    /// <summary>
+    /// Keeps the context usable for one connection that will create its SSL later, even if the context is replaced and
+    /// disposed meanwhile (a worker's reload); pair with <see cref="Release"/> once the SSL exists (it holds its own reference).
+    /// </summary>
+    internal void AddRef()
+    {
+        bool added = false;
+        _handle.DangerousAddRef(ref added);
+    }
+
+    internal void Release() => _handle.DangerousRelease();
+
     private static TlsContextState LoadCertificates(IList<TlsCertificate> certificates, byte[] alpnWire, Microsoft.Extensions.Logging.ILogger? logger)
     {
         var loaded = new List<LoadedCertificate>(certificates.Count);

@@ -26,6 +26,8 @@ internal sealed class WorkerConnection : IAsyncDisposable
     private readonly TlsSessionStateError _stateError;
     private TlsStream? _stream;
     private int _disposed;
+    /// <summary>1 while this connection holds its reference on <see cref="_tls"/> (taken at receipt, given back once its SSL exists).</summary>
+    private int _holdsContext;
 
     /// <param name="tlsState">
     /// The serialized session (handoff mode) inside the channel's receive buffer, which the listener wipes and reuses
@@ -44,6 +46,12 @@ internal sealed class WorkerConnection : IAsyncDisposable
             TlsSessionState.TryRead(tlsState, out _state, out _stateError);
         _socket = socket;
         _tls = tls;
+        // A reload may replace and dispose the context before this connection is opened.
+        if (tls is not null)
+        {
+            tls.AddRef();
+            _holdsContext = 1;
+        }
         _handshakeTimeout = handshakeTimeout;
         _closed = closed;
     }
@@ -71,9 +79,18 @@ internal sealed class WorkerConnection : IAsyncDisposable
         if (_facts.Mode == HandoffMode.Passthrough)
         {
             int policy = _facts.ClientCertificatePolicy;
-            if (policy > _clientCertificates.Count)
-                throw new InvalidDataException($"the front asked for client-certificate setting {policy}; this worker has {_clientCertificates.Count}");
-            var tls = new OpenSslStream(new HandedOffSocketStream(_socket), _tls!, clientCertificates: policy == 0 ? null : _clientCertificates[policy - 1]);
+            OpenSslStream tls;
+            try
+            {
+                if (policy > _clientCertificates.Count)
+                    throw new InvalidDataException($"the front asked for client-certificate setting {policy}; this worker has {_clientCertificates.Count}");
+                tls = new OpenSslStream(new HandedOffSocketStream(_socket), _tls!, clientCertificates: policy == 0 ? null : _clientCertificates[policy - 1]);
+            }
+            finally
+            {
+                // The SSL references the context itself from here on.
+                ReleaseContext();
+            }
             _stream = tls;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_handshakeTimeout);
@@ -114,6 +131,13 @@ internal sealed class WorkerConnection : IAsyncDisposable
         // The stream wiped the state it took over; wiping again is harmless and covers a connection never opened.
         _state?.Dispose();
         _facts.Wipe();
+        ReleaseContext();
         _closed(Id);
+    }
+
+    private void ReleaseContext()
+    {
+        if (Interlocked.Exchange(ref _holdsContext, 0) == 1)
+            _tls!.Release();
     }
 }

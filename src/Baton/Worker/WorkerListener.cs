@@ -30,8 +30,8 @@ internal sealed class WorkerListener : IAsyncDisposable
         new UnboundedChannelOptions { SingleWriter = true });
     private WorkerSettings? _settings;
     private TlsServerContext? _tls;
-    /// <summary>Passthrough: the ring the front sent, replaced by every TicketKeys message.</summary>
-    private TicketKeyRing? _tickets;
+    /// <summary>Passthrough: the front's ring, replaced by every TicketKeys message and kept for the contexts a reload makes.</summary>
+    private TicketKeyRing? _ticketKeys;
     /// <summary>Passthrough: the front's client-certificate settings, numbered from 1 as the facts name them.</summary>
     private ClientCertificatePolicy[] _clientCertificates = [];
     private Thread? _receiveThread;
@@ -112,10 +112,10 @@ internal sealed class WorkerListener : IAsyncDisposable
         {
             // The front's ring (its key file or its rotating keys, which it sends again at every change), so a session resumes
             // on any worker; without one (a front that sends none) OpenSSL's own keys for this worker alone.
-            _tickets = _settings.TicketKeys.Length > 0 ? TicketKeyRing.FromKeys(_settings.TicketKeys) : null;
+            _ticketKeys = _settings.TicketKeys.Length > 0 ? TicketKeyRing.FromKeys(_settings.TicketKeys) : null;
             // The staples the front read at this worker's start; checked here as the front checks them, never reread.
             OcspResponseSource?[] staples = [.. _settings.OcspResponses.Select(r => r.Length > 0 ? new OcspResponseSource(null, r) : null)];
-            _tls = TlsContextFactory.Create(_settings.Certificates, _settings.AcceptedAlpn, _settings.TicketsPerHandshake, _tickets,
+            _tls = TlsContextFactory.Create(_settings.Certificates, _settings.AcceptedAlpn, _settings.TicketsPerHandshake, _ticketKeys,
                 options => options.Logger = _logger, staples);
             _clientCertificates = ClientCertificatePolicySet.Create(_settings.ClientCertificates);
         }
@@ -190,6 +190,8 @@ internal sealed class WorkerListener : IAsyncDisposable
                     AnswerPing(message.ConnectionId);
                 else if (message.Type == MessageType.TicketKeys)
                     ReplaceTicketKeys(body.AsSpan(0, message.BodyLength));
+                else if (message.Type == MessageType.Certificates)
+                    ReplaceCertificates(body.AsSpan(0, message.BodyLength));
                 else
                     Accept(message, body.AsSpan(0, message.BodyLength));
                 // Handoff bodies carry TLS secrets: never leave them in the buffer.
@@ -215,9 +217,9 @@ internal sealed class WorkerListener : IAsyncDisposable
         TicketKeysUpdate update = TicketKeysUpdate.ReadFrom(body);
         try
         {
-            if (_tickets is null)
+            if (_ticketKeys is null)
                 throw new ChannelProtocolException(ChannelError.InvalidFieldValue, "ticket keys for a worker that holds none");
-            _tickets.ReplaceKeys(update.Keys);
+            _ticketKeys.ReplaceKeys(update.Keys);
             _logger.WorkerTicketKeysReplaced(Environment.ProcessId, update.Keys.Length / TicketKeyRing.KeyEntryLength);
         }
         finally
@@ -262,6 +264,33 @@ internal sealed class WorkerListener : IAsyncDisposable
             _accepted.Writer.TryWrite(new WorkerConnection(
                 message.ConnectionId, facts, tlsState, socket, _tls, Settings.HandshakeTimeout, OnClosed, _clientCertificates));
         }
+    }
+
+    /// <summary>
+    /// A reload in the front: connections received from now on are served with the new certificates; those received
+    /// before keep the context they were given (each holds a reference on it). Runs on the receive thread, in channel
+    /// order, so the front knows which connections get which. A handoff worker holds no keys: for it this is a
+    /// protocol error, as is a body that does not read (the channel then fails, and the front restarts the worker).
+    /// </summary>
+    private void ReplaceCertificates(ReadOnlySpan<byte> body)
+    {
+        if (Settings.Mode != HandoffMode.Passthrough)
+            throw new ChannelProtocolException(ChannelError.WrongDirection, "Certificates sent to a handoff worker, which never holds private keys");
+        CertificateUpdate update = CertificateUpdate.ReadFrom(body);
+        TlsServerContext replacement;
+        try
+        {
+            replacement = TlsContextFactory.Create(update.Certificates, Settings.AcceptedAlpn, Settings.TicketsPerHandshake, _ticketKeys);
+        }
+        finally
+        {
+            update.Wipe();
+        }
+        TlsServerContext? previous;
+        lock (_acceptGate)
+            (previous, _tls) = (_tls, replacement);
+        previous?.Dispose();
+        _logger.WorkerCertificatesReplaced(Environment.ProcessId, update.Certificates.Count);
     }
 
     /// <summary>

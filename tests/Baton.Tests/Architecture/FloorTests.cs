@@ -31,6 +31,8 @@ public sealed class FloorTests
         ["Baton.Worker"] = ("Worker", 7),
         ["Baton.Front"] = ("Front", 8),
         ["Baton.Hosting"] = ("Hosting", 9),
+        // The control socket: Hosting's own, in a folder of its own.
+        ["Baton.Hosting.Control"] = ("Hosting", 9),
     };
 
     private static readonly Assembly Core = typeof(Baton.Hosting.FrontProgram).Assembly;

@@ -56,6 +56,27 @@ internal static class ChannelTestKit
         }
     }
 
+    /// <summary>Sends with <paramref name="fdCount"/> fds (each the write end of its own pipe) and checks that the receiver
+    /// refuses the message for <paramref name="expected"/> and that every pipe is referenced exactly as often as before.</summary>
+    public static void AssertRefused(ChannelSocket sender, ChannelSocket receiver, ChannelError expected, byte[] bytes, int fdCount, byte[] buffer)
+    {
+        var pipes = Enumerable.Range(0, fdCount).Select(_ => new TestPipe()).ToArray();
+        try
+        {
+            int[] baselines = pipes.Select(p => CountReferences(p.Target)).ToArray();
+            SendRaw(sender, bytes, pipes.Select(p => p.WriteFd).ToArray());
+
+            var error = Assert.Throws<ChannelProtocolException>(() => receiver.Receive(buffer));
+
+            Assert.Equal(expected, error.Error);
+            Assert.Equal(baselines, pipes.Select(p => CountReferences(p.Target)).ToArray());
+        }
+        finally
+        {
+            foreach (var pipe in pipes) pipe.Dispose();
+        }
+    }
+
     /// <summary>What /proc/self/fd says <paramref name="fd"/> is ("pipe:[1234]", "socket:[5678]").</summary>
     public static string Target(int fd) => new FileInfo($"/proc/self/fd/{fd}").LinkTarget!;
 

@@ -11,9 +11,19 @@ public sealed partial class BatonFront : IAsyncDisposable
     private readonly ChildProcess _process;
     private readonly HashSet<int> _knownWorkers = [];
 
-    private BatonFront(ChildProcess process) => _process = process;
+    private BatonFront(ChildProcess process, string controlSocket)
+    {
+        _process = process;
+        ControlSocket = controlSocket;
+    }
 
     public int Pid => _process.Id;
+
+    /// <summary>
+    /// This front's control socket: one of its own in the temp folder (Baton__Control__Socket), unless the test sets
+    /// one, so that fronts started in parallel never meet on the default path.
+    /// </summary>
+    public string ControlSocket { get; }
     public int Port { get; private set; }
 
     /// <summary>Worker pids by pool, from the readiness line.</summary>
@@ -27,22 +37,36 @@ public sealed partial class BatonFront : IAsyncDisposable
 
     public static string Executable => Path.Combine(AppContext.BaseDirectory, "baton");
 
+    public const string ControlSocketVariable = "Baton__Control__Socket";
+
+    /// <summary>Runs `baton <paramref name="command"/> --control` against this front (status, reload) and returns what it printed.</summary>
+    public Task<ProcessResult> ControlAsync(string command, params string[] extra) =>
+        ChildProcess.RunAsync(Executable, [command, "--control", ControlSocket, .. extra], timeout: TimeSpan.FromSeconds(150));
+
     /// <summary>
     /// Starts `baton serve --listen 127.0.0.1:0` plus <paramref name="arguments"/>; with <paramref name="descriptorLimit"/>,
-    /// under that RLIMIT_NOFILE (soft and hard, as `ulimit -n` sets them; the shell execs, so the pid is the front's).
+    /// under that RLIMIT_NOFILE (soft and hard, as `ulimit -n` sets them; the shell execs, so the pid is the front's); with
+    /// <paramref name="launcher"/>, through that command, which must exec the executable and arguments it is given after its own.
     /// </summary>
     public static async Task<BatonFront> StartAsync(
-        IEnumerable<string>? arguments = null, IDictionary<string, string>? environment = null, int? descriptorLimit = null)
+        IEnumerable<string>? arguments = null, IDictionary<string, string>? environment = null, int? descriptorLimit = null,
+        IReadOnlyList<string>? launcher = null)
     {
         List<string> args = ["serve", .. arguments ?? []];
         if (!args.Contains("--listen") && !args.Contains("--config"))
             args.InsertRange(1, ["--listen", "127.0.0.1:0"]);
-        var variables = new Dictionary<string, string?> { ["Logging__LogLevel__Default"] = "Debug" };
+        var variables = new Dictionary<string, string?>
+        {
+            ["Logging__LogLevel__Default"] = "Debug",
+            [ControlSocketVariable] = Path.Combine(Path.GetTempPath(), $"baton-control-{Guid.NewGuid():N}.sock"),
+        };
         foreach ((string key, string value) in environment ?? new Dictionary<string, string>())
             variables[key] = value;
-        var front = new BatonFront(descriptorLimit is int limit
-            ? ChildProcess.Start("/bin/sh", ["-c", $"ulimit -n {limit} && exec \"$0\" \"$@\"", Executable, .. args], variables)
-            : ChildProcess.Start(Executable, args, variables));
+        if (descriptorLimit is int limit)
+            launcher = ["/bin/sh", "-c", $"ulimit -n {limit} && exec \"$0\" \"$@\""];
+        var front = new BatonFront(launcher is { Count: > 0 }
+            ? ChildProcess.Start(launcher[0], [.. launcher.Skip(1), Executable, .. args], variables)
+            : ChildProcess.Start(Executable, args, variables), variables[ControlSocketVariable]!);
         try
         {
             await front.WaitForReadyAsync();

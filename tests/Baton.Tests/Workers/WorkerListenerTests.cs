@@ -122,14 +122,14 @@ public sealed class WorkerListenerTests
         front.Send(MessageType.Connection, id, buffer.AsSpan(0, facts.WriteTo(buffer, out _)), socket.SafeHandle);
     }
 
-    private static Task<ReceivedMessage> ReceiveAsync(ChannelSocket front, byte[] buffer) =>
+    internal static Task<ReceivedMessage> ReceiveAsync(ChannelSocket front, byte[] buffer) =>
         Task.Run(() => front.Receive(buffer)).WaitAsync(Deadline);
 
     /// <summary>One end of a loopback TCP connection (the other end is closed: only the descriptor travels).</summary>
-    /// <summary>Plays the front's start: Configure (a handoff pool), then waits for the worker's Ready.</summary>
-    private static async Task StartAsync(WorkerListener listener, ChannelSocket front, byte[] buffer)
+    /// <summary>Plays the front's start: Configure (by default a handoff pool), then waits for the worker's Ready.</summary>
+    internal static async Task StartAsync(WorkerListener listener, ChannelSocket front, byte[] buffer, WorkerSettings? settings = null)
     {
-        var settings = new WorkerSettings { Pool = "p", Mode = HandoffMode.Handoff, HandshakeTimeout = TimeSpan.FromSeconds(5) };
+        settings ??= new WorkerSettings { Pool = "p", Mode = HandoffMode.Handoff, HandshakeTimeout = TimeSpan.FromSeconds(5) };
         front.Send(MessageType.Configure, 0, buffer.AsSpan(0, settings.WriteTo(buffer)));
         await listener.StartAsync(CancellationToken.None).WaitAsync(Deadline);
         Assert.Equal(MessageType.Ready, (await ReceiveAsync(front, buffer)).Type);
