@@ -43,8 +43,8 @@ public class ChannelMalformedTests : IDisposable
     public void UnknownType() => AssertWorkerRefuses(ChannelError.UnknownType, [.. Header(99, 1, 1), 1], fdCount: 1);
 
     [Fact]
-    public void TheTypeAfterCertificatesIsUnknown() =>
-        AssertRefused(_worker, _front, ChannelError.UnknownType, Header((ushort)MessageType.Certificates + 1, 1, 0), fdCount: 0);
+    public void TheTypeAfterTicketKeysIsUnknown() =>
+        AssertRefused(_worker, _front, ChannelError.UnknownType, Header((ushort)MessageType.TicketKeys + 1, 1, 0), fdCount: 0);
 
     [Fact]
     public void FrontRefusesAPing() => AssertRefused(_worker, _front, ChannelError.WrongDirection, Header(PingType, 1, 0), fdCount: 0);
