@@ -64,10 +64,47 @@ public sealed class SharedTicketRingTests
         }
     }
 
+    [Fact]
+    public async Task AReloadedKeyFileReachesTheRunningWorkers()
+    {
+        string directory = Directory.CreateTempSubdirectory("baton-ring-").FullName;
+        try
+        {
+            string keys = Path.Combine(directory, "ticket.key");
+            await File.WriteAllBytesAsync(keys, System.Security.Cryptography.RandomNumberGenerator.GetBytes(80));
+            string config = WriteConfig(directory, rotation: "12:00:00", window: "12:00:00", keyFile: keys);
+            string before = Path.Combine(directory, "before.pem"), after = Path.Combine(directory, "after.pem");
+            await using BatonFront front = await BatonFront.StartAsync(["--config", config]);
+            await using (ChildProcess old = await SClient.ConnectAsync(front.Port, "-tls1_3", "-sess_out", before))
+                await old.RequestAsync("/before");
+
+            // A new key file only: tickets under the old key stop resuming, those under the new one resume on either worker.
+            await File.WriteAllBytesAsync(keys, System.Security.Cryptography.RandomNumberGenerator.GetBytes(80));
+            ProcessResult reload = await front.ControlAsync("reload");
+            Assert.True(reload.ExitCode == 0, reload.ToString());
+            await Wait.UntilAsync(() => front.CountOutput("ticket keys replaced by the front's ring") >= 2,
+                "both workers hold the reloaded ring", TimeSpan.FromSeconds(30));
+
+            await using ChildProcess first = await SClient.ConnectAsync(front.Port, "-tls1_3", "-sess_out", after);
+            await first.RequestAsync("/issued");
+            await using ChildProcess second = await SClient.ConnectAsync(front.Port, "-tls1_3", "-sess_in", after);
+            await second.RequestAsync("/resumed");
+            Assert.NotEqual(WorkerPid(first.Output), WorkerPid(second.Output));
+            Assert.Contains("Reused, TLSv1.3", second.Output);
+            await using ChildProcess stale = await SClient.ConnectAsync(front.Port, "-tls1_3", "-sess_in", before);
+            await stale.RequestAsync("/stale");
+            Assert.Contains("New, TLSv1.3", stale.Output);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private static string WorkerPid(string output) =>
         output.Split('\n').First(line => line.StartsWith("worker pid: ", StringComparison.Ordinal));
 
-    private static string WriteConfig(string directory, string rotation, string window)
+    private static string WriteConfig(string directory, string rotation, string window, string? keyFile = null)
     {
         string path = Path.Combine(directory, "baton.json");
         File.WriteAllText(path, JsonSerializer.Serialize(new
@@ -76,7 +113,7 @@ public sealed class SharedTicketRingTests
             {
                 Listeners = new[] { new { Address = "127.0.0.1:0" } },
                 Pools = new Dictionary<string, object> { ["default"] = new { Workers = 2, Mode = "passthrough" } },
-                SessionTickets = new { RotationInterval = rotation, DecryptionWindow = window },
+                SessionTickets = new { RotationInterval = rotation, DecryptionWindow = window, KeyFile = keyFile },
             },
         }));
         return path;
