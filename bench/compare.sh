@@ -8,7 +8,8 @@
 #   --runs N     runs of each measure (default 3); the report gives the median and the range (min-max)
 #   --only       contenders, any of: nginx nginx-rsa (nginx serving itself: the reference for the TLS machinery),
 #                nginx-proxy hitch-proxy haproxy-proxy yarp-proxy (TLS in front of the shared plain-HTTP Kestrel
-#                app bench/KestrelBackend), kestrel (Kestrel HTTPS), baton-passthrough baton-handoff baton-handoff-rsa
+#                app bench/KestrelBackend), kestrel (Kestrel HTTPS), baton-passthrough baton-handoff baton-handoff-rsa,
+#                and the TCP relays in front of the same app: hitch-proxy haproxy-tcp baton-proxy (Baton's proxy mode)
 #
 # Every figure is also given per core of SERVER CPU: utime+stime of the server's whole process tree (for a proxy,
 # the proxy plus the backend app, as Baton's figures include its workers) over the run, because wrk / openssl
@@ -21,8 +22,8 @@ CONTENDERS_DIR=$ROOT/bench/contenders
 RESULTS=$ROOT/bench/results
 
 RUNS=3 WARMUP=10 DURATION=10 HS_DURATION=10 HS_CLIENTS=4 BIG_CONNECTIONS=8 IDLE=5000 SPEED_SECONDS=3
-ALL="nginx nginx-rsa nginx-proxy hitch-proxy haproxy-proxy yarp-proxy kestrel baton-passthrough baton-handoff baton-handoff-rsa"
-PROXIES="nginx-proxy hitch-proxy haproxy-proxy yarp-proxy"
+ALL="nginx nginx-rsa nginx-proxy hitch-proxy haproxy-proxy haproxy-tcp yarp-proxy kestrel baton-passthrough baton-handoff baton-handoff-rsa baton-proxy"
+PROXIES="nginx-proxy hitch-proxy haproxy-proxy haproxy-tcp yarp-proxy baton-proxy"
 ONLY=${ALL// /,}
 DO_IDLE=1 DO_SPEED=1
 while (($#)); do
@@ -138,7 +139,7 @@ build() { # build LABEL PROJECT_DIR
     log "building $1 (Release)"
     dotnet build -c Release "$ROOT/$2" >"$WORK/build-$1.log" 2>&1 || die "$1 build failed: $WORK/build-$1.log"
 }
-if any_wanted baton-passthrough baton-handoff baton-handoff-rsa; then build Baton src/Baton.Cli; fi
+if any_wanted baton-passthrough baton-handoff baton-handoff-rsa baton-proxy; then build Baton src/Baton.Cli; fi
 if wanted kestrel; then build KestrelHttps bench/KestrelHttps; fi
 if any_wanted $PROXIES; then build KestrelBackend bench/KestrelBackend; fi
 if wanted yarp-proxy; then build YarpProxy bench/YarpProxy; fi
@@ -194,6 +195,13 @@ ensure_backend() {
     wrk -t1 -c"$BIG_CONNECTIONS" -d"${WARMUP}s" "http://127.0.0.1:$BACKEND_PORT/1mb" >>"$raw" 2>&1
 }
 
+start_baton() { # start_baton LOGFILE ARGS...: `baton ARGS` until its ready line; sets STARTED_PID and PORT
+    local log=$1
+    start_bg "$log" "$BATON" "${@:2}"
+    wait_line "$log" 'baton ready: https://127\.0\.0\.1:[0-9]+' "$STARTED_PID" || { cat "$log" >&2; return 1; }
+    PORT=$(grep -oE 'baton ready: https://127\.0\.0\.1:[0-9]+' "$log" | head -1 | grep -oE '[0-9]+$')
+}
+
 start_contender() { # start_contender NAME; sets PORT, ROOTS (pids whose trees are the server), PATH_PREFIX
     local name=$1 dir=$WORK/$1
     mkdir -p "$dir"
@@ -211,11 +219,20 @@ start_contender() { # start_contender NAME; sets PORT, ROOTS (pids whose trees a
             start_bg "$dir/stdout.log" hitch --config="$dir/hitch.conf"
             wait_port "$PORT" "$STARTED_PID" || { cat "$dir/stdout.log" >&2; return 1; }
             ROOTS=("$STARTED_PID" "$BACKEND_PID") ;;
-        haproxy-proxy)
+        haproxy-proxy | haproxy-tcp)
+            # HTTP mode with pooled keep-alive connections, or TCP mode: one backend connection per client connection.
+            local template=haproxy.cfg
+            [[ $name == haproxy-tcp ]] && template=haproxy-tcp.cfg
             ensure_backend || return 1
-            fill_template "$CONTENDERS_DIR/haproxy.cfg" "$dir/haproxy.cfg" PORT="$PORT" BACKEND_PORT="$BACKEND_PORT" PEM="$WORK/ecdsa.pem"
+            fill_template "$CONTENDERS_DIR/$template" "$dir/haproxy.cfg" PORT="$PORT" BACKEND_PORT="$BACKEND_PORT" PEM="$WORK/ecdsa.pem"
             start_bg "$dir/stdout.log" haproxy -db -f "$dir/haproxy.cfg"
             wait_port "$PORT" "$STARTED_PID" || { cat "$dir/stdout.log" >&2; return 1; }
+            ROOTS=("$STARTED_PID" "$BACKEND_PID") ;;
+        baton-proxy)
+            # The front terminates TLS and hands each session to one of 2 relay workers, which relay to the shared app.
+            ensure_backend || return 1
+            fill_template "$CONTENDERS_DIR/baton-proxy.json" "$dir/baton.json" BACKEND_PORT="$BACKEND_PORT" TICKET_KEY="$WORK/ticket.key"
+            start_baton "$dir/stdout.log" serve --config "$dir/baton.json" --listen 127.0.0.1:0 --cert "$CERT" --key "$KEY" || return 1
             ROOTS=("$STARTED_PID" "$BACKEND_PID") ;;
         yarp-proxy)
             ensure_backend || return 1
@@ -230,11 +247,8 @@ start_contender() { # start_contender NAME; sets PORT, ROOTS (pids whose trees a
             local mode=${name#baton-}
             mode=${mode%-rsa}
             [[ $name == *-rsa ]] && CERT=$WORK/rsa.crt KEY=$WORK/rsa.key
-            start_bg "$dir/stdout.log" env Baton__SessionTickets__KeyFile="$WORK/ticket.key" \
-                "$BATON" serve --listen 127.0.0.1:0 --workers 2 --cert "$CERT" --key "$KEY" --mode "$mode"
-            wait_line "$dir/stdout.log" 'baton ready: https://127\.0\.0\.1:[0-9]+' "$STARTED_PID" \
-                || { cat "$dir/stdout.log" >&2; return 1; }
-            PORT=$(grep -oE 'baton ready: https://127\.0\.0\.1:[0-9]+' "$dir/stdout.log" | head -1 | grep -oE '[0-9]+$')
+            Baton__SessionTickets__KeyFile="$WORK/ticket.key" start_baton "$dir/stdout.log" \
+                serve --listen 127.0.0.1:0 --workers 2 --cert "$CERT" --key "$KEY" --mode "$mode" || return 1
             ROOTS=("$STARTED_PID") ;;
         *) die "unknown contender $name" ;;
     esac
@@ -399,7 +413,7 @@ for name in $ALL; do
 done
 [[ -n $BACKEND_PID ]] && { stop_pid "$BACKEND_PID"; BACKEND_PID=""; }
 if ((DO_IDLE)); then
-    for name in nginx baton-handoff; do
+    for name in nginx baton-handoff hitch-proxy baton-proxy; do
         wanted "$name" || continue
         log "== $name: $IDLE idle connections"
         measure_idle "$name"

@@ -10,16 +10,20 @@ the runs and, with more than one run, the range (min–max). Ratios divide media
 import statistics
 import sys
 
-ORDER = ["nginx", "nginx-rsa", "nginx-proxy", "hitch-proxy", "haproxy-proxy", "yarp-proxy", "kestrel",
-         "baton-passthrough", "baton-handoff", "baton-handoff-rsa"]
+ORDER = ["nginx", "nginx-rsa", "nginx-proxy", "hitch-proxy", "haproxy-proxy", "haproxy-tcp", "yarp-proxy", "kestrel",
+         "baton-passthrough", "baton-handoff", "baton-handoff-rsa", "baton-proxy"]
 # TLS terminators in front of the one shared plain-HTTP app (bench/KestrelBackend): Baton's direct competition.
-PROXIES = ["nginx-proxy", "hitch-proxy", "haproxy-proxy", "yarp-proxy"]
+PROXIES = ["nginx-proxy", "hitch-proxy", "haproxy-proxy", "haproxy-tcp", "yarp-proxy"]
+# The TCP relays (one backend connection per client connection): what Baton's proxy mode is measured against.
+TCP_RELAYS = ["hitch-proxy", "haproxy-tcp"]
 LABEL = {
     "nginx": "nginx serving itself (reference)",
     "nginx-rsa": "nginx serving itself, RSA-2048",
     "nginx-proxy": "nginx → app",
     "hitch-proxy": "hitch → app",
     "haproxy-proxy": "HAProxy → app",
+    "haproxy-tcp": "HAProxy TCP mode → app",
+    "baton-proxy": "Baton proxy → app",
     "yarp-proxy": "YARP → app",
     "kestrel": "Kestrel HTTPS (app with TLS)",
     "baton-passthrough": "Baton passthrough",
@@ -244,6 +248,22 @@ def targets(figs, idle):
     return rows
 
 
+def proxy_targets(figs, idle):
+    """Baton's proxy mode against the better of hitch and HAProxy in TCP mode, in front of the same app."""
+    rows = []
+    for key, what in (("new_core", "new handshakes/s per core"), ("rps_core", "keep-alive req/s per core"),
+                      ("mib_core", "1 MiB MiB/s per core")):
+        best = best_proxy({n: figs[n] for n in TCP_RELAYS if n in figs}, key)
+        value = median(figs.get("baton-proxy", {}), key)
+        target = f"≥ 1.2× the better of hitch and HAProxy TCP ({LABEL[best[0]]})" if best else "≥ 1.2× hitch / HAProxy TCP"
+        rows.append(f"| proxy mode {what} | {target} | {verdict(ratio(value, best[1]) if best else None, 1.2)} |")
+    if idle.get("hitch-proxy") and idle.get("baton-proxy"):
+        hitch_kib, baton_kib = idle["hitch-proxy"]["tree"], idle["baton-proxy"]["tree"]
+        rows.append(f"| proxy mode PSS per idle proxied connection (whole tree) | ≤ hitch's | "
+                    f"{'met' if baton_kib <= hitch_kib else 'missed'} ({baton_kib:.1f} KiB vs hitch {hitch_kib:.1f} KiB) |")
+    return rows
+
+
 def idle_figures(values):
     out = {}
     for name in ORDER:
@@ -303,7 +323,7 @@ def main(argv):
         out += ["", "## Baton ÷ best proxy → same app", ""] + best
         out += ["", "Per measure the proxy → app contender with the highest median, and Baton's median ÷ it "
                 "(for resumed handshakes only proxies that resumed)."]
-    for subject in ("baton-handoff", "baton-passthrough"):
+    for subject in ("baton-handoff", "baton-passthrough", "baton-proxy"):
         if subject in figs:
             out += ["", f"## Ratios: {LABEL[subject]} ÷ contender (medians, same invocation)", ""]
             out += ratio_table(figs, subject, names)
@@ -312,6 +332,8 @@ def main(argv):
     if idle:
         out += ["", "## Memory per idle TLS connection (PSS, from /proc/PID/smaps_rollup)", ""] + idle_table(idle)
     out += ["", "## Against the issue's targets", ""] + targets(figs, idle)
+    if "baton-proxy" in figs:
+        out += proxy_targets(figs, idle)
     speed = sorted((k[len("speed."):], v) for k, v in values.items() if k.startswith("speed."))
     if speed:
         out += ["", "## Physical limits: `openssl speed`, one core", "", "| operation | per second |", "|---|---:|"]

@@ -3,7 +3,7 @@ using Baton.Hosting;
 
 namespace Baton.Cli;
 
-/// <summary>`baton status`, `baton reload` (through the front's control socket) and `baton check` (no front needed).</summary>
+/// <summary>`baton status`, `baton reload`, `baton upgrade` (through the front's control socket) and `baton check` (no front needed).</summary>
 internal static class ControlCommands
 {
     public static Command Status() => OverSocket("status", "Show what the running front serves: listeners, pools and workers, connections, certificates.");
@@ -11,6 +11,10 @@ internal static class ControlCommands
     public static Command Reload() => OverSocket("reload",
         "Reload the running front: re-read the configuration, certificates and ticket keys; new connections use them, "
         + "connections in flight finish on what they started with. An invalid configuration changes nothing.");
+
+    public static Command Upgrade() => OverSocket("upgrade",
+        "Upgrade the running front to the binary now at its path (as SIGUSR2): the new front takes the listening sockets and "
+        + "starts its workers; once it is ready the old one stops accepting and drains. If it does not become ready, the old front serves on.");
 
     private static Command OverSocket(string name, string description)
     {

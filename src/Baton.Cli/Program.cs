@@ -12,8 +12,10 @@ if (OpenSslLibrary.Probe() is string missing)
 var root = new RootCommand("Baton: a TLS front that hands live connections to pre-spawned worker processes.");
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(WorkerCommand.Create());
+root.Subcommands.Add(RelayCommand.Create());
 root.Subcommands.Add(ControlCommands.Status());
 root.Subcommands.Add(ControlCommands.Reload());
+root.Subcommands.Add(ControlCommands.Upgrade());
 root.Subcommands.Add(ControlCommands.Check());
 ParseResult parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

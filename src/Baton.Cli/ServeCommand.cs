@@ -21,7 +21,8 @@ internal static class ServeCommand
         var key = new Option<FileInfo?>("--key") { Description = "PEM private key for --cert" };
         var mode = new Option<HandoffMode?>("--mode")
         {
-            Description = "passthrough: workers run the TLS handshake; handoff: the front does and hands the session over",
+            Description = "passthrough: workers run the TLS handshake; handoff: the front does and hands the session over; "
+                + "proxy: as handoff, to relays that connect to each pool's Backend (set in --config)",
             CustomParser = ParseMode,
         };
         var config = new Option<FileInfo?>("--config") { Description = "JSON configuration file (section \"Baton\"); flags override it" };

@@ -23,6 +23,7 @@ internal static class ChannelCodec
         {
             (byte)HandoffMode.Passthrough => HandoffMode.Passthrough,
             (byte)HandoffMode.Handoff => HandoffMode.Handoff,
+            (byte)HandoffMode.Proxy => HandoffMode.Proxy,
             _ => throw ChannelBodyReader.Invalid(name),
         };
 

@@ -49,6 +49,9 @@ internal sealed class WorkerSettings
     /// <summary>Passthrough only: the front's client-certificate settings; a connection's facts name the one it gets (from 1).</summary>
     public IReadOnlyList<ClientCertificateMaterial> ClientCertificates { get; init; } = [];
 
+    /// <summary>Proxy only (required there): the backends and the relay's limits.</summary>
+    public RelaySettings? Relay { get; init; }
+
     public void Wipe()
     {
         foreach (var certificate in Certificates)
@@ -86,6 +89,7 @@ internal sealed class WorkerSettings
                 policy.WriteItem(ref writer);
             writer.EndField(lengthOffset);
         }
+        Relay?.WriteTo(ref writer);
         return writer.Written;
     }
 
@@ -100,6 +104,7 @@ internal sealed class WorkerSettings
     {
         Pool = "";
         var reader = new ChannelBodyReader(body);
+        bool relayFields = false;
         try
         {
             while (reader.TryReadField(out byte tag, out ReadOnlySpan<byte> value))
@@ -115,10 +120,13 @@ internal sealed class WorkerSettings
                     case TicketsPerHandshakeTag: TicketsPerHandshake = ChannelBodyReader.ReadByte(value, nameof(TicketsPerHandshake)); break;
                     case ClientCertificatesTag: ClientCertificates = ReadClientCertificates(value); break;
                     case OcspResponsesTag: OcspResponses = ReadOcspResponses(value); break;
+                    case var relayTag when RelaySettings.Owns(relayTag): relayFields = true; break;
                     default: throw ChannelBodyReader.UnknownField(tag);
                 }
             }
             reader.Require(PoolTag, nameof(Pool));
+            if (Mode == HandoffMode.Proxy) Relay = RelaySettings.Read(body);
+            else if (relayFields) throw ChannelBodyReader.Invalid("only proxy workers relay");
             reader.Require(ModeTag, nameof(Mode));
             reader.Require(TimeoutTag, nameof(HandshakeTimeout));
             if (Problem() is string problem)
@@ -153,16 +161,19 @@ internal sealed class WorkerSettings
 
     private string? Problem()
     {
-        if (Mode is not (HandoffMode.Passthrough or HandoffMode.Handoff)) return $"unknown mode {Mode}";
+        if (Mode is not (HandoffMode.Passthrough or HandoffMode.Handoff or HandoffMode.Proxy)) return $"unknown mode {Mode}";
+        if ((Mode == HandoffMode.Proxy) != (Relay is not null)) return Relay is null ? "proxy workers need the relay settings" : "only proxy workers relay";
+        if (Relay?.Problem() is string relayProblem) return relayProblem;
+        if (Mode == HandoffMode.Proxy && (Certificates.Count > 0 || TicketKeys.Length > 0)) return "relay workers never hold private or ticket keys";
         if (ChannelCodec.NameProblem(Pool, nameof(Pool)) is string poolProblem) return poolProblem;
         if (ChannelCodec.AlpnProblem(AcceptedAlpn, nameof(AcceptedAlpn)) is string alpnProblem) return alpnProblem;
         if (Certificates.Count > MaxCertificates) return $"more than {MaxCertificates} certificates";
         if (Mode == HandoffMode.Handoff && Certificates.Count > 0) return "handoff workers never hold private keys";
         if (Mode == HandoffMode.Handoff && TicketKeys.Length > 0) return "handoff workers never hold ticket keys";
-        if (Mode == HandoffMode.Handoff && OcspResponses.Count > 0) return "handoff workers never staple (the front does)";
+        if (Mode != HandoffMode.Passthrough && OcspResponses.Count > 0) return "only passthrough workers staple (the front does for the others)";
         if (OcspResponses.Count > Certificates.Count) return "more OCSP responses than certificates";
         if (OcspResponses.Any(response => response.Length > MaxOcspResponseLength)) return $"an OCSP response must be at most {MaxOcspResponseLength} bytes";
-        if (Mode == HandoffMode.Handoff && ClientCertificates.Count > 0) return "handoff workers never verify client certificates (the front does)";
+        if (Mode != HandoffMode.Passthrough && ClientCertificates.Count > 0) return "only passthrough workers verify client certificates (the front does for the others)";
         if (ClientCertificates.Count > ClientCertificatePolicies.MaxPolicies) return $"more than {ClientCertificatePolicies.MaxPolicies} client-certificate settings";
         if (ClientCertificates.Select(c => c.Problem()).FirstOrDefault(p => p is not null) is string clientProblem) return clientProblem;
         if (TicketKeys.Length % SessionTicketOptions.KeyEntryLength != 0 || TicketKeys.Length > MaxTicketKeys * SessionTicketOptions.KeyEntryLength)

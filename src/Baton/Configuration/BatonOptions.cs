@@ -89,7 +89,7 @@ internal sealed class PoolOptions
     public int Workers { get; set; } = 2;
     public HandoffMode Mode { get; set; } = HandoffMode.Passthrough;
 
-    /// <summary>Executable of a custom worker; null runs the built-in `baton worker`.</summary>
+    /// <summary>Executable of a custom worker; null runs the built-in `baton worker` (`baton relay` for a proxy pool).</summary>
     public string? Command { get; set; }
 
     public List<string> Arguments { get; set; } = [];
@@ -102,8 +102,25 @@ internal sealed class PoolOptions
 
     public static IReadOnlyList<string> DefaultAlpn { get; } = ["h2", "http/1.1"];
 
-    /// <summary>The protocols in effect.</summary>
-    internal IReadOnlyList<string> EffectiveAlpn => Alpn ?? DefaultAlpn;
+    /// <summary>The protocols in effect. A proxy pool negotiates none unless told: its backend may speak anything.</summary>
+    internal IReadOnlyList<string> EffectiveAlpn => Alpn ?? (Mode == HandoffMode.Proxy ? [] : DefaultAlpn);
+
+    /// <summary>Proxy mode: the backend, "host:port" or a Unix socket path; with <see cref="Backends"/>, one more.</summary>
+    public string? Backend { get; set; }
+
+    /// <summary>Proxy mode: several backends, tried in turn; one that refuses is left out for a while.</summary>
+    public List<string> Backends { get; set; } = [];
+
+    /// <summary>Proxy mode: every backend, <see cref="Backend"/> first.</summary>
+    internal IReadOnlyList<string> EffectiveBackends => Backend is null ? Backends : [Backend, .. Backends];
+
+    /// <summary>Proxy mode: connect timeout, PROXY v2 header, idle timeouts.</summary>
+    public RelayOptions Relay { get; set; } = new();
+
+    /// <summary>What the front waits for after the handshake; null: Http for handoff pools, None for proxy pools.</summary>
+    public FirstRequest? FirstRequest { get; set; }
+
+    internal FirstRequest EffectiveFirstRequest => FirstRequest ?? (Mode == HandoffMode.Proxy ? Configuration.FirstRequest.None : Configuration.FirstRequest.Http);
 
     public int MaxConnectionsPerWorker { get; set; } = 10_000;
 

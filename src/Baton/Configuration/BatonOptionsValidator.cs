@@ -87,8 +87,8 @@ internal static class BatonOptionsValidator
             RouteOptions route = options.Routes[i];
             if (!options.Pools.ContainsKey(route.Pool))
                 fail($"Routes:{i}:Pool", $"names pool '{route.Pool}', which is not configured");
-            else if (route.NeedsRequest && options.Pools[route.Pool].Mode != HandoffMode.Handoff)
-                fail($"Routes:{i}:Pool", $"routes by Host or path, so pool '{route.Pool}' must be in handoff mode (only the front reads requests)");
+            else if (route.NeedsRequest && options.Pools[route.Pool].Mode == HandoffMode.Passthrough)
+                fail($"Routes:{i}:Pool", $"routes by Host or path, so pool '{route.Pool}' must be in handoff or proxy mode (only the front reads requests)");
             if (route.NeedsRequest && fallbacksChecked.Add(FallbackFor(options, i).Key))
                 CheckFallback(options, i, fail);
             if (route.PathPrefix is { } prefix && PathPrefixProblem(prefix) is string problem)
@@ -136,9 +136,9 @@ internal static class BatonOptionsValidator
     private static void CheckFallback(BatonOptions options, int route, Action<string, string> fail)
     {
         (string key, string pool) = FallbackFor(options, route);
-        if (options.Pools.TryGetValue(pool, out PoolOptions? fallback) && fallback.Mode != HandoffMode.Handoff)
+        if (options.Pools.TryGetValue(pool, out PoolOptions? fallback) && fallback.Mode == HandoffMode.Passthrough)
             fail(key, $"pool '{pool}' is in passthrough mode, so requests that Routes:{route} (by Host or path) does not match would be "
-                + "answered 421: the front has already terminated their TLS and can hand them only to a handoff pool. Name a handoff pool here");
+                + "answered 421: the front has already terminated their TLS and can hand them only to a handoff or proxy pool. Name one of those here");
     }
 
     /// <summary>Where a connection goes that Host/path route <paramref name="route"/> saw but did not take: the first later route certain to match it, else DefaultPool.</summary>
@@ -213,8 +213,10 @@ internal static class BatonOptionsValidator
                 fail($"Pools:{name}:Command", $"file '{pool.Command}' does not exist");
             if (pool.User is not null && ProcessIdentity.Problem(pool.User) is string userProblem)
                 fail($"Pools:{name}:User", userProblem);
-            if (pool.EffectiveAlpn.Count == 0 || pool.EffectiveAlpn.Any(p => p.Length is 0 or > 255))
+            // A proxy pool may negotiate no protocol at all (its default): its backend may speak anything.
+            if ((pool.EffectiveAlpn.Count == 0 && pool.Mode != HandoffMode.Proxy) || pool.EffectiveAlpn.Any(p => p.Length is 0 or > 255))
                 fail($"Pools:{name}:Alpn", "must list one or more protocol names of 1 to 255 bytes");
+            RelayOptionsValidator.ValidatePool(name, pool, fail);
             foreach ((string variable, string value) in pool.Environment)
             {
                 if (variable.Length == 0 || variable.Contains('=') || variable.Contains('\0') || value.Contains('\0'))

@@ -5,8 +5,11 @@ namespace Baton.Configuration;
 /// <summary>Where the front's control socket is (`baton status`, `baton reload`; docs/operating.md, "Control socket"), and what else triggers a reload.</summary>
 internal sealed class ControlOptions
 {
-    /// <summary>sun_path holds 108 bytes with its terminating NUL.</summary>
-    public const int MaxSocketPathBytes = 107;
+    /// <summary>
+    /// sun_path holds 108 bytes with its terminating NUL, and the socket is first bound as "PATH.PID" (a pid has at most
+    /// 7 digits) and then renamed into place (ControlServer.Listen says why).
+    /// </summary>
+    public const int MaxSocketPathBytes = 107 - 8;
 
     /// <summary>An absolute path; null: <see cref="DefaultSocketPath"/>, where a front that cannot listen goes on without one.</summary>
     public string? Socket { get; set; }

@@ -178,7 +178,7 @@ internal sealed class FrontConnectionHandler : IDisposable
         }
 
         TerminatedConnection terminated = await _termination.TerminateAsync(
-            socket, serverName => Offer(listener, serverName), stopping,
+            socket, serverName => Offer(listener, serverName), serverName => ReadsRequest(listener, serverName), stopping,
             serverName => _router.ClientCertificatePolicy(listener.Name, serverName)).ConfigureAwait(false);
         try
         {
@@ -186,7 +186,7 @@ internal sealed class FrontConnectionHandler : IDisposable
             WorkerPool target = terminated.Head is HttpRequestHead head
                 ? _pools[_router.SelectWithRequest(listener.Name, routingName, head.Host, head.NormalizedPath)]
                 : PoolByName(listener, routingName)!;
-            if (target.Mode != HandoffMode.Handoff)
+            if (target.Mode == HandoffMode.Passthrough)
             {
                 // Validation keeps Host/path routes off passthrough pools, but the default pool may be one.
                 await terminated.RespondAsync(421).ConfigureAwait(false);
@@ -212,9 +212,16 @@ internal sealed class FrontConnectionHandler : IDisposable
     private IReadOnlyList<string>? Offer(ListenerOptions listener, string? serverName) => PoolByName(listener, serverName) switch
     {
         null => HandoffTermination.RequestRoutedAlpn,
-        { Mode: HandoffMode.Handoff } pool => pool.Alpn,
+        { Mode: HandoffMode.Handoff or HandoffMode.Proxy } pool => pool.Alpn,
         _ => null,
     };
+
+    /// <summary>
+    /// Whether the front reads the first request before handing the connection on: yes while a Host/path route may
+    /// apply, else as the pool SNI picks says (proxy pools and <c>"FirstRequest": "none"</c> hand it on at once).
+    /// </summary>
+    private bool ReadsRequest(ListenerOptions listener, string? serverName) =>
+        PoolByName(listener, serverName) is not { FirstRequest: FirstRequest.None };
 
     /// <summary>Exports the terminated session for <paramref name="target"/>; the SSL and the head buffer go with the caller's dispose.</summary>
     private static PendingHandoff HandOverSession(ulong id, PolledSocket socket, Inspected inspected, WorkerPool target, TerminatedConnection terminated)
@@ -222,6 +229,7 @@ internal sealed class FrontConnectionHandler : IDisposable
         using HandoffExport export = terminated.Export();
         var facts = new ConnectionFacts
         {
+            // A proxy pool's relay continues the session just as a handoff worker does.
             Mode = HandoffMode.Handoff,
             Pool = target.Name,
             RemoteEndPoint = inspected.Remote,

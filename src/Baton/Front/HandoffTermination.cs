@@ -52,13 +52,15 @@ internal sealed class HandoffTermination : IDisposable
     }
 
     /// <summary>
-    /// Runs the handshake and, unless ALPN chose h2, reads the first request head. Once libssl has read the ClientHello,
-    /// <paramref name="offer"/> gets its server name as routes see it and returns the ALPN protocols to offer (null
-    /// refuses the connection with internal_error), and <paramref name="clientCertificatePolicy"/> the number of the
-    /// client-certificate setting the handshake applies (0: none asked for). Throws <see cref="ConnectionRejectedException"/> with the reason.
+    /// Runs the handshake and, unless ALPN chose h2 or <paramref name="readsRequest"/> says no for the hello's server
+    /// name (a pool with <c>"FirstRequest": "none"</c>), reads the first request head. Once libssl has read the
+    /// ClientHello, <paramref name="offer"/> gets its server name as routes see it and returns the ALPN protocols to
+    /// offer (null refuses the connection with internal_error), and <paramref name="clientCertificatePolicy"/> the number
+    /// of the client-certificate setting the handshake applies (0: none asked for). Throws <see cref="ConnectionRejectedException"/> with the reason.
     /// </summary>
     public async Task<TerminatedConnection> TerminateAsync(
-        PolledSocket socket, Func<string?, IReadOnlyList<string>?> offer, CancellationToken stopping, Func<string?, int>? clientCertificatePolicy = null)
+        PolledSocket socket, Func<string?, IReadOnlyList<string>?> offer, Predicate<string?> readsRequest, CancellationToken stopping,
+        Func<string?, int>? clientCertificatePolicy = null)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         // The hello's time bound until libssl has it whole, then the handshake's: the order a peek gives in passthrough.
@@ -86,7 +88,7 @@ internal sealed class HandoffTermination : IDisposable
         try
         {
             await HandshakeAsync(connection, helloTimeout, deadline.Token, stopping).ConfigureAwait(false);
-            if (connection.ApplicationProtocol != "h2")
+            if (connection.ApplicationProtocol != "h2" && readsRequest(connection.RoutingName))
                 connection.Head = await ReadRequestHeadAsync(connection, stopping).ConfigureAwait(false);
             return connection;
         }
@@ -96,6 +98,10 @@ internal sealed class HandoffTermination : IDisposable
             throw;
         }
     }
+
+    /// <summary>As the overload above, reading the first request head whatever the server name (unless h2).</summary>
+    public Task<TerminatedConnection> TerminateAsync(PolledSocket socket, Func<string?, IReadOnlyList<string>?> offer, CancellationToken stopping) =>
+        TerminateAsync(socket, offer, static _ => true, stopping);
 
     /// <summary>A failure before libssl had the whole hello is the hello's (as the peek names it in passthrough), after it the handshake's.</summary>
     private async Task HandshakeAsync(TerminatedConnection connection, TimeSpan helloTimeout, CancellationToken deadline, CancellationToken stopping)

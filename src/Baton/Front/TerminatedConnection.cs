@@ -105,10 +105,17 @@ internal sealed class TerminatedConnection : IDisposable
 
     /// <summary>
     /// No worker can take the connection: 503 with <c>Retry-After: 1</c>, as HTTP/1.1 or, when ALPN chose h2, in
-    /// HTTP/2 on the client's first stream (<see cref="Http2Unavailable"/>), then close_notify.
+    /// HTTP/2 on the client's first stream (<see cref="Http2Unavailable"/>), then close_notify; close_notify alone when
+    /// the connection was to be handed on before any request and no ALPN says it is HTTP.
     /// </summary>
     public async Task RespondUnavailableAsync()
     {
+        if (Head is null && ApplicationProtocol is not ("h2" or "http/1.1"))
+        {
+            // Handed on without a request (FirstRequest none): the protocol may not be HTTP, so only close_notify.
+            await WriteAndCloseAsync(ReadOnlyMemory<byte>.Empty).ConfigureAwait(false);
+            return;
+        }
         if (ApplicationProtocol != "h2")
         {
             await WriteAndCloseAsync(Http1Response(503, "Retry-After: 1\r\n")).ConfigureAwait(false);
@@ -142,7 +149,8 @@ internal sealed class TerminatedConnection : IDisposable
         using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         try
         {
-            await Tls.WriteAsync(response, bounded.Token).ConfigureAwait(false);
+            if (!response.IsEmpty)
+                await Tls.WriteAsync(response, bounded.Token).ConfigureAwait(false);
             await Tls.ShutdownAsync(bounded.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException)

@@ -67,8 +67,11 @@ public static class FrontProgram
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = 2 * options.Limits.ShutdownTimeout + TimeSpan.FromSeconds(5));
         using IHost host = builder.Build();
         ILogger frontLogger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Baton.Front");
-        using PosixSignalRegistration hangup = ReloadOnHangup(host.Services.GetRequiredService<FrontService>());
-        using PosixSignalRegistration upgradeSignal = UpgradeOnSignal(host.Services.GetRequiredService<FrontUpgrade>(), frontLogger);
+        FrontService front = host.Services.GetRequiredService<FrontService>();
+        FrontUpgrade frontUpgrade = host.Services.GetRequiredService<FrontUpgrade>();
+        front.UseUpgrade(frontUpgrade);
+        using PosixSignalRegistration hangup = ReloadOnHangup(front);
+        using PosixSignalRegistration upgradeSignal = UpgradeOnSignal(frontUpgrade, frontLogger);
         try
         {
             await host.RunAsync(cancellationToken).ConfigureAwait(false);

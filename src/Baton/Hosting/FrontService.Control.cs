@@ -20,7 +20,23 @@ internal sealed partial class FrontService
     {
         ["status"] = (_, _) => Task.FromResult<JsonNode?>(Status()),
         ["reload"] = ReloadCommandAsync,
+        ["upgrade"] = UpgradeCommandAsync,
     };
+
+    private FrontUpgrade? _upgrade;
+
+    /// <summary>The binary upgrade `baton upgrade` runs (the same as SIGUSR2); it needs this front, so it is given after both exist.</summary>
+    public void UseUpgrade(FrontUpgrade upgrade) => _upgrade = upgrade;
+
+    private async Task<JsonNode?> UpgradeCommandAsync(JsonObject request, CancellationToken cancellationToken)
+    {
+        if (_upgrade is null)
+            throw new ControlReplyException("upgrade refused", ["this front cannot upgrade"]);
+        UpgradeResult result = await _upgrade.StartAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!result.Succeeded)
+            throw new ControlReplyException("upgrade refused, this front serves on", [result.Reason]);
+        return new JsonObject { ["newPid"] = result.NewPid, ["oldPid"] = Environment.ProcessId, ["reason"] = result.Reason };
+    }
 
     /// <summary>
     /// Listens before the workers start, so a second front configured onto this front's socket stops at once. The
@@ -32,7 +48,8 @@ internal sealed partial class FrontService
         ControlOptions control = _options.Control;
         try
         {
-            _control = ControlServer.Listen(control.EffectiveSocketPath, Commands(), _logger);
+            // After a binary upgrade the old front's socket becomes this one's in one rename.
+            _control = ControlServer.Listen(control.EffectiveSocketPath, Commands(), _logger, takeOverFrom: _startedBy?.Upgrade?.ParentPid);
             _logger.ControlListening(_control.Path);
         }
         catch (ControlException ex) when (control.Socket is null)

@@ -70,7 +70,17 @@ internal sealed partial class FrontService
                 return Refused(trigger, ["the front is still starting"]);
             long started = Stopwatch.GetTimestamp();
             _logger.ReloadStarted(trigger);
-            ReloadResult result = await ApplyAsync(trigger, current, cancellationToken).ConfigureAwait(false);
+            // systemd (Type=notify-reload) waits for READY=1 after RELOADING=1, whatever the outcome.
+            _notifier?.Reloading($"reloading ({trigger})");
+            ReloadResult result;
+            try
+            {
+                result = await ApplyAsync(trigger, current, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _notifier?.Ready($"serving, generation {_current!.Number}");
+            }
             if (result.Applied)
             {
                 foreach (string note in result.Notes)

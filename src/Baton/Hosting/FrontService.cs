@@ -27,6 +27,8 @@ internal sealed partial class FrontService : IHostedService, IDisposable
     private readonly SocketPoller _poller = new();
     private readonly CertificateStore _certificates;
     private readonly InheritedListeners _inherited;
+    private readonly StartedBy? _startedBy;
+    private readonly ServiceNotifier? _notifier;
     private volatile FrontGeneration? _current;
     private WorkerLauncher? _launcher;
     /// <summary>Keeps every passthrough worker on the front's ticket-key ring (the launcher's: the current generation's).</summary>
@@ -39,8 +41,10 @@ internal sealed partial class FrontService : IHostedService, IDisposable
 
     public FrontService(
         BatonOptions options, CertificateStore certificates, BatonMetrics metrics, ILoggerFactory loggerFactory,
-        InheritedListeners inherited, FrontSource? source = null)
+        InheritedListeners inherited, FrontSource? source = null, StartedBy? startedBy = null, ServiceNotifier? notifier = null)
     {
+        _startedBy = startedBy;
+        _notifier = notifier;
         _options = options;
         _inherited = inherited;
         _certificates = certificates;

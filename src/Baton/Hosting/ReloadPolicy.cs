@@ -1,3 +1,4 @@
+using Baton.Channel;
 using Baton.Configuration;
 using Baton.Supervisor;
 
@@ -53,6 +54,10 @@ internal static class ReloadPolicy
         Compare(nameof(PoolOptions.User), running.User == loaded.User);
         Compare(nameof(PoolOptions.Environment), running.Environment.Count == loaded.Environment.Count
             && running.Environment.All(pair => loaded.Environment.TryGetValue(pair.Key, out string? value) && value == pair.Value));
+        // Proxy mode: the relays were started with these (RelaySettings), the front routes with FirstRequest.
+        Compare(nameof(PoolOptions.Backends), running.EffectiveBackends.SequenceEqual(loaded.EffectiveBackends));
+        Compare(nameof(PoolOptions.Relay), RelaySettings.From(running).SameAs(RelaySettings.From(loaded)));
+        Compare(nameof(PoolOptions.FirstRequest), running.EffectiveFirstRequest == loaded.EffectiveFirstRequest);
         return [.. changed];
     }
 

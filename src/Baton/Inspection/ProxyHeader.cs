@@ -19,4 +19,7 @@ internal sealed class ProxyHeader
 
     /// <summary>Exact header length: the front reads (consumes) exactly this many bytes from the socket.</summary>
     public int Length { get; internal init; }
+
+    /// <summary>v2 with addresses: where the TLVs start in the header (up to <see cref="Length"/>; read them with ProxyV2Format.TryFindTlv).</summary>
+    public int TlvOffset { get; internal init; }
 }

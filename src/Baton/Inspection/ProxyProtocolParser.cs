@@ -17,14 +17,11 @@ internal static class ProxyProtocolParser
     /// <summary>Longest legal v1 line, CRLF included.</summary>
     public const int MaxV1Bytes = 107;
 
-    private const int V2FixedLength = 16;
-    private const int InetBlockLength = 12;
-    private const int Inet6BlockLength = 36;
-    private const int UnixBlockLength = 216;
+    private const int V2FixedLength = ProxyV2Format.FixedLength;
 
     private static ReadOnlySpan<byte> V1Signature => "PROXY "u8;
 
-    private static ReadOnlySpan<byte> V2Signature => [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A];
+    private static ReadOnlySpan<byte> V2Signature => ProxyV2Format.Signature;
 
     /// <summary>
     /// True while the bytes seen so far are a prefix of (or start with) a v1 or v2 signature; false means
@@ -153,7 +150,7 @@ internal static class ProxyProtocolParser
             header = new ProxyHeader { Version = 2, Length = total };
             return ProxyHeaderError.None;
         }
-        int addressLength = family switch { 1 => InetBlockLength, 2 => Inet6BlockLength, _ => UnixBlockLength };
+        int addressLength = family switch { 1 => ProxyV2Format.InetBlockLength, 2 => ProxyV2Format.Inet6BlockLength, _ => ProxyV2Format.UnixBlockLength };
         if (block.Length < addressLength || !TlvsAreWellFormed(block.Slice(addressLength)))
         {
             return ProxyHeaderError.Truncated;
@@ -165,7 +162,7 @@ internal static class ProxyProtocolParser
             source = new IPEndPoint(new IPAddress(block.Slice(0, size)), BinaryPrimitives.ReadUInt16BigEndian(block.Slice(2 * size)));
             destination = new IPEndPoint(new IPAddress(block.Slice(size, size)), BinaryPrimitives.ReadUInt16BigEndian(block.Slice(2 * size + 2)));
         }
-        header = new ProxyHeader { Version = 2, Source = source, Destination = destination, Length = total };
+        header = new ProxyHeader { Version = 2, Source = source, Destination = destination, Length = total, TlvOffset = V2FixedLength + addressLength };
         return ProxyHeaderError.None;
     }
 

@@ -9,7 +9,7 @@ using Baton.Tls;
 namespace Baton.Supervisor;
 
 /// <summary>
-/// Decides what a pool's workers run (the built-in <c>baton worker</c> or the pool's command) and
+/// Decides what a pool's workers run (the built-in <c>baton worker</c>, <c>baton relay</c> for a proxy pool, or the pool's command) and
 /// what settings they get: passthrough workers receive the certificates and keys over their channel
 /// (never on the command line, in the environment or in a file), the front's current session-ticket keys (so a
 /// session resumes on any worker), its client-certificate settings and OCSP staples; handoff workers receive no key material.
@@ -83,7 +83,9 @@ internal sealed class WorkerLauncher
             lock (_gate)
             {
                 PoolOptions options = _pools[pool];
-                argv = options.Command is null ? BuiltInWorkerCommand() : [options.Command, .. options.Arguments];
+                // A proxy pool's workers are relays: the built-in `baton relay` unless the pool names its own.
+                argv = options.Command is not null ? [options.Command, .. options.Arguments]
+                    : BuiltInCommand(options.Mode == HandoffMode.Proxy ? "relay" : "worker");
                 environment = new Dictionary<string, string>(options.Environment) { [WorkerEnvironment.PoolVariable] = pool };
                 if (options.User is not null)
                     environment[WorkerEnvironment.UserVariable] = options.User;
@@ -116,15 +118,16 @@ internal sealed class WorkerLauncher
             OcspResponses = passthrough ? _certificates.ReadOcspResponses() : [],
             TicketsPerHandshake = _options.SessionTickets.TicketsPerHandshake,
             HandshakeTimeout = _options.Limits.HandshakeTimeout,
+            Relay = options.Mode == HandoffMode.Proxy ? RelaySettings.From(options) : null,
         };
     }
 
-    /// <summary>This same executable with the <c>worker</c> command, whether it runs as an apphost or as <c>dotnet baton.dll</c>.</summary>
-    private static IReadOnlyList<string> BuiltInWorkerCommand()
+    /// <summary>This same executable with <paramref name="command"/> (<c>worker</c>, <c>relay</c>), whether it runs as an apphost or as <c>dotnet baton.dll</c>.</summary>
+    private static IReadOnlyList<string> BuiltInCommand(string command)
     {
         string process = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which executable is running");
         if (Path.GetFileNameWithoutExtension(process) == "dotnet")
-            return [process, Assembly.GetEntryAssembly()!.Location, "worker"];
-        return [process, "worker"];
+            return [process, Assembly.GetEntryAssembly()!.Location, command];
+        return [process, command];
     }
 }

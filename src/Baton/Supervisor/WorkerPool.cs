@@ -47,6 +47,7 @@ internal sealed class WorkerPool
     public string Name { get; }
     public HandoffMode Mode => _options.Mode;
     public IReadOnlyList<string> Alpn => _options.EffectiveAlpn;
+    public FirstRequest FirstRequest => _options.EffectiveFirstRequest;
 
     public IEnumerable<WorkerProcess> Workers => _slots.OfType<WorkerProcess>();
 

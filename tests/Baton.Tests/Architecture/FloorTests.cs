@@ -30,6 +30,7 @@ public sealed class FloorTests
         ["Baton.Supervisor"] = ("Supervisor", 7),
         ["Baton.Worker"] = ("Worker", 7),
         ["Baton.Front"] = ("Front", 8),
+        ["Baton.Relay"] = ("Relay", 8),
         ["Baton.Hosting"] = ("Hosting", 9),
         // The control socket: Hosting's own, in a folder of its own.
         ["Baton.Hosting.Control"] = ("Hosting", 9),

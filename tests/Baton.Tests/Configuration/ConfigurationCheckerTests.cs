@@ -17,7 +17,7 @@ public sealed partial class ConfigurationCheckerTests
     public void AMisspelledModeNamesItsKeyAndTheChoices()
     {
         Assert.Equal(
-            ["Baton:Pools:web:Mode: 'handof' is not one of passthrough, handoff"],
+            ["Baton:Pools:web:Mode: 'handof' is not one of passthrough, handoff, proxy"],
             Check("""{ "Baton": { "Pools": { "web": { "Workers": 1, "Mode": "handof" } }, "DefaultPool": "web" } }"""));
     }
 

@@ -165,6 +165,36 @@ public sealed partial class BinaryUpgradeTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>`baton upgrade` is the same upgrade over the control socket, and the new front answers on the same socket path.</summary>
+    [Fact]
+    public async Task BatonUpgradeOverTheControlSocketHandsTheSocketPathToTheNewFront()
+    {
+        await using BatonFront front = await BatonFront.StartAsync(["--workers", "1"]);
+        int newPid = 0;
+        try
+        {
+            ProcessResult upgraded = await front.ControlAsync("upgrade");
+            Assert.True(upgraded.ExitCode == 0, upgraded.ToString());
+            Match match = UpgradedPid().Match(upgraded.StandardOutput);
+            Assert.True(match.Success, upgraded.ToString());
+            newPid = int.Parse(match.Groups[1].Value);
+            await Wait.UntilAsync(() => front.HasExited, "the old front has exited", Generous);
+
+            // The old front's exit left the path alone: it is the new front's socket now.
+            ProcessResult status = await front.ControlAsync("status", "--json");
+            Assert.True(status.ExitCode == 0, status.ToString());
+            Assert.Equal(newPid, (int)System.Text.Json.Nodes.JsonNode.Parse(status.StandardOutput)!["pid"]!);
+            Assert.Equal("default", Clients.FactsField(await Clients.CurlAsync(front.Port), "pool"));
+        }
+        finally
+        {
+            await StopUpgradedFrontAsync(newPid);
+        }
+    }
+
+    [GeneratedRegex(@"upgraded: front pid (\d+) serves")]
+    private static partial Regex UpgradedPid();
+
     [Fact]
     public async Task ANewFrontThatNeverReportsReadyIsKilledAtTheDeadlineAndTheOldOneServesOn()
     {

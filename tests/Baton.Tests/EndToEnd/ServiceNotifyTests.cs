@@ -32,6 +32,29 @@ public sealed class ServiceNotifyTests
         Assert.Equal(1, notify.Messages.Count(m => m.Contains("READY=1", StringComparison.Ordinal)));
     }
 
+    /// <summary>Type=notify-reload: RELOADING=1 with the monotonic clock, then READY=1 again, whether the reload applied or not.</summary>
+    [Fact]
+    public async Task AReloadSaysReloadingThenReadyAgainEvenWhenRefused()
+    {
+        using var notify = new NotifySocket(abstractName: true);
+        using TempFile config = TempFile.Config(new { Pools = new { @default = new { Workers = 1 } } });
+        await using BatonFront front = await BatonFront.StartAsync(
+            ["--config", config.Path, "--listen", "127.0.0.1:0"], new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notify.Address });
+        await notify.WaitForAsync("READY=1");
+
+        ProcessResult applied = await front.ControlAsync("reload");
+        Assert.True(applied.ExitCode == 0, applied.ToString());
+        string reloading = await notify.WaitForAsync("RELOADING=1");
+        Assert.Contains(reloading.Split('\n'), line => line.StartsWith("MONOTONIC_USEC=", StringComparison.Ordinal));
+        await Wait.UntilAsync(() => notify.Messages.Count(m => m.Contains("READY=1", StringComparison.Ordinal)) == 2, "READY=1 after the reload", TimeSpan.FromSeconds(60));
+
+        File.WriteAllText(config.Path, """{ "Baton": { "Pools": { "default": { "Workerz": 1 } } } }""");
+        ProcessResult refused = await front.ControlAsync("reload");
+        Assert.Equal(1, refused.ExitCode);
+        await Wait.UntilAsync(() => notify.Messages.Count(m => m.Contains("READY=1", StringComparison.Ordinal)) == 3, "READY=1 after the refused reload", TimeSpan.FromSeconds(60));
+        Assert.Equal(2, notify.Messages.Count(m => m.Contains("RELOADING=1", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public async Task ANotifySocketNobodyListensOnIsLoggedAndTheFrontServesOn()
     {

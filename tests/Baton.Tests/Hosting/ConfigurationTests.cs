@@ -170,7 +170,7 @@ public sealed class ConfigurationTests
 
         Assert.Equal(
             "Baton:DefaultPool: pool 'default' is in passthrough mode, so requests that Routes:0 (by Host or path) does not match would be answered 421: "
-                + "the front has already terminated their TLS and can hand them only to a handoff pool. Name a handoff pool here",
+                + "the front has already terminated their TLS and can hand them only to a handoff or proxy pool. Name one of those here",
             Assert.Single(BatonOptionsValidator.Validate(options)));
 
         // A later route that takes every connection the Host route saw decides instead of DefaultPool.
@@ -237,7 +237,7 @@ public sealed class ConfigurationTests
 
     [Theory]
     [InlineData("--workers", "abc", "baton: --workers: 'abc' is not a whole number")]
-    [InlineData("--mode", "handof", "baton: --mode: 'handof' is not one of passthrough, handoff")]
+    [InlineData("--mode", "handof", "baton: --mode: 'handof' is not one of passthrough, handoff, proxy")]
     public async Task TheCliNamesTheFlagAndTheValueNotADotNetType(string flag, string value, string expected)
     {
         ProcessResult result = await ChildProcess.RunAsync(BatonFront.Executable, ["serve", flag, value]);

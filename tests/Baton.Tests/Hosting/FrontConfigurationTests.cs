@@ -15,8 +15,8 @@ public sealed class FrontConfigurationTests
         using TempFile alone = TempFile.WithText("""{ "Baton": { "Pools": { "web": { "Workers": 1, "Mode": "handof" } }, "DefaultPool": "web" } }""");
         using TempFile withAnother = TempFile.WithText("""{ "Baton": { "Pools": { "web": { "Workers": 1, "Mode": "handof" }, "api": {} }, "DefaultPool": "web" } }""");
 
-        Assert.Equal(["Baton:Pools:web:Mode: 'handof' is not one of passthrough, handoff"], Load(alone));
-        Assert.Equal(["Baton:Pools:web:Mode: 'handof' is not one of passthrough, handoff"], Load(withAnother));
+        Assert.Equal(["Baton:Pools:web:Mode: 'handof' is not one of passthrough, handoff, proxy"], Load(alone));
+        Assert.Equal(["Baton:Pools:web:Mode: 'handof' is not one of passthrough, handoff, proxy"], Load(withAnother));
     }
 
     [Fact]

@@ -39,9 +39,11 @@ internal sealed class ControlServer : IAsyncDisposable
 
     /// <summary>
     /// Listens on <paramref name="path"/>, replacing a socket nobody listens on (a front that died) but never one a live
-    /// front answers on. Throws <see cref="ControlException"/> saying why it cannot.
+    /// front answers on, except the one <paramref name="takeOverFrom"/> (the front whose binary upgrade started this one)
+    /// answers on: that is replaced in one rename, so a client finds one front or the other, never neither. Throws
+    /// <see cref="ControlException"/> saying why it cannot.
     /// </summary>
-    public static ControlServer Listen(string path, IReadOnlyDictionary<string, ControlCommand> commands, ILogger logger)
+    public static ControlServer Listen(string path, IReadOnlyDictionary<string, ControlCommand> commands, ILogger logger, int? takeOverFrom = null)
     {
         // Baton is Linux-only (SCM_RIGHTS, epoll); this says so to the platform analyzer.
         if (OperatingSystem.IsWindows())
@@ -52,18 +54,24 @@ internal sealed class ControlServer : IAsyncDisposable
             // Only the front's user may even look inside a directory the front makes.
             if (!Directory.Exists(directory))
                 Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            RemoveStale(path);
+            bool takingOver = RemoveStale(path, takeOverFrom);
+            // Bound under a name of its own and renamed into place: .NET deletes the file a socket was bound to when it
+            // is disposed, and after an upgrade the file at the path is the next front's, which must survive this one.
+            string bindPath = $"{path}.{Environment.ProcessId}";
+            File.Delete(bindPath);
             var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             try
             {
-                listener.Bind(new UnixDomainSocketEndPoint(path));
+                listener.Bind(new UnixDomainSocketEndPoint(bindPath));
                 // Before listen(): nobody can connect until the mode is the front's user's only.
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                File.SetUnixFileMode(bindPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
                 listener.Listen(16);
+                File.Move(bindPath, path, overwrite: takingOver);
             }
             catch
             {
                 listener.Dispose();
+                File.Delete(bindPath);
                 throw;
             }
             return new ControlServer(path, listener, commands, logger);
@@ -74,16 +82,24 @@ internal sealed class ControlServer : IAsyncDisposable
         }
     }
 
-    /// <summary>A socket file nobody accepts on is a dead front's; a live front's is refused, and so is anything that is not a socket.</summary>
-    private static void RemoveStale(string path)
+    /// <summary>
+    /// A socket file nobody accepts on is a dead front's and is removed; a live front's is refused, unless it is
+    /// <paramref name="takeOverFrom"/>'s (true: replace it), and so is anything that is not a socket.
+    /// </summary>
+    private static bool RemoveStale(string path, int? takeOverFrom)
     {
         if (!File.Exists(path))
-            return;
+            return false;
         if (new FileInfo(path).Length > 0)
             throw new ControlException($"{path} exists and is not a socket; remove it or set Baton:Control:Socket");
         if (IsAnswered(path, out int pid))
+        {
+            if (pid == takeOverFrom)
+                return true;
             throw new ControlException($"{path} belongs to a running front (pid {pid}); stop it or give this front another Baton:Control:Socket");
+        }
         File.Delete(path);
+        return false;
     }
 
     /// <summary>True when something accepts connections on <paramref name="path"/>; <paramref name="pid"/> is its process.</summary>

@@ -11,6 +11,8 @@ internal static class ControlText
     {
         "status" when result is JsonObject status => Status(status),
         "reload" when result is JsonObject reload => Reload(reload),
+        "upgrade" when result is JsonObject upgrade =>
+            $"upgraded: front pid {upgrade["newPid"]} serves; pid {upgrade["oldPid"]} stops accepting and drains\n",
         _ => $"{result?.ToJsonString() ?? "done"}\n",
     };
 
