@@ -77,6 +77,9 @@ internal sealed partial class BatonConnection :
 
     public string Pool => _connection.Pool;
 
+    /// <summary>Where the front's routes send a request for this host and path (null: no routes known); see MisdirectedRequestFilter.</summary>
+    internal string? PoolForRequest(string? host, string? path) => _connection.PoolForRequest(host, path);
+
     public HandoffMode Mode => _connection.Mode;
 
     public ulong FrontConnectionId => _connection.Id;

@@ -58,6 +58,7 @@ internal sealed partial class BatonConnection : ConnectionContext
         HostName = stream.ServerName ?? string.Empty;
         ApplicationProtocol = stream.ApplicationProtocol is string alpn ? System.Text.Encoding.ASCII.GetBytes(alpn) : ReadOnlyMemory<byte>.Empty;
         Features = CreateFeatures();
+        _gate = connection.CreateGate();
     }
 
     public override string ConnectionId { get; set; }
@@ -111,8 +112,13 @@ internal sealed partial class BatonConnection : ConnectionContext
                 // Like Kestrel's socket transport: wait for data before taking a pipe segment, so an
                 // idle keep-alive connection holds no buffer (every TLS stream here supports it).
                 await _stream.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false);
-                Memory<byte> buffer = input.GetMemory(MinAllocBufferSize);
-                int received = await _stream.ReadAsync(buffer).ConfigureAwait(false);
+                int received = _gate is null ? await ReadIntoAsync(input).ConfigureAwait(false) : await ReadThroughGateAsync(input).ConfigureAwait(false);
+                if (received < 0)
+                {
+                    // A request this pool must not serve: what came before goes on, the connection goes back to the front.
+                    await FlushAndHandBackAsync(input).ConfigureAwait(false);
+                    break;
+                }
                 if (received == 0)
                 {
                     // The handed-off socket reports a reset as the end of the stream rather than by throwing.
@@ -120,7 +126,6 @@ internal sealed partial class BatonConnection : ConnectionContext
                         error = Reset("Connection reset by peer", inner: null);
                     break;
                 }
-                input.Advance(received);
                 FlushResult flush = await input.FlushAsync().ConfigureAwait(false);
                 // Completed: Kestrel stopped reading. Cancelled: the send loop ended and unblocked us.
                 if (flush.IsCompleted || flush.IsCanceled)
@@ -149,6 +154,14 @@ internal sealed partial class BatonConnection : ConnectionContext
         }
     }
 
+    private async ValueTask<int> ReadIntoAsync(PipeWriter input)
+    {
+        Memory<byte> buffer = input.GetMemory(MinAllocBufferSize);
+        int received = await _stream.ReadAsync(buffer).ConfigureAwait(false);
+        input.Advance(received);
+        return received;
+    }
+
     private ConnectionResetException Reset(string message, Exception? inner)
     {
         if (!_shutDown)
@@ -171,6 +184,7 @@ internal sealed partial class BatonConnection : ConnectionContext
                 ReadOnlySequence<byte> buffer = result.Buffer;
                 // Each TLS layer seals a pipe's segments its own way (straight from them, or gathered into whole records).
                 await _stream.WriteAsync(buffer).ConfigureAwait(false);
+                ResponseWritten(buffer);
                 output.AdvanceTo(buffer.End);
                 if (result.IsCompleted)
                 {
@@ -197,6 +211,7 @@ internal sealed partial class BatonConnection : ConnectionContext
         {
             Shutdown(shutdownReason ?? unexpectedError);
             _output.Reader.Complete(unexpectedError);
+            SendingEnded();
             // A receive loop paused by back-pressure must wake up to see the connection is over.
             _input.Writer.CancelPendingFlush();
         }
@@ -213,8 +228,10 @@ internal sealed partial class BatonConnection : ConnectionContext
             _shutdownReason = reason ?? new ConnectionAbortedException("The Baton transport's send loop completed gracefully.");
             try
             {
-                // Wakes a pending receive with end-of-stream and sends FIN.
-                _connection.Socket.Shutdown(SocketShutdown.Both);
+                // Wakes a pending receive with end-of-stream and sends FIN; never on a connection being handed back,
+                // whose socket the front (or the worker's own 503) carries on.
+                if (!_handingBack)
+                    _connection.Socket.Shutdown(SocketShutdown.Both);
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {

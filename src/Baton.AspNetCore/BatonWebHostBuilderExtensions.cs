@@ -41,6 +41,8 @@ public static class BatonWebHostBuilderExtensions
                 o.MaxWriteBufferSize = options.MaxWriteBufferSize;
             });
             services.AddSingleton<IConnectionListenerFactory, Baton.AspNetCore.BatonConnectionListenerFactory>();
+            // An h2 request for another pool's host (a coalesced connection) is answered 421 before the app sees it.
+            services.AddSingleton<IStartupFilter, Baton.AspNetCore.MisdirectedRequestFilter>();
             // Protocols stay at their default (HTTP/1.1 and HTTP/2): the connection's ALPN picks one.
             services.Configure<KestrelServerOptions>(kestrel => kestrel.Listen(new Baton.AspNetCore.BatonEndPoint()));
         });

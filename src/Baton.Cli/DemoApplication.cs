@@ -6,9 +6,11 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Baton.AspNetCore;
+using Baton.Hosting;
 
 namespace Baton.Cli;
 
@@ -31,12 +33,10 @@ internal static class DemoApplication
         builder.WebHost.UseKestrelCore();
         builder.WebHost.UseBaton();
         builder.Services.AddRoutingCore();
-        builder.Logging.AddSimpleConsole(console =>
-        {
-            console.SingleLine = true;
-            console.TimestampFormat = "HH:mm:ss.fff ";
-        });
-        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        // The front's console log settings as its environment gives them (Logging__Console__FormatterName=json), which workers inherit.
+        builder.Configuration.AddEnvironmentVariables();
+        builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
+        FrontProgram.AddConsoleLogging(builder.Logging);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         await using WebApplication app = builder.Build();
         // The benchmarks' two resources, and a large download for transfer tests; everything else is the facts page.

@@ -87,4 +87,14 @@ internal enum Behaviour
     /// <summary>The production <c>WorkerListener</c>, whose thread pool is blocked for good once it has reported Ready
     /// (<see cref="StarvingWorker"/>): its channel thread still acknowledges, its Pongs never come.</summary>
     Starve,
+
+    /// <summary>Acknowledges, then hands the connection straight back (Handback with a handoff body naming listener "main")
+    /// and exits before the front can answer HandbackAck: a worker that dies between the two.</summary>
+    HandBackAndDie,
+
+    /// <summary>Acknowledges, then sends a Handback whose body is a passthrough Connection body (malformed for a Handback).</summary>
+    HandBackMalformed,
+
+    /// <summary>Acknowledges, then sends a well-formed Handback for a connection id it was never sent.</summary>
+    HandBackUnknown,
 }

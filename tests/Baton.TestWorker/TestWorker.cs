@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 using Baton.Channel;
+using Baton.Configuration;
 using Baton.Tls;
 using Baton.Worker;
 
@@ -96,10 +97,34 @@ internal sealed class TestWorker
         }
         var socket = new Socket(new SafeSocketHandle(fd.DetachFd(), ownsHandle: true));
         Tell(MessageType.Ack, id);
+        if (behaviour is Behaviour.HandBackAndDie or Behaviour.HandBackMalformed or Behaviour.HandBackUnknown)
+        {
+            facts.Wipe();
+            HandBack(behaviour, id, socket);
+            return;
+        }
         // The session state is parsed now, while the receive buffer still holds it (it is reused for the next message).
         _ = behaviour == Behaviour.Tls
             ? ServeTlsAsync(new WorkerConnection(id, facts, tlsState, socket, _tls, _handshakeTimeout, Closed))
             : HoldAsync(id, facts, socket);
+    }
+
+    /// <summary>The handback variants: the connection goes back to the front at once, well or badly.</summary>
+    private void HandBack(Behaviour behaviour, ulong id, Socket socket)
+    {
+        var facts = new ConnectionFacts
+        {
+            Mode = behaviour == Behaviour.HandBackMalformed ? HandoffMode.Passthrough : HandoffMode.Handoff,
+            Pool = "test",
+            Listener = "main",
+            TlsStateLength = behaviour == Behaviour.HandBackMalformed ? 0 : 16,
+            InitialData = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"u8.ToArray(),
+        };
+        byte[] body = new byte[4096];
+        int length = facts.WriteTo(body, out _);
+        _channel.Send(MessageType.Handback, behaviour == Behaviour.HandBackUnknown ? id + 1000 : id, body.AsSpan(0, length), socket.SafeHandle);
+        if (behaviour == Behaviour.HandBackAndDie)
+            Environment.Exit(DiedOnConnection);
     }
 
     /// <summary>On its first connection a worker given a marker tries to create it: the one that does switches behaviour.</summary>

@@ -14,7 +14,7 @@ namespace Baton.Channel;
 /// (<see cref="ReadFrom"/>), so no other serialized copy of the keys exists on either side.
 /// <see cref="InitialData"/> holds client plaintext: call <see cref="Wipe"/> once it has been used.
 /// </summary>
-internal sealed class ConnectionFacts
+internal sealed partial class ConnectionFacts
 {
     public const int MaxTlsStateLength = 4 * 1024;
     public const int MaxInitialDataLength = 64 * 1024;
@@ -24,7 +24,7 @@ internal sealed class ConnectionFacts
 
     private const byte ModeTag = 1, PoolTag = 2, RemoteTag = 3, LocalTag = 4, ServerNameTag = 5,
         OfferedAlpnTag = 6, NegotiatedAlpnTag = 7, TlsStateTag = 8, InitialDataTag = 9, InitialCiphertextTag = 10,
-        ClientCertificatePolicyTag = 11, ClientCertificateChainTag = 12;
+        ClientCertificatePolicyTag = 11, ClientCertificateChainTag = 12, ListenerTag = 16;
 
     public required HandoffMode Mode { get; init; }
 
@@ -35,6 +35,9 @@ internal sealed class ConnectionFacts
     public IPEndPoint? RemoteEndPoint { get; init; }
 
     public IPEndPoint? LocalEndPoint { get; init; }
+
+    /// <summary>The listener that accepted the connection: a worker routes its later requests by the same rule (handback).</summary>
+    public string? Listener { get; init; }
 
     /// <summary>SNI host name, when the client sent one.</summary>
     public string? ServerName { get; init; }
@@ -101,6 +104,7 @@ internal sealed class ConnectionFacts
         if (!InitialCiphertext.IsEmpty) writer.WriteField(InitialCiphertextTag, InitialCiphertext.Span);
         if (ClientCertificatePolicy > 0) writer.WriteByte(ClientCertificatePolicyTag, (byte)ClientCertificatePolicy);
         if (ClientCertificateChain.Count > 0) ClientCertificateChainCodec.Write(ref writer, ClientCertificateChainTag, ClientCertificateChain);
+        if (Listener is not null) writer.WriteString(ListenerTag, Listener, Encoding.UTF8);
         return writer.Written;
     }
 
@@ -147,6 +151,7 @@ internal sealed class ConnectionFacts
                         ClientCertificatePolicy = ChannelBodyReader.ReadByte(value, nameof(ClientCertificatePolicy));
                         break;
                     case ClientCertificateChainTag: ClientCertificateChain = ClientCertificateChainCodec.Read(value, nameof(ClientCertificateChain)); break;
+                    case ListenerTag: Listener = ChannelBodyReader.ReadString(value, ChannelCodec.MaxNameBytes, nameof(Listener)); break;
                     default: throw ChannelBodyReader.UnknownField(tag);
                 }
             }
@@ -171,6 +176,7 @@ internal sealed class ConnectionFacts
         if (Mode is not (HandoffMode.Passthrough or HandoffMode.Handoff)) return $"unknown mode {Mode}";
         if (ChannelCodec.NameProblem(Pool, nameof(Pool)) is string poolProblem) return poolProblem;
         if (ChannelCodec.NameProblem(ServerName, nameof(ServerName)) is string sniProblem) return sniProblem;
+        if (ChannelCodec.NameProblem(Listener, nameof(Listener)) is string listenerProblem) return listenerProblem;
         if (ChannelCodec.AlpnProblem(OfferedAlpn, nameof(OfferedAlpn)) is string offerProblem) return offerProblem;
         if (NegotiatedAlpn is not null && ChannelCodec.AlpnProblem(NegotiatedAlpn) is string alpnProblem) return alpnProblem;
         if (TlsStateLength is < 0 or > MaxTlsStateLength) return $"TlsState must be 0..{MaxTlsStateLength} bytes";

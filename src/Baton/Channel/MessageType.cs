@@ -37,6 +37,14 @@ internal enum MessageType : ushort
     /// <summary>Front → passthrough worker: <see cref="TicketKeysUpdate"/> body, the front's current ticket-key ring,
     /// sent whenever it changes (rotation, a key past its window, reload) and to a worker that has an older one. Connection id 0.</summary>
     TicketKeys = 10,
+
+    /// <summary>Worker → front (handback): a live handoff connection goes back at a request boundary. Exactly one fd;
+    /// body: <see cref="ConnectionFacts"/> in handoff mode with the session as it is now and the unserved bytes.
+    /// The worker keeps its copy until the front's <see cref="HandbackAck"/>.</summary>
+    Handback = 11,
+
+    /// <summary>Front → worker: the front holds the handed-back connection; the worker closes its copy (no FIN). Empty body.</summary>
+    HandbackAck = 12,
 }
 
 /// <summary>Which end of the channel a <see cref="ChannelSocket"/> is; decides which types it may send and receive.</summary>
@@ -48,19 +56,20 @@ internal enum ChannelRole
 
 internal static class MessageTypeRules
 {
-    public static bool IsKnown(MessageType type) => type is >= MessageType.Configure and <= MessageType.Pong or MessageType.Certificates or MessageType.TicketKeys;
+    public static bool IsKnown(MessageType type) => type is >= MessageType.Configure and <= MessageType.Pong
+        or MessageType.Certificates or MessageType.TicketKeys or MessageType.Handback or MessageType.HandbackAck;
 
-    public static bool IsFrontToWorker(MessageType type) =>
-        type is MessageType.Configure or MessageType.Connection or MessageType.Ping or MessageType.Certificates or MessageType.TicketKeys;
+    public static bool IsFrontToWorker(MessageType type) => type is MessageType.Configure or MessageType.Connection or MessageType.Ping
+        or MessageType.Certificates or MessageType.TicketKeys or MessageType.HandbackAck;
 
     /// <summary>True when a socket playing <paramref name="receiver"/> may receive <paramref name="type"/>.</summary>
     public static bool MayReceive(ChannelRole receiver, MessageType type) =>
         IsFrontToWorker(type) == (receiver == ChannelRole.Worker);
 
-    public static bool CarriesFd(MessageType type) => type == MessageType.Connection;
+    public static bool CarriesFd(MessageType type) => type is MessageType.Connection or MessageType.Handback;
 
     public static bool HasBody(MessageType type) =>
-        type is MessageType.Configure or MessageType.Connection or MessageType.Certificates or MessageType.TicketKeys;
+        type is MessageType.Configure or MessageType.Connection or MessageType.Certificates or MessageType.TicketKeys or MessageType.Handback;
 
     /// <summary>Configure, Ready, Certificates and TicketKeys are about the channel, every other type about one connection (ids start at 1);
     /// Ping and Pong carry the ping's number (from 1) in the same field.</summary>

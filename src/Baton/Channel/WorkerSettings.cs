@@ -17,7 +17,7 @@ internal sealed class WorkerSettings
     // Tag 6 is retired (it was a test hook): a worker built against another Baton version may still
     // know it, so it is never given a new meaning, and the reader refuses it like any unknown tag.
     private const byte PoolTag = 1, ModeTag = 2, AlpnTag = 3, CertificatesTag = 4, TimeoutTag = 5, TicketKeysTag = 7, TicketsPerHandshakeTag = 8,
-        ClientCertificatesTag = 9, OcspResponsesTag = 10;
+        ClientCertificatesTag = 9, OcspResponsesTag = 10, RoutesTag = 20, DefaultPoolTag = 21;
 
     public required string Pool { get; init; }
 
@@ -51,6 +51,12 @@ internal sealed class WorkerSettings
 
     /// <summary>Proxy only (required there): the backends and the relay's limits.</summary>
     public RelaySettings? Relay { get; init; }
+
+    /// <summary>
+    /// Handoff: the front's routes and default pool, so that the worker routes each later request of a kept-alive
+    /// connection by the same rule (<see cref="RouteTable"/>) and hands back the ones for another pool. Null: no handback.
+    /// </summary>
+    public RouteTable? Routes { get; init; }
 
     public void Wipe()
     {
@@ -90,6 +96,11 @@ internal sealed class WorkerSettings
             writer.EndField(lengthOffset);
         }
         Relay?.WriteTo(ref writer);
+        if (Routes is not null)
+        {
+            RouteMaterial.Write(ref writer, RoutesTag, Routes.Routes);
+            writer.WriteString(DefaultPoolTag, Routes.DefaultPool, Encoding.UTF8);
+        }
         return writer.Written;
     }
 
@@ -103,6 +114,8 @@ internal sealed class WorkerSettings
     private WorkerSettings(ReadOnlySpan<byte> body)
     {
         Pool = "";
+        List<RouteOptions>? routes = null;
+        string? defaultPool = null;
         var reader = new ChannelBodyReader(body);
         bool relayFields = false;
         try
@@ -121,6 +134,8 @@ internal sealed class WorkerSettings
                     case ClientCertificatesTag: ClientCertificates = ReadClientCertificates(value); break;
                     case OcspResponsesTag: OcspResponses = ReadOcspResponses(value); break;
                     case var relayTag when RelaySettings.Owns(relayTag): relayFields = true; break;
+                    case RoutesTag: routes = RouteMaterial.Read(value); break;
+                    case DefaultPoolTag: defaultPool = ChannelBodyReader.ReadString(value, ChannelCodec.MaxNameBytes, "DefaultPool"); break;
                     default: throw ChannelBodyReader.UnknownField(tag);
                 }
             }
@@ -129,6 +144,9 @@ internal sealed class WorkerSettings
             else if (relayFields) throw ChannelBodyReader.Invalid("only proxy workers relay");
             reader.Require(ModeTag, nameof(Mode));
             reader.Require(TimeoutTag, nameof(HandshakeTimeout));
+            // Routes and their default pool travel together.
+            if ((routes is null) != (defaultPool is null)) throw ChannelBodyReader.Invalid("Routes and DefaultPool go together");
+            Routes = routes is null ? null : new RouteTable(routes, defaultPool!);
             if (Problem() is string problem)
             {
                 throw ChannelBodyReader.Invalid(problem);
@@ -180,6 +198,9 @@ internal sealed class WorkerSettings
             return $"TicketKeys must be 1..{MaxTicketKeys} keys of {SessionTicketOptions.KeyEntryLength} bytes";
         if (TicketsPerHandshake is < 0 or > SessionTicketOptions.MaxTicketsPerHandshake)
             return $"TicketsPerHandshake must be 0..{SessionTicketOptions.MaxTicketsPerHandshake}";
+        if (Routes is not null && Mode != HandoffMode.Handoff) return "only handoff workers route requests (handback)";
+        if (Routes is not null && (RouteMaterial.Problem(Routes.Routes) ?? ChannelCodec.NameProblem(Routes.DefaultPool, "DefaultPool")) is string routeProblem)
+            return routeProblem;
         if (HandshakeTimeout <= TimeSpan.Zero || HandshakeTimeout.TotalMilliseconds > uint.MaxValue) return "HandshakeTimeout must be 1 ms..49 days";
         return Certificates.Select(c => c.Problem()).FirstOrDefault(p => p is not null);
     }

@@ -26,6 +26,12 @@ internal sealed class BatonOptions
 
     /// <summary>The control socket `baton status` and `baton reload` talk to (docs/operating.md).</summary>
     public ControlOptions Control { get; set; } = new();
+
+    /// <summary>The Prometheus endpoint (ObservabilityOptions.cs).</summary>
+    public MetricsOptions Metrics { get; set; } = new();
+
+    /// <summary>The access log (ObservabilityOptions.cs).</summary>
+    public AccessLogOptions AccessLog { get; set; } = new();
 }
 
 internal sealed class SessionTicketOptions

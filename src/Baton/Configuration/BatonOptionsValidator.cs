@@ -42,6 +42,7 @@ internal static class BatonOptionsValidator
         ClientCertificatePolicies.Validate(options, Fail);
         if (options.Control.Problem() is string control)
             Fail("Control:Socket", control);
+        ObservabilityValidator.Validate(options, Fail);
         return errors;
     }
 

@@ -4,7 +4,7 @@ using System.Diagnostics.Metrics;
 namespace Baton.Diagnostics;
 
 /// <summary>The front's counters, published on the "Baton" meter (dotnet-counters monitor -n baton --counters Baton).</summary>
-internal sealed class BatonMetrics : IDisposable
+internal sealed partial class BatonMetrics : IDisposable
 {
     public const string MeterName = "Baton";
 
@@ -23,6 +23,7 @@ internal sealed class BatonMetrics : IDisposable
         _failed = _meter.CreateCounter<long>("baton.connections.failed", "{connection}", "Connections the front closed, by reason");
         _workerRestarts = _meter.CreateCounter<long>("baton.workers.restarts", "{restart}", "Workers restarted after they exited");
         _workersHung = _meter.CreateCounter<long>("baton.workers.hung", "{worker}", "Workers killed for leaving a ping or a connection unanswered");
+        CreateOperatorInstruments();
     }
 
     public void Accepted(string listener) => _accepted.Add(1, new KeyValuePair<string, object?>("listener", listener));

@@ -43,6 +43,12 @@ internal static partial class Log
     [LoggerMessage(11, LogLevel.Debug, "connection {Id} from {Remote} handed to pool={Pool}")]
     public static partial void ConnectionHandedOff(this ILogger logger, ulong id, System.Net.IPEndPoint? remote, string pool);
 
+    [LoggerMessage(200, LogLevel.Debug, "connection {Id} handed back by pool={FromPool} pid={Pid}; its next request goes to pool={Pool} as connection {NewId}")]
+    public static partial void ConnectionHandedBack(this ILogger logger, ulong id, string fromPool, int pid, string pool, ulong newId);
+
+    [LoggerMessage(201, LogLevel.Warning, "connection {Id} handed back by pool={FromPool} could not continue: {Reason}")]
+    public static partial void HandbackFailed(this ILogger logger, ulong id, string fromPool, string reason);
+
     [LoggerMessage(20, LogLevel.Information, "listening on {Address} (listener {Listener}, PROXY protocol {Proxy})")]
     public static partial void Listening(this ILogger logger, string address, string listener, bool proxy);
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -23,7 +24,7 @@ namespace Baton.Front;
 internal sealed class FrontConnectionHandler : IDisposable
 {
     private readonly LimitOptions _limits;
-    private readonly Router _router;
+    private readonly RouteTable _router;
     private readonly IReadOnlyDictionary<string, WorkerPool> _pools;
     private readonly SocketPoller _poller;
     private readonly HandoffTermination _termination;
@@ -32,13 +33,16 @@ internal sealed class FrontConnectionHandler : IDisposable
     private readonly BatonMetrics _metrics;
     private readonly ILogger _logger;
     private readonly ConnectionFailureLog _failures;
+    private readonly AccessLog? _accessLog;
+    private readonly HandbackDispatcher _handbacks;
 
     public FrontConnectionHandler(
         BatonOptions options, IReadOnlyDictionary<string, WorkerPool> pools, SocketPoller poller, CertificateStore certificates,
-        ConnectionSlots slots, BatonMetrics metrics, ILogger logger, TicketKeyRing? ticketKeys = null)
+        ConnectionSlots slots, BatonMetrics metrics, ILogger logger, TicketKeyRing? ticketKeys = null, AccessLog? accessLog = null)
     {
+        _accessLog = accessLog;
         _limits = options.Limits;
-        _router = new Router(options);
+        _router = new RouteTable(options);
         _pools = pools;
         _poller = poller;
         _termination = new HandoffTermination(options, certificates, slots, ticketKeys, logger);
@@ -50,6 +54,7 @@ internal sealed class FrontConnectionHandler : IDisposable
         _metrics = metrics;
         _logger = logger;
         _failures = new ConnectionFailureLog(logger, TimeProvider.System, ConnectionFailureLog.DefaultInterval, ConnectionFailureLog.DefaultLinesPerReason);
+        _handbacks = new HandbackDispatcher(options, pools, poller, metrics, logger);
     }
 
     public async Task HandleAsync(Socket accepted, ListenerOptions listener, ulong id, CancellationToken stopping)
@@ -58,36 +63,43 @@ internal sealed class FrontConnectionHandler : IDisposable
         Routed? routed = null;
         // Formatted only if a log line is written: this runs for every connection.
         IPEndPoint? remote = socket.RemoteEndPoint;
+        ConnectionRecord? record = _accessLog?.Begin(id, listener.Name, remote);
         try
         {
             Inspected inspected = await InspectAsync(socket, listener, stopping).ConfigureAwait(false);
             remote = inspected.Remote ?? remote;
-            routed = await RouteAsync(id, socket, listener, inspected, stopping).ConfigureAwait(false);
+            record?.Inspected(inspected.Remote, inspected.Hello);
+            routed = await RouteAsync(id, socket, listener, inspected, record, stopping).ConfigureAwait(false);
             WorkerPool pool = _pools[routed.Handoff.Pool];
+            long dispatchStarted = Stopwatch.GetTimestamp();
             DispatchOutcome outcome = await pool.DispatchAsync(routed.Handoff, stopping).ConfigureAwait(false);
             if (outcome != DispatchOutcome.HandedOff)
                 throw await RefuseAsync(socket, routed.Terminated, pool, outcome).ConfigureAwait(false);
+            TimeSpan dispatch = Stopwatch.GetElapsedTime(dispatchStarted);
             _metrics.HandedOff(pool.Name);
+            _metrics.Dispatched(pool.Name, dispatch);
+            record?.HandedOff(routed.Handoff.SentTo, dispatch);
             _logger.ConnectionHandedOff(id, remote, pool.Name);
         }
         catch (ConnectionRejectedException ex)
         {
-            Fail(id, remote, ex.Reason, ex.Message);
+            Fail(id, remote, ex.Reason, ex.Message, record);
             await AnswerRejectionAsync(socket, ex).ConfigureAwait(false);
             if (ex.Reason is ClientCertificateRefusal.Missing or ClientCertificateRefusal.Untrusted or ClientCertificateRefusal.Invalid)
                 await LingeringClose.DrainAsync(socket.ShutdownSend, socket.ReceiveAsync).ConfigureAwait(false);
         }
         catch (SocketException ex)
         {
-            Fail(id, remote, RejectReason.SocketError, ex.Message);
+            Fail(id, remote, RejectReason.SocketError, ex.Message, record);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
+            record?.ShutDown();
         }
         catch (Exception ex)
         {
             // A bug must cost one connection, never the front: log it loudly with its type.
-            Fail(id, remote, RejectReason.InternalError, ex.ToString());
+            Fail(id, remote, RejectReason.InternalError, ex.ToString(), record);
         }
         finally
         {
@@ -98,6 +110,9 @@ internal sealed class FrontConnectionHandler : IDisposable
             else
                 socket.Dispose();
         }
+        // After the descriptor is closed, so that nothing a log provider does can keep it open.
+        if (record is not null)
+            _accessLog!.Write(record);
     }
 
     /// <summary>
@@ -160,10 +175,12 @@ internal sealed class FrontConnectionHandler : IDisposable
     /// same reading of the SNI the peek makes); the first request's Host and path then decide, except for h2 (its
     /// requests are inside frames), which stays with the pool SNI picked — only such a pool offers h2.
     /// </summary>
-    private async Task<Routed> RouteAsync(ulong id, PolledSocket socket, ListenerOptions listener, Inspected inspected, CancellationToken stopping)
+    private async Task<Routed> RouteAsync(
+        ulong id, PolledSocket socket, ListenerOptions listener, Inspected inspected, ConnectionRecord? record, CancellationToken stopping)
     {
         if (inspected.Hello is ClientHelloInfo hello && PoolByName(listener, hello.ServerName) is { Mode: HandoffMode.Passthrough } passthrough)
         {
+            record?.Routed(passthrough.Name);
             return new Routed(CreateHandoff(id, socket, new ConnectionFacts
             {
                 Mode = HandoffMode.Passthrough,
@@ -179,13 +196,15 @@ internal sealed class FrontConnectionHandler : IDisposable
 
         TerminatedConnection terminated = await _termination.TerminateAsync(
             socket, serverName => Offer(listener, serverName), serverName => ReadsRequest(listener, serverName), stopping,
-            serverName => _router.ClientCertificatePolicy(listener.Name, serverName)).ConfigureAwait(false);
+            handshaken => Handshaken(handshaken, record), serverName => _router.ClientCertificatePolicy(listener.Name, serverName)).ConfigureAwait(false);
+        record?.RequestRead(terminated);
         try
         {
             string? routingName = terminated.RoutingName;
             WorkerPool target = terminated.Head is HttpRequestHead head
                 ? _pools[_router.SelectWithRequest(listener.Name, routingName, head.Host, head.NormalizedPath)]
                 : PoolByName(listener, routingName)!;
+            record?.Routed(target.Name);
             if (target.Mode == HandoffMode.Passthrough)
             {
                 // Validation keeps Host/path routes off passthrough pools, but the default pool may be one.
@@ -193,13 +212,19 @@ internal sealed class FrontConnectionHandler : IDisposable
                 throw new ConnectionRejectedException(RejectReason.RequestInvalid, $"request routed to passthrough pool {target.Name} after the front terminated TLS");
             }
             // The session stays alive until the dispatch ends: if no worker takes it, the front answers over it.
-            return new Routed(HandOverSession(id, socket, inspected, target, terminated), terminated);
+            return new Routed(HandOverSession(id, socket, listener, inspected, target, terminated), terminated);
         }
         catch
         {
             terminated.Dispose();
             throw;
         }
+    }
+
+    private void Handshaken(TerminatedConnection connection, ConnectionRecord? record)
+    {
+        _metrics.Handshake(connection.Tls.ProtocolName, connection.Tls.CipherSuiteName, connection.Tls.IsResumed);
+        record?.Handshaken(connection);
     }
 
     private WorkerPool? PoolByName(ListenerOptions listener, string? serverName) =>
@@ -224,7 +249,8 @@ internal sealed class FrontConnectionHandler : IDisposable
         PoolByName(listener, serverName) is not { FirstRequest: FirstRequest.None };
 
     /// <summary>Exports the terminated session for <paramref name="target"/>; the SSL and the head buffer go with the caller's dispose.</summary>
-    private static PendingHandoff HandOverSession(ulong id, PolledSocket socket, Inspected inspected, WorkerPool target, TerminatedConnection terminated)
+    private static PendingHandoff HandOverSession(
+        ulong id, PolledSocket socket, ListenerOptions listener, Inspected inspected, WorkerPool target, TerminatedConnection terminated)
     {
         using HandoffExport export = terminated.Export();
         var facts = new ConnectionFacts
@@ -232,6 +258,8 @@ internal sealed class FrontConnectionHandler : IDisposable
             // A proxy pool's relay continues the session just as a handoff worker does.
             Mode = HandoffMode.Handoff,
             Pool = target.Name,
+            // The worker routes the connection's later requests by it (handback).
+            Listener = listener.Name,
             RemoteEndPoint = inspected.Remote,
             LocalEndPoint = inspected.Local,
             ServerName = terminated.ServerName ?? terminated.RoutingName,
@@ -294,9 +322,10 @@ internal sealed class FrontConnectionHandler : IDisposable
         }
     }
 
-    private void Fail(ulong id, IPEndPoint? remote, string reason, string detail)
+    private void Fail(ulong id, IPEndPoint? remote, string reason, string detail, ConnectionRecord? record)
     {
         _metrics.Failed(reason);
+        record?.Failed(reason);
         // A browser's unused preconnect or a health check: counted, but nothing went wrong.
         if (reason == RejectReason.Preconnect)
             _logger.ConnectionClosedUnused(id, remote);
@@ -306,6 +335,7 @@ internal sealed class FrontConnectionHandler : IDisposable
 
     public void Dispose()
     {
+        _handbacks.Dispose();
         _termination.Dispose();
         _failures.Dispose();
     }

@@ -57,10 +57,12 @@ internal sealed class HandoffTermination : IDisposable
     /// ClientHello, <paramref name="offer"/> gets its server name as routes see it and returns the ALPN protocols to
     /// offer (null refuses the connection with internal_error), and <paramref name="clientCertificatePolicy"/> the number
     /// of the client-certificate setting the handshake applies (0: none asked for). Throws <see cref="ConnectionRejectedException"/> with the reason.
+    /// <paramref name="handshaken"/> hears of the completed handshake before the head is read (a bad head is still a
+    /// handshake done, for the metrics and the access log).
     /// </summary>
     public async Task<TerminatedConnection> TerminateAsync(
         PolledSocket socket, Func<string?, IReadOnlyList<string>?> offer, Predicate<string?> readsRequest, CancellationToken stopping,
-        Func<string?, int>? clientCertificatePolicy = null)
+        Action<TerminatedConnection>? handshaken = null, Func<string?, int>? clientCertificatePolicy = null)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         // The hello's time bound until libssl has it whole, then the handshake's: the order a peek gives in passthrough.
@@ -88,6 +90,7 @@ internal sealed class HandoffTermination : IDisposable
         try
         {
             await HandshakeAsync(connection, helloTimeout, deadline.Token, stopping).ConfigureAwait(false);
+            handshaken?.Invoke(connection);
             if (connection.ApplicationProtocol != "h2" && readsRequest(connection.RoutingName))
                 connection.Head = await ReadRequestHeadAsync(connection, stopping).ConfigureAwait(false);
             return connection;

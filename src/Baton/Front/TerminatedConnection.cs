@@ -136,7 +136,8 @@ internal sealed class TerminatedConnection : IDisposable
         }
     }
 
-    private static byte[] Http1Response(int status, string extraFields)
+    /// <summary>The front's own short answer (also over a handed-back session: HandbackDispatcher).</summary>
+    internal static byte[] Http1Response(int status, string extraFields)
     {
         string reason = ReasonPhrase(status);
         string body = $"{status} {reason}\n";

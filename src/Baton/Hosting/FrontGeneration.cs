@@ -14,6 +14,7 @@ internal sealed class FrontGeneration
 {
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _references = 1;
+    private readonly Dictionary<string, ListenerOptions> _listeners;
 
     public FrontGeneration(
         int number, BatonOptions options, CertificateStore certificates, TicketKeyRing ticketKeys,
@@ -25,6 +26,8 @@ internal sealed class FrontGeneration
         TicketKeys = ticketKeys;
         Pools = pools;
         Handler = handler;
+        // Looked up on every accept.
+        _listeners = options.Listeners.ToDictionary(ListenerKey, StringComparer.Ordinal);
     }
 
     public int Number { get; }
@@ -41,7 +44,7 @@ internal sealed class FrontGeneration
     public Task Drained => _drained.Task;
 
     /// <summary>The configured listener for <paramref name="key"/> (<see cref="ListenerKey"/>), null when this generation has none there.</summary>
-    public ListenerOptions? Listener(string key) => Options.Listeners.FirstOrDefault(l => ListenerKey(l) == key);
+    public ListenerOptions? Listener(string key) => _listeners.GetValueOrDefault(key);
 
     /// <summary>
     /// What identifies a listening socket across reloads: its configured address and whether it shares its port; for

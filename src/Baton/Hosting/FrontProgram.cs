@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using System.Runtime.InteropServices;
 using Baton.Configuration;
 using Baton.Diagnostics;
@@ -47,6 +48,7 @@ public static class FrontProgram
             return 1;
         }
 
+        WorkerConsoleSettings.ShareWithWorkers(configuration);
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Configuration = configuration });
         builder.Logging.AddConfiguration(configuration.GetSection("Logging"));
         AddConsoleLogging(builder.Logging);
@@ -59,6 +61,7 @@ public static class FrontProgram
         builder.Services.AddSingleton(inherited);
         builder.Services.AddSingleton(new StartedBy(upgrade));
         builder.Services.AddSingleton<ServiceNotifier>();
+        MetricsEndpoint.Add(builder.Services, options.Metrics.Prometheus);
         builder.Services.AddSingleton<FrontService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<FrontService>());
         builder.Services.AddHostedService<ServiceLifecycle>();
@@ -74,6 +77,7 @@ public static class FrontProgram
         using PosixSignalRegistration upgradeSignal = UpgradeOnSignal(frontUpgrade, frontLogger);
         try
         {
+            MetricsEndpoint.Open(host.Services, options.Metrics.Prometheus);
             await host.RunAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or System.Net.Sockets.SocketException)
@@ -109,13 +113,27 @@ public static class FrontProgram
             _ = upgrade.StartAsync();
         });
 
-    internal static void AddConsoleLogging(ILoggingBuilder logging)
+    /// <summary>
+    /// The console log of the front and the built-in worker: one line per entry, with Logging:Console (FormatterName
+    /// simple, json or systemd, FormatterOptions) read from the configuration the caller added to the builder. The
+    /// defaults here come first, so configured values override them.
+    /// </summary>
+    public static void AddConsoleLogging(ILoggingBuilder logging)
     {
-        logging.AddSimpleConsole(console =>
+        // Without a FormatterName the console logger ignores the formatter options and uses its obsolete own ones.
+        logging.Services.Configure<ConsoleLoggerOptions>(console => console.FormatterName = ConsoleFormatterNames.Simple);
+        logging.Services.Configure<SimpleConsoleFormatterOptions>(console =>
         {
             console.SingleLine = true;
             console.TimestampFormat = "HH:mm:ss.fff ";
         });
+        logging.Services.Configure<JsonConsoleFormatterOptions>(json =>
+        {
+            json.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+            json.UseUtcTimestamp = true;
+        });
+        WholeEntryConsole.Install();
+        logging.AddConsole();
         logging.SetMinimumLevel(LogLevel.Information);
     }
 }

@@ -133,6 +133,7 @@ internal sealed partial class FrontService
         var added = new List<AcceptingListener>();
         Dictionary<string, WorkerPool> newPools = [];
         FrontGeneration? next = null;
+        LauncherState? replaced = null;
         try
         {
             BindAdded(options, added);
@@ -140,12 +141,13 @@ internal sealed partial class FrontService
             foreach ((string name, PoolOptions pool) in options.Pools)
                 pools[name] = _pools.TryGetValue(name, out WorkerPool? running) ? running : newPools[name] = new WorkerPool(name, pool, _options.Limits, _launcher!, _metrics, _logger);
             next = CreateGeneration(current.Number + 1, options, certificates, pools, current);
-            _launcher!.Update(options, certificates, next.TicketKeys);
+            replaced = _launcher!.Update(options, certificates, next.TicketKeys);
             await StartAddedPoolsAsync(newPools.Values, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or ArgumentException or Interop.OpenSslException)
         {
-            _launcher!.Update(current.Options, current.Certificates, current.TicketKeys);
+            if (replaced is not null)
+                _launcher!.Restore(replaced);
             await Task.WhenAll(newPools.Values.Select(pool => pool.StopAsync(_options.Limits.ShutdownTimeout))).ConfigureAwait(false);
             foreach (AcceptingListener listener in added)
                 listener.Close();
@@ -154,7 +156,12 @@ internal sealed partial class FrontService
                 certificates.Dispose();
             return Refused(trigger, [ex.Message]);
         }
-        Commit(current, next, added, keepCertificates);
+        if (!keepCertificates)
+        {
+            await SendCertificatesAsync().ConfigureAwait(false);
+            _metrics.ObserveCertificates(CertificateExpiries.Of(next.Certificates));
+        }
+        Commit(current, next, added);
         return new ReloadResult(true, next.Number, trigger, DateTimeOffset.UtcNow, [], notes);
     }
 
@@ -173,42 +180,48 @@ internal sealed partial class FrontService
               + "workers verify with those they started with; restart the front to change them";
     }
 
-    /// <summary>Past this point nothing can fail: the new generation takes over.</summary>
-    private void Commit(FrontGeneration current, FrontGeneration next, List<AcceptingListener> added, bool keepCertificates)
+    /// <summary>
+    /// To the running workers of every passthrough pool (those this reload started already have them). A worker's queue
+    /// may be full for a moment under load: it is given the ping's patience before it is restarted instead.
+    /// </summary>
+    private async Task SendCertificatesAsync()
     {
-        if (!keepCertificates)
+        byte[] update = _launcher!.EncodeCertificateUpdate();
+        try
         {
-            byte[] update = _launcher!.EncodeCertificateUpdate();
-            try
-            {
-                // Workers started by this reload already have them.
-                foreach (WorkerPool pool in _pools.Values)
-                    pool.ReplaceCertificates(update);
-            }
-            finally
-            {
-                System.Security.Cryptography.CryptographicOperations.ZeroMemory(update);
-            }
+            TimeSpan patience = _options.Limits.WorkerResponseTimeout / 5;
+            await Task.WhenAll(_pools.Values.Select(pool => pool.ReplaceCertificatesAsync(update, patience))).ConfigureAwait(false);
         }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(update);
+        }
+    }
+
+    /// <summary>Past this point nothing can fail: the new generation takes over.</summary>
+    private void Commit(FrontGeneration current, FrontGeneration next, List<AcceptingListener> added)
+    {
         // Removed listeners stop accepting before the new generation (which has no settings for them) is current.
-        foreach (AcceptingListener removed in _listeners.Where(l => next.Listener(l.Key) is null).ToList())
+        List<AcceptingListener> removedListeners = [.. _listeners.Where(l => next.Listener(l.Key) is null)];
+        foreach (AcceptingListener removed in removedListeners)
         {
             removed.Close();
-            _listeners.Remove(removed);
             _logger.ListenerClosed(current.Listener(removed.Key)!.Name, removed.Key);
         }
         _current = next;
+        // A new list rather than changes to the one `baton status` may be reading.
+        _listeners = [.. _listeners.Except(removedListeners), .. added];
         foreach (AcceptingListener listener in added)
-        {
-            _listeners.Add(listener);
             listener.Start(AcceptLoopAsync(listener, _slots!));
-        }
         WorkerPool[] removedPools = [.. _pools.Values.Where(pool => !next.Pools.ContainsKey(pool.Name))];
         _pools = new Dictionary<string, WorkerPool>(next.Pools, StringComparer.Ordinal);
         foreach (WorkerPool pool in removedPools)
             _logger.PoolRemoved(pool.Name);
         lock (_retiring)
-            _retiring.Add(RetireAsync(current, removedPools, disposeCertificates: !keepCertificates));
+        {
+            _retiring.RemoveAll(retired => retired.IsCompleted);
+            _retiring.Add(RetireAsync(current, removedPools, disposeCertificates: !ReferenceEquals(current.Certificates, next.Certificates)));
+        }
         current.Retire();
     }
 
@@ -272,7 +285,9 @@ internal sealed partial class FrontService
             && was.RotationInterval == tickets.RotationInterval && was.DecryptionWindow == tickets.DecryptionWindow;
         // The start's ring is the one its workers were launched with.
         TicketKeyRing ticketKeys = previous is null ? _launcher!.TicketKeys : sameRotation ? previous.TicketKeys : TicketKeyRing.For(tickets);
-        var handler = new FrontConnectionHandler(options, pools, _poller, certificates, _slots!, _metrics, _logger, ticketKeys);
+        // The access log's format is the generation's too: a reload may change it.
+        var handler = new FrontConnectionHandler(
+            options, pools, _poller, certificates, _slots!, _metrics, _logger, ticketKeys, AccessLog.Create(options.AccessLog, _loggerFactory));
         return new FrontGeneration(number, options, certificates, ticketKeys, pools, handler);
     }
 

@@ -21,9 +21,11 @@ internal sealed partial class FrontService : IHostedService, IDisposable
     private readonly BatonOptions _options;
     private readonly BatonMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly ILoggerFactory _loggerFactory;
     private readonly CancellationTokenSource _accepting = new();
     private readonly CancellationTokenSource _stopping = new();
-    private readonly List<AcceptingListener> _listeners = [];
+    /// <summary>Replaced, not changed, by a reload (FrontService.Reload.cs).</summary>
+    private volatile List<AcceptingListener> _listeners = [];
     private readonly SocketPoller _poller = new();
     private readonly CertificateStore _certificates;
     private readonly InheritedListeners _inherited;
@@ -50,6 +52,7 @@ internal sealed partial class FrontService : IHostedService, IDisposable
         _certificates = certificates;
         _metrics = metrics;
         _logger = loggerFactory.CreateLogger("Baton.Front");
+        _loggerFactory = loggerFactory;
         _source = source ?? new FrontSource(null, new FrontOverrides());
     }
 
@@ -78,6 +81,7 @@ internal sealed partial class FrontService : IHostedService, IDisposable
             listener.Start(AcceptLoopAsync(listener, slots));
         WatchCertificates(_options);
         _ticketKeyDistribution = new TicketKeyDistribution(() => _launcher!.TicketKeys, () => _pools.Values, _options.SessionTickets, _logger);
+        ObserveForMetrics();
         _logger.Ready(
             Environment.ProcessId,
             string.Join(", ", _listeners.Select(l => $"https://{l.Socket.LocalEndPoint} ({generation.Listener(l.Key)!.Name})")),
@@ -116,6 +120,14 @@ internal sealed partial class FrontService : IHostedService, IDisposable
                 "free for the runtime and the workers' channels; raise it (ulimit -n, systemd LimitNOFILE=)");
         _logger.ConnectionCap(cap < configured ? LogLevel.Warning : LogLevel.Information, cap, configured, limit.ToString(), open, reserve);
         return new ConnectionSlots(cap, _options.Limits.PressureTimeout, _logger);
+    }
+
+    /// <summary>What the gauges read at each collection; a reload that swaps the certificates calls ObserveCertificates again.</summary>
+    private void ObserveForMetrics()
+    {
+        _metrics.ObserveFront(() => Volatile.Read(ref _inFront), () => _pools.Values.Select(pool =>
+            new PoolLoad(pool.Name, pool.Workers.Select(worker => new WorkerLoad(worker.Pid, worker.Outstanding)).ToArray())));
+        _metrics.ObserveCertificates(CertificateExpiries.Of(_certificates));
     }
 
     private async Task StartPoolsAsync(CancellationToken cancellationToken)
@@ -308,6 +320,8 @@ internal sealed partial class FrontService : IHostedService, IDisposable
         foreach (AcceptingListener listener in _listeners)
             listener.Close();
         _watcher?.Dispose();
+        // A start that failed after the control socket was bound: its file goes too. Quick, nothing to wait for.
+        StopControlAsync().GetAwaiter().GetResult();
         _accepting.Dispose();
         _stopping.Dispose();
         _slots?.Dispose();

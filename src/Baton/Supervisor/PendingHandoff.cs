@@ -28,6 +28,9 @@ internal sealed class PendingHandoff : IDisposable
     public PolledSocket Socket { get; }
     public int BodyLength { get; }
 
+    /// <summary>The pid of the worker last sent this connection: once a worker acknowledged it, that worker's.</summary>
+    public int? SentTo { get; internal set; }
+
     /// <summary>The Connection message body; it may hold TLS secrets (handoff mode).</summary>
     public ReadOnlySpan<byte> Body => _body.AsSpan(0, BodyLength);
 

@@ -45,16 +45,26 @@ internal sealed class WorkerLauncher
 
     /// <summary>
     /// A reload: workers started from now on get <paramref name="certificates"/> and the keys of <paramref name="ticketKeys"/>
-    /// (running workers get the ring over their channel, TicketKeyDistribution).
+    /// (running workers get the ring over their channel, TicketKeyDistribution). Returns what was replaced, for
+    /// <see cref="Restore"/> if the reload is given up.
     /// </summary>
-    public void Update(BatonOptions options, CertificateStore certificates, TicketKeyRing ticketKeys)
+    public LauncherState Update(BatonOptions options, CertificateStore certificates, TicketKeyRing ticketKeys)
     {
         lock (_gate)
         {
+            var previous = new LauncherState(_options, _certificates, _ticketKeys);
             (_options, _certificates, _ticketKeys) = (options, certificates, ticketKeys);
             foreach ((string name, PoolOptions pool) in options.Pools)
                 _pools[name] = pool;
+            return previous;
         }
+    }
+
+    /// <summary>Puts back what <see cref="Update"/> replaced (a pool it added stays known: nothing launches it any more).</summary>
+    public void Restore(LauncherState previous)
+    {
+        lock (_gate)
+            (_options, _certificates, _ticketKeys) = (previous.Options, previous.Certificates, previous.TicketKeys);
     }
 
     /// <summary>The Certificates message body for running passthrough workers: the certificates workers are launched with now.</summary>
@@ -119,6 +129,8 @@ internal sealed class WorkerLauncher
             TicketsPerHandshake = _options.SessionTickets.TicketsPerHandshake,
             HandshakeTimeout = _options.Limits.HandshakeTimeout,
             Relay = options.Mode == HandoffMode.Proxy ? RelaySettings.From(options) : null,
+            // A handoff worker routes later requests by the same rule: HTTP/1.1 ones are handed back, h2 ones answered 421.
+            Routes = options.Mode == HandoffMode.Handoff ? new RouteTable(_options) : null,
         };
     }
 
@@ -131,3 +143,6 @@ internal sealed class WorkerLauncher
         return [process, command];
     }
 }
+
+/// <summary>What a <see cref="WorkerLauncher"/> launched workers with before a reload (the ring's keys stay in the ring).</summary>
+internal sealed record LauncherState(BatonOptions Options, CertificateStore Certificates, TicketKeyRing TicketKeys);

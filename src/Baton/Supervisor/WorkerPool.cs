@@ -51,6 +51,20 @@ internal sealed class WorkerPool
 
     public IEnumerable<WorkerProcess> Workers => _slots.OfType<WorkerProcess>();
 
+    /// <summary>Where the connections this pool's workers hand back go: the front's, set on the running workers and every later one.</summary>
+    public Action<HandbackArrival>? HandbackReceived
+    {
+        get => _handbackReceived;
+        set
+        {
+            _handbackReceived = value;
+            foreach (WorkerProcess worker in Workers)
+                worker.HandbackReceived = value;
+        }
+    }
+
+    private volatile Action<HandbackArrival>? _handbackReceived;
+
     public void Start()
     {
         for (int slot = 0; slot < _slots.Length; slot++)
@@ -199,6 +213,7 @@ internal sealed class WorkerPool
             _ = RestartLaterAsync(slot);
             return;
         }
+        worker.HandbackReceived = HandbackReceived;
         _slots[slot] = worker;
         _logger.WorkerStarted(Name, worker.Pid);
         _ = MonitorAsync(slot, worker);
@@ -247,20 +262,27 @@ internal sealed class WorkerPool
     public PoolOptions Options => _options;
 
     /// <summary>
-    /// A reload's certificates (a Certificates body) to every running worker of a passthrough pool; a worker whose channel
-    /// cannot take the message now is stopped (it drains, and its restart gets the new certificates from the launcher).
+    /// A reload's certificates (a Certificates body) to every running worker of a passthrough pool. A full channel queue is
+    /// tried again for up to <paramref name="patience"/>; a worker that still cannot take it is stopped (it drains, and its
+    /// restart gets the new certificates from the launcher).
     /// </summary>
-    public void ReplaceCertificates(ReadOnlySpan<byte> body)
+    public async Task ReplaceCertificatesAsync(byte[] body, TimeSpan patience)
     {
         if (Mode != HandoffMode.Passthrough)
             return;
-        foreach (WorkerProcess worker in Workers)
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        List<WorkerProcess> waiting = [.. Workers];
+        while (true)
         {
-            if (!worker.TrySendCertificates(body))
-            {
-                _logger.WorkerCertificatesNotDelivered(Name, worker.Pid);
-                worker.Signal(Interop.Libc.SIGTERM);
-            }
+            waiting.RemoveAll(worker => worker.TrySendCertificates(body) || worker.Exited.IsCompleted);
+            if (waiting.Count == 0 || System.Diagnostics.Stopwatch.GetElapsedTime(started) > patience)
+                break;
+            await Task.Delay(TimeSpan.FromMilliseconds(10)).ConfigureAwait(false);
+        }
+        foreach (WorkerProcess worker in waiting)
+        {
+            _logger.WorkerCertificatesNotDelivered(Name, worker.Pid);
+            worker.Signal(Interop.Libc.SIGTERM);
         }
     }
 

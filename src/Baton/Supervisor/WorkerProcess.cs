@@ -17,6 +17,8 @@ internal sealed class WorkerProcess
     private readonly ChannelSocket _channel;
     /// <summary>Connections sent but not acknowledged, each with the completion of that one attempt and when it was sent.</summary>
     private readonly ConcurrentDictionary<ulong, SentConnection> _unacknowledged = new();
+    /// <summary>Connections the worker acknowledged and has not closed: the only ones it may hand back.</summary>
+    private readonly ConcurrentDictionary<ulong, byte> _held = new();
     private readonly Lock _pingGate = new();
     private readonly Lock _reapGate = new();
     private bool _reaped;
@@ -46,6 +48,9 @@ internal sealed class WorkerProcess
     public DateTime StartedAt { get; }
     public bool IsReady => _ready;
     public int Outstanding => Volatile.Read(ref _outstanding);
+
+    /// <summary>Where the connections this worker hands back go (the front's); null refuses every Handback as a protocol error.</summary>
+    public Action<HandbackArrival>? HandbackReceived { get; set; }
 
     /// <summary>Completes once the process has exited and been reaped.</summary>
     public Task<WorkerExit> Exited => _exited.Task;
@@ -106,7 +111,10 @@ internal sealed class WorkerProcess
             sent = false;
         }
         if (sent)
+        {
+            handoff.SentTo = Pid;
             return acknowledgement.Task;
+        }
         if (_unacknowledged.TryRemove(handoff.Id, out _))
             Interlocked.Decrement(ref _outstanding);
         return null;
@@ -225,6 +233,11 @@ internal sealed class WorkerProcess
                 ReceivedMessage message = _channel.Receive(body);
                 if (message.IsEndOfStream)
                     break;
+                if (message.Type == MessageType.Handback)
+                {
+                    ReceiveHandback(message, body.AsSpan(0, message.BodyLength));
+                    continue;
+                }
                 message.Fd?.Dispose();
                 Handle(message);
             }
@@ -256,6 +269,7 @@ internal sealed class WorkerProcess
                 _logger.WorkerReady(Pool, Pid);
                 break;
             case MessageType.Ack when _unacknowledged.TryRemove(message.ConnectionId, out SentConnection sent):
+                _held[message.ConnectionId] = 0;
                 sent.Completion.TrySetResult(true);
                 break;
             case MessageType.Rejected when _unacknowledged.TryRemove(message.ConnectionId, out SentConnection sent):
@@ -265,12 +279,62 @@ internal sealed class WorkerProcess
                 sent.Completion.TrySetResult(false);
                 break;
             case MessageType.Closed:
+                _held.TryRemove(message.ConnectionId, out _);
                 Interlocked.Decrement(ref _outstanding);
                 break;
             default:
                 throw new ChannelProtocolException(ChannelError.BadConnectionId, $"{message.Type} for unknown connection {message.ConnectionId}");
         }
         _changed(this);
+    }
+
+    /// <summary>
+    /// A Handback must name a connection this worker holds and carry a valid handoff body; anything else breaks the
+    /// channel like every malformed message (the descriptor is closed, the worker restarted). The body is copied out of
+    /// the receive buffer, which the next message reuses, and the buffer wiped (it holds the session's keys).
+    /// </summary>
+    private void ReceiveHandback(ReceivedMessage message, Span<byte> body)
+    {
+        if (message.Fd is not SafeFdHandle fd)
+        {
+            // The front is at its descriptor limit and the kernel dropped the fd: not taken, so no Ack; the worker
+            // still holds the connection and answers it itself when the Ack does not come.
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(body);
+            _logger.HandbackFailed(message.ConnectionId, Pool, "the front is out of descriptors; left with the worker");
+            return;
+        }
+        try
+        {
+            Action<HandbackArrival> handler = HandbackReceived
+                ?? throw new ChannelProtocolException(ChannelError.WrongDirection, "this front takes no handbacks");
+            if (!_held.ContainsKey(message.ConnectionId))
+                throw new ChannelProtocolException(ChannelError.BadConnectionId, $"Handback for connection {message.ConnectionId}, which this worker does not hold");
+            ConnectionFacts.ReadHandback(body, out _).Wipe();
+            handler(new HandbackArrival(this, message.ConnectionId, fd, body));
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(body);
+        }
+    }
+
+    /// <summary>The front holds a connection this worker handed back: the worker may close its copy.</summary>
+    public bool TrySendHandbackAck(ulong id)
+    {
+        try
+        {
+            return _channel.TrySend(MessageType.HandbackAck, id, [], null);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            // The worker is gone: its copy of the descriptor went with it.
+            return false;
+        }
     }
 
     /// <summary>

@@ -14,7 +14,7 @@ namespace Baton.Worker;
 /// plaintext duplex stream: in passthrough mode after the worker's own TLS handshake, in handoff
 /// mode by continuing the front's TLS session. Disposing it tells the front the connection ended.
 /// </summary>
-internal sealed class WorkerConnection : IAsyncDisposable
+internal sealed partial class WorkerConnection : IAsyncDisposable
 {
     private readonly ConnectionFacts _facts;
     private readonly Socket _socket;
@@ -36,7 +36,7 @@ internal sealed class WorkerConnection : IAsyncDisposable
     /// <param name="clientCertificates">Passthrough: the pool's client-certificate settings, of which the facts name the one to apply.</param>
     internal WorkerConnection(
         ulong id, ConnectionFacts facts, ReadOnlySpan<byte> tlsState, Socket socket, TlsServerContext? tls, TimeSpan handshakeTimeout,
-        Action<ulong> closed, IReadOnlyList<ClientCertificatePolicy>? clientCertificates = null)
+        Action<ulong> closed, WorkerListener? handbacks = null, IReadOnlyList<ClientCertificatePolicy>? clientCertificates = null)
     {
         _clientCertificates = clientCertificates ?? [];
         Id = id;
@@ -54,6 +54,7 @@ internal sealed class WorkerConnection : IAsyncDisposable
         }
         _handshakeTimeout = handshakeTimeout;
         _closed = closed;
+        _handbacks = handbacks;
     }
 
     public ulong Id { get; }
@@ -111,7 +112,8 @@ internal sealed class WorkerConnection : IAsyncDisposable
             throw new InvalidDataException($"the front's TLS session state is unusable: {_stateError}");
         // Kernel TLS where the kernel offers it for this session, else the user-space record layer; either takes
         // the state over. Both read the initial plaintext in place: the facts are wiped when the connection ends.
-        TlsStream records = KernelTls.TryEnable(_socket, _state, _facts.InitialData, _facts.InitialCiphertext, out _)
+        // A connection that may be handed back keeps its session in user space: only that layer can give it back.
+        TlsStream records = (MayHandBack ? null : KernelTls.TryEnable(_socket, _state, _facts.InitialData, _facts.InitialCiphertext, out _))
             ?? new TlsRecordStream(new HandedOffSocketStream(_socket), _state, _facts.InitialData, _facts.InitialCiphertext);
         records.ServerName = _facts.ServerName;
         records.ApplicationProtocol = _facts.NegotiatedAlpn;
@@ -124,6 +126,9 @@ internal sealed class WorkerConnection : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        // The connection lives on elsewhere: this process's epoll sets must forget it before the descriptor closes.
+        if (HandedBack)
+            EpollRegistrations.RemoveEverywhere(_socket.SafeHandle);
         if (_stream is not null)
             await _stream.DisposeAsync().ConfigureAwait(false);
         else

@@ -17,7 +17,7 @@ namespace Baton.Worker;
 /// connections the front hands over, each already acknowledged (the front has let go of it). Out of
 /// descriptors it refuses connections (Rejected) until it has room again, then says Ready again.
 /// </summary>
-internal sealed class WorkerListener : IAsyncDisposable
+internal sealed partial class WorkerListener : IAsyncDisposable
 {
     /// <summary>How often a worker that refused for lack of descriptors looks for room again.</summary>
     private static readonly TimeSpan ResumeInterval = TimeSpan.FromMilliseconds(250);
@@ -192,6 +192,8 @@ internal sealed class WorkerListener : IAsyncDisposable
                     ReplaceTicketKeys(body.AsSpan(0, message.BodyLength));
                 else if (message.Type == MessageType.Certificates)
                     ReplaceCertificates(body.AsSpan(0, message.BodyLength));
+                else if (message.Type == MessageType.HandbackAck)
+                    OnHandbackAck(message.ConnectionId);
                 else
                     Accept(message, body.AsSpan(0, message.BodyLength));
                 // Handoff bodies carry TLS secrets: never leave them in the buffer.
@@ -208,6 +210,7 @@ internal sealed class WorkerListener : IAsyncDisposable
         {
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(body);
             _accepted.Writer.TryComplete();
+            FailPendingHandbacks();
         }
     }
 
@@ -262,7 +265,7 @@ internal sealed class WorkerListener : IAsyncDisposable
             var socket = new Socket(new SafeSocketHandle(fd.DetachFd(), ownsHandle: true));
             _channel.Send(MessageType.Ack, message.ConnectionId, []);
             _accepted.Writer.TryWrite(new WorkerConnection(
-                message.ConnectionId, facts, tlsState, socket, _tls, Settings.HandshakeTimeout, OnClosed, _clientCertificates));
+                message.ConnectionId, facts, tlsState, socket, _tls, Settings.HandshakeTimeout, OnClosed, this, _clientCertificates));
         }
     }
 

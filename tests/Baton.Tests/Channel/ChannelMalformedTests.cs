@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using static Baton.Tests.Channel.ChannelTestKit;
 
 namespace Baton.Tests.Channel;
@@ -9,6 +10,8 @@ public class ChannelMalformedTests : IDisposable
     private const ushort AckType = (ushort)MessageType.Ack;
     private const ushort PingType = (ushort)MessageType.Ping;
     private const ushort PongType = (ushort)MessageType.Pong;
+    private const ushort HandbackType = (ushort)MessageType.Handback;
+    private const ushort HandbackAckType = (ushort)MessageType.HandbackAck;
 
     private readonly ChannelSocket _front;
     private readonly ChannelSocket _worker;
@@ -160,6 +163,54 @@ public class ChannelMalformedTests : IDisposable
             Assert.Equal(ChannelError.FieldLengthOverrun, error.Error);
         }
         Assert.Equal(baseline, CountReferences(pipe.Target));
+    }
+
+    // Handback (worker → front, one fd, a body) and HandbackAck (front → worker, nothing but the id).
+    [Fact]
+    public void WorkerRefusesAHandback() => AssertWorkerRefuses(ChannelError.WrongDirection, [.. Header(HandbackType, 1, 1), 1], fdCount: 1);
+
+    [Fact]
+    public void FrontRefusesAHandbackAck() => AssertRefused(_worker, _front, ChannelError.WrongDirection, Header(HandbackAckType, 1, 0), fdCount: 0);
+
+    [Fact]
+    public void HandbackWithoutFd() => AssertRefused(_worker, _front, ChannelError.MissingFd, [.. Header(HandbackType, 1, 1), 1], fdCount: 0);
+
+    [Fact]
+    public void HandbackWithTwoFds() => AssertRefused(_worker, _front, ChannelError.TooManyFds, [.. Header(HandbackType, 1, 1), 1], fdCount: 2);
+
+    [Fact]
+    public void HandbackWithoutBody() => AssertRefused(_worker, _front, ChannelError.MissingBody, Header(HandbackType, 1, 0), fdCount: 1);
+
+    [Fact]
+    public void HandbackWithIdZero() => AssertRefused(_worker, _front, ChannelError.BadConnectionId, [.. Header(HandbackType, 0, 1), 1], fdCount: 1);
+
+    [Fact]
+    public void HandbackAckWithBody() => AssertWorkerRefuses(ChannelError.UnexpectedBody, [.. Header(HandbackAckType, 1, 1), 1], fdCount: 0);
+
+    [Fact]
+    public void HandbackAckWithFd() => AssertWorkerRefuses(ChannelError.UnexpectedFd, Header(HandbackAckType, 1, 0), fdCount: 1);
+
+    [Fact]
+    public void HandbackAckWithIdZero() => AssertWorkerRefuses(ChannelError.BadConnectionId, Header(HandbackAckType, 0, 0), fdCount: 0);
+
+    [Fact]
+    public void TheTypesBetweenPongAndHandbackAreUnknownToThisVersion()
+    {
+        AssertRefused(_worker, _front, ChannelError.UnknownType, Header(HandbackType - 1, 1, 0), fdCount: 0);
+        AssertRefused(_worker, _front, ChannelError.UnknownType, Header(HandbackAckType + 1, 1, 0), fdCount: 0);
+    }
+
+    [Fact]
+    public void AWellFormedHandbackArrivesWithItsFd()
+    {
+        using var pipe = new TestPipe();
+        Assert.True(_worker.TrySend(MessageType.Handback, 9, [2, 1, 0, 0, 0, (byte)'p'], pipe.WriteEnd));
+        ReceivedMessage message = _front.Receive(_buffer);
+        using SafeFdHandle? fd = message.Fd;
+        Assert.Equal((MessageType.Handback, 9UL, 6), (message.Type, message.ConnectionId, message.BodyLength));
+        Assert.Equal(pipe.Target, Target((int)fd!.DangerousGetHandle()));
+        Assert.True(_front.TrySend(MessageType.HandbackAck, 9, [], null));
+        Assert.Equal((MessageType.HandbackAck, 9UL), (_worker.Receive(_buffer) is var ack ? (ack.Type, ack.ConnectionId) : default));
     }
 
     private void AssertWorkerRefuses(ChannelError expected, byte[] bytes, int fdCount) =>

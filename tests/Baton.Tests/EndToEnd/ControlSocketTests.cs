@@ -99,6 +99,34 @@ public class ControlSocketTests
     }
 
     [Fact]
+    public async Task PeersThatHoldTheirRequestsBackCannotTakeMoreThanEightSlots()
+    {
+        await using BatonFront front = await BatonFront.StartAsync();
+        var silent = new List<Socket>();
+        try
+        {
+            for (int i = 0; i < 8; i++)
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                silent.Add(socket);
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(front.ControlSocket));
+            }
+            // Wait until the front serves all eight (each waits for its request), then the ninth is told at once.
+            string busy = "";
+            await Wait.UntilAsync(() => (busy = RawRequestAsync(front.ControlSocket, Encoding.ASCII.GetBytes("{\"baton\":1,\"command\":\"status\"}\n"), closeAfterSending: true).Result)
+                .Contains("busy: 8 control requests"), "a ninth request is told the front is busy");
+            Assert.Contains("\"ok\":false", busy);
+        }
+        finally
+        {
+            silent.ForEach(s => s.Dispose());
+        }
+        // Their slots come back as they are cut (or close): status answers again.
+        await Wait.UntilAsync(() => RawRequestAsync(front.ControlSocket, Encoding.ASCII.GetBytes("{\"baton\":1,\"command\":\"status\"}\n"), closeAfterSending: true).Result
+            .Contains("\"ok\":true"), "status answers again");
+    }
+
+    [Fact]
     public async Task AStaleSocketIsReplacedAndALiveFrontsIsNotTaken()
     {
         string path = Path.Combine(Path.GetTempPath(), $"baton-control-{Guid.NewGuid():N}.sock");

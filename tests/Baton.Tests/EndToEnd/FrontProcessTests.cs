@@ -6,15 +6,21 @@ namespace Baton.Tests.EndToEnd;
 /// <summary>A running front: signals it must survive, what its workers inherit, what it warns about at start.</summary>
 public sealed class FrontProcessTests
 {
+    /// <summary>Without a configuration file SIGHUP still reloads (flags and environment), and keeps the certificate made in memory.</summary>
     [Fact]
-    public async Task SighupIsIgnoredWithALogLineAndTheFrontKeepsServing()
+    public async Task SighupReloadsAndTheFrontKeepsServingItsSelfSignedCertificate()
     {
         await using BatonFront front = await BatonFront.StartAsync(["--workers", "1"]);
+        string serial;
+        await using (TlsRequester before = await TlsRequester.ConnectAsync(front.Port))
+            serial = before.Serial;
 
         front.Signal(Interop.Libc.SIGHUP);
 
-        await front.WaitForOutputAsync("SIGHUP ignored: reload is not implemented yet");
+        await front.WaitForOutputAsync("reload (SIGHUP): generation 2 serving new connections");
         Assert.Equal("default", Clients.FactsField(await Clients.CurlAsync(front.Port), "pool"));
+        await using (TlsRequester after = await TlsRequester.ConnectAsync(front.Port))
+            Assert.Equal(serial, after.Serial);
         Assert.True(ProcFs.IsAlive(front.Pid));
     }
 

@@ -45,6 +45,38 @@ public sealed class ReloadTests
         Assert.False((bool)status["lastReload"]!["applied"]!);
     }
 
+    /// <summary>A connection the front accepted before the reload, still waiting for its ClientHello, finishes on the old certificate.</summary>
+    [Fact]
+    public async Task AConnectionAcceptedBeforeTheReloadIsServedWhatItStartedWith()
+    {
+        // Time enough for the reload while the early connection has not sent its hello.
+        Dictionary<string, object> config = OnePool("handoff");
+        config["Limits"] = new { ClientHelloTimeout = "00:01:00" };
+        using ReloadSite site = ReloadSite.Create(config);
+        await using BatonFront front = await BatonFront.StartAsync(["--config", site.Config, "--listen", "127.0.0.1:0"]);
+        string before = ReloadSite.Serial(await File.ReadAllBytesAsync(site.CertificateFile));
+        using var early = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await early.ConnectAsync(IPAddress.Loopback, front.Port);
+        await Wait.UntilAsync(() => InFront(front) == 1, "the front holds the early connection");
+
+        string after = site.ReplaceCertificate();
+        Assert.Equal(0, (await front.ControlAsync("reload")).ExitCode);
+
+        await using var tls = new System.Net.Security.SslStream(new NetworkStream(early, ownsSocket: false));
+        await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            RemoteCertificateValidationCallback = (_, _, _, _) => true,
+            AllowTlsResume = false,
+        });
+        Assert.Equal(before, new System.Security.Cryptography.X509Certificates.X509Certificate2(tls.RemoteCertificate!).SerialNumber);
+        await using TlsRequester later = await TlsRequester.ConnectAsync(front.Port);
+        Assert.Equal(after, later.Serial);
+    }
+
+    private static int InFront(BatonFront front) =>
+        (int)StatusAsync(front).GetAwaiter().GetResult()["connections"]!["inFront"]!;
+
     [Fact]
     public async Task SighupReloadsAsBatonReloadDoes()
     {

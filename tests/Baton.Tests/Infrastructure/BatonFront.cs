@@ -83,7 +83,8 @@ public sealed partial class BatonFront : IAsyncDisposable
     {
         string line = await WaitForOutputAsync("baton ready:", TimeSpan.FromSeconds(60));
         Port = int.Parse(ReadyPort().Match(line).Groups[1].Value);
-        InitialWorkers = ReadyPool().Matches(line).ToDictionary(
+        // DistinctBy: a JSON log line holds the workers twice, in its message and in its state.
+        InitialWorkers = ReadyPool().Matches(line).DistinctBy(m => m.Groups[1].Value).ToDictionary(
             m => m.Groups[1].Value,
             m => m.Groups[2].Value.Split(',').Select(int.Parse).ToArray());
         foreach (int pid in AllInitialWorkerPids)

@@ -108,7 +108,7 @@ public sealed class TlsFeatureUnitTests : IDisposable
                 new RouteOptions { ServerNames = ["plain.example"], Pool = "default" },
             ],
         };
-        var router = new Router(options);
+        var router = new RouteTable(options);
         Assert.Equal(2, router.ClientCertificatePolicy("public", "secure.example"));
         Assert.Equal(0, router.ClientCertificatePolicy("public", "open.example"));
         Assert.Equal(1, router.ClientCertificatePolicy("public", "plain.example"));

@@ -144,32 +144,46 @@ internal sealed class ControlServer : IAsyncDisposable
 
     private async Task ServeAsync(Socket peer)
     {
-        using (peer)
+        try
         {
-            Interop.Libc.UCred credentials = Interop.Libc.GetPeerCredentials(peer.SafeHandle);
-            byte[] reply;
-            if (credentials.Uid != _uid && credentials.Uid != 0)
-            {
-                _logger.ControlPeerRefused(credentials.Pid, credentials.Uid, _uid);
-                reply = ControlProtocol.Failure($"permission denied: uid {credentials.Uid} is neither the front's user ({_uid}) nor root");
-            }
-            else if (!_concurrency.Wait(0))
-            {
-                reply = ControlProtocol.Failure($"busy: {MaxConcurrentRequests} control requests are being served; try again");
-            }
-            else
-            {
-                try
-                {
-                    reply = await AnswerAsync(peer, credentials.Pid).ConfigureAwait(false);
-                }
-                finally
-                {
-                    _concurrency.Release();
-                }
-            }
-            await SendAsync(peer, reply).ConfigureAwait(false);
+            await ServeOneAsync(peer).ConfigureAwait(false);
         }
+        catch (Exception ex)
+        {
+            // A peer gone before its credentials could be read, or a bug: this request only, never the front.
+            _logger.ControlRequestRefused(0, ex.Message);
+        }
+        finally
+        {
+            peer.Dispose();
+        }
+    }
+
+    private async Task ServeOneAsync(Socket peer)
+    {
+        Interop.Libc.UCred credentials = Interop.Libc.GetPeerCredentials(peer.SafeHandle);
+        byte[] reply;
+        if (credentials.Uid != _uid && credentials.Uid != 0)
+        {
+            _logger.ControlPeerRefused(credentials.Pid, credentials.Uid, _uid);
+            reply = ControlProtocol.Failure($"permission denied: uid {credentials.Uid} is neither the front's user ({_uid}) nor root");
+        }
+        else if (!_concurrency.Wait(0))
+        {
+            reply = ControlProtocol.Failure($"busy: {MaxConcurrentRequests} control requests are being served; try again");
+        }
+        else
+        {
+            try
+            {
+                reply = await AnswerAsync(peer, credentials.Pid).ConfigureAwait(false);
+            }
+            finally
+            {
+                _concurrency.Release();
+            }
+        }
+        await SendAsync(peer, reply).ConfigureAwait(false);
     }
 
     private async Task<byte[]> AnswerAsync(Socket peer, int pid)

@@ -54,6 +54,12 @@ internal sealed partial class KernelRecordBackend : RecordBackend
     }
 
     /// <summary>A write in progress returns its own gather buffer (EndWrite); the state is the stream's to wipe.</summary>
+    /// <summary>
+    /// The kernel holds the sequence numbers; reading them back (getsockopt TLS_TX/TLS_RX) is not verified on a TLS
+    /// kernel yet, so a kernel-TLS connection is not handed back: it is closed at a request boundary instead.
+    /// </summary>
+    public override string? DetachRefusal => "kernel TLS connections are not handed back (sequence numbers not read back from the kernel)";
+
     public override void Release(bool readPending)
     {
         _released = true;

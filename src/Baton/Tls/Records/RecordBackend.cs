@@ -106,6 +106,15 @@ internal abstract class RecordBackend
     /// <summary>Ends the write that <see cref="BeginWrite"/> started, also after a failure: returns its buffers. Harmless without a BeginWrite.</summary>
     public abstract void EndWrite();
 
+    /// <summary>
+    /// Handback: the bytes received but not yet opened, taken out of the backend (it must not read again), or null when
+    /// this backend cannot give its session back (<see cref="DetachRefusal"/> says why). Called with no read or write in progress.
+    /// </summary>
+    public virtual byte[]? TakeUnreadCiphertext() => null;
+
+    /// <summary>Why <see cref="TakeUnreadCiphertext"/> refuses; null for a backend that can detach.</summary>
+    public virtual string? DetachRefusal => "this record layer cannot give its session back";
+
     /// <summary>Wipes keys and clears buffers. <paramref name="readPending"/>: a receive may still be using them.</summary>
     public abstract void Release(bool readPending);
 

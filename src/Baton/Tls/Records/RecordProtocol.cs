@@ -86,6 +86,9 @@ internal sealed partial class RecordProtocol
 
     public bool IsTls13 => _suite.IsTls13;
 
+    /// <summary>Part of a post-handshake message (a KeyUpdate) has been read: the session cannot be detached now.</summary>
+    public bool InHandshakeMessage => _headerBytes != 0;
+
     /// <summary>The peer sent close_notify.</summary>
     public bool PeerClosed { get; private set; }
 

@@ -14,6 +14,7 @@ internal sealed partial class TlsRecordStream
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (_detached) throw new InvalidOperationException("the session was detached from this stream");
         if (Interlocked.Exchange(ref _readInProgress, 1) != 0) throw new InvalidOperationException("only one read at a time");
         try
         {

@@ -79,7 +79,7 @@ internal sealed partial class TlsRecordStream : TlsStream
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         try
         {
-            await SendCloseNotifyIfIdleAsync().ConfigureAwait(false);
+            if (!_detached) await SendCloseNotifyIfIdleAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
         {
@@ -96,7 +96,7 @@ internal sealed partial class TlsRecordStream : TlsStream
         {
             try
             {
-                SendCloseNotifyIfIdleAsync().GetAwaiter().GetResult();
+                if (!_detached) SendCloseNotifyIfIdleAsync().GetAwaiter().GetResult();
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
             {
@@ -111,7 +111,8 @@ internal sealed partial class TlsRecordStream : TlsStream
     /// <summary>Wipes every key and plaintext buffer this stream holds.</summary>
     private void Release()
     {
-        _state.Wipe();
+        // A detached state belongs to the DetachedSession now.
+        if (!_detached) _state.Wipe();
         _backend.Release(readPending: Volatile.Read(ref _readInProgress) != 0);
         // A write in progress returns its own buffers; closing the write side makes any later write fail
         // instead of sealing with wiped keys.

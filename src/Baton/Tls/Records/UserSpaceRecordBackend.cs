@@ -167,6 +167,17 @@ internal sealed partial class UserSpaceRecordBackend : RecordBackend
         _ => ReceivedRecord.Refused(TlsAlertDescription.RecordOverflow, $"record of {BinaryPrimitives.ReadUInt16BigEndian(header[3..])} bytes"),
     };
 
+    public override string? DetachRefusal => null;
+
+    /// <summary>What the read buffer holds past the last opened record, then what is left of the front's initial ciphertext.</summary>
+    public override byte[]? TakeUnreadCiphertext()
+    {
+        byte[] unread = [.. _readBuffer.AsSpan(_rawStart, _rawEnd - _rawStart), .. _initialCiphertext.Span];
+        _rawStart = _rawEnd = 0;
+        _initialCiphertext = default;
+        return unread;
+    }
+
     public override void Release(bool readPending)
     {
         _released = true;

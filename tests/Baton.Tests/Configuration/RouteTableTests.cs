@@ -1,9 +1,9 @@
 
-namespace Baton.Tests.Front;
+namespace Baton.Tests.Configuration;
 
-public sealed class RouterTests
+public sealed class RouteTableTests
 {
-    private static Router Create() => new(new BatonOptions
+    private static RouteTable Create() => new(new BatonOptions
     {
         DefaultPool = "default",
         Routes =
@@ -51,7 +51,7 @@ public sealed class RouterPoolsBeforeRequestTests
     [InlineData("other", new[] { "a", "v1", "default" })]
     public void EveryPoolARouteOrTheDefaultMayGiveIsListed(string listener, string[] expected)
     {
-        var router = new Router(new BatonOptions
+        var router = new RouteTable(new BatonOptions
         {
             DefaultPool = "default",
             Routes =

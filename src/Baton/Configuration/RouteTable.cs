@@ -1,16 +1,15 @@
-using Baton.Configuration;
-
-namespace Baton.Front;
+namespace Baton.Configuration;
 
 /// <summary>
-/// Picks a pool for a connection. Routes are tried in order; a route matches when its listener,
+/// Picks a pool for a connection, and in a worker for each request of a kept-alive HTTP/1.1 connection (handback):
+/// the one routing rule, on the Configuration floor so that the front and the workers apply the very same code. Routes are tried in order; a route matches when its listener,
 /// server-name patterns, Host patterns and path prefix all match (an empty criterion matches
 /// anything). A path prefix is matched on the path as the worker's application will see it (decoded, dot segments
-/// removed: <see cref="Inspection.HttpRequestHead.NormalizedPath"/>) and ignoring case, as ASP.NET Core's routing
+/// removed: the request head's NormalizedPath) and ignoring case, as ASP.NET Core's routing
 /// matches paths (OrdinalIgnoreCase). Before the first request is known, a route that needs it stops the search: the front
 /// must terminate TLS and read the request before deciding.
 /// </summary>
-internal sealed class Router
+internal sealed class RouteTable
 {
     private readonly IReadOnlyList<RouteOptions> _routes;
     private readonly string _defaultPool;
@@ -18,10 +17,9 @@ internal sealed class Router
     /// <summary>Each client-certificate setting's number (ClientCertificatePolicies), by reference: two equal settings are still two.</summary>
     private readonly Dictionary<ClientCertificateOptions, int> _clientCertificateNumbers = new(ReferenceEqualityComparer.Instance);
 
-    public Router(BatonOptions options)
+    public RouteTable(BatonOptions options)
+        : this(options.Routes, options.DefaultPool)
     {
-        _routes = options.Routes;
-        _defaultPool = options.DefaultPool;
         _listeners = options.Listeners;
         IReadOnlyList<(string Key, ClientCertificateOptions Options)> policies = ClientCertificatePolicies.From(options);
         for (int i = 0; i < policies.Count; i++)
@@ -46,6 +44,21 @@ internal sealed class Router
         ClientCertificateOptions? listenerPolicy = _listeners.FirstOrDefault(l => l.Name == listener)?.ClientCertificates;
         return listenerPolicy is null ? 0 : _clientCertificateNumbers.GetValueOrDefault(listenerPolicy);
     }
+
+    /// <param name="routes">Tried in order.</param>
+    /// <param name="defaultPool">The pool when no route matches.</param>
+    public RouteTable(IReadOnlyList<RouteOptions> routes, string defaultPool)
+    {
+        _routes = routes;
+        _defaultPool = defaultPool;
+        _listeners = [];
+    }
+
+    /// <summary>The routes, in order (what a worker is sent).</summary>
+    public IReadOnlyList<RouteOptions> Routes => _routes;
+
+    /// <summary>The pool when no route matches.</summary>
+    public string DefaultPool => _defaultPool;
 
     /// <summary>The pool for a connection whose request is not read yet; null when a Host/path route may apply.</summary>
     public string? SelectBeforeRequest(string listener, string? serverName)

@@ -1,0 +1,110 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using Baton.Tls.Records;
+using Baton.Worker;
+
+namespace Baton.AspNetCore;
+
+/// <summary>
+/// Handback in the transport: with a gate (<see cref="WorkerConnection.CreateGate"/>), plaintext reaches Kestrel only
+/// through it, request by request. At a request for another pool the receive loop stops reading, waits until every
+/// request Kestrel got is answered and written, detaches the record layer and hands the connection back; Kestrel then
+/// sees the end of its input and finishes the connection without a byte or a FIN on the socket.
+/// </summary>
+internal sealed partial class BatonConnection
+{
+    private const int GateReadSize = 16 * 1024;
+
+    private readonly HandbackGate? _gate;
+    private readonly SemaphoreSlim _responsesWritten = new(0);
+    private byte[]? _gateBuffer;
+    private volatile bool _handingBack;
+    private volatile bool _sendingEnded;
+
+    /// <summary>Reads through the gate; -1 at a boundary (or broken framing: nothing more may reach Kestrel).</summary>
+    private async ValueTask<int> ReadThroughGateAsync(PipeWriter input)
+    {
+        _gateBuffer ??= new byte[GateReadSize];
+        int received = await _stream.ReadAsync(_gateBuffer).ConfigureAwait(false);
+        if (received == 0)
+            return 0;
+        GateVerdict verdict = _gate!.Feed(_gateBuffer.AsSpan(0, received), input);
+        CryptographicOperations.ZeroMemory(_gateBuffer.AsSpan(0, received));
+        if (verdict == GateVerdict.Broken)
+            Log.GateBroken(_logger, ConnectionId);
+        return verdict == GateVerdict.Continue ? received : -1;
+    }
+
+    private async Task FlushAndHandBackAsync(PipeWriter input)
+    {
+        await input.FlushAsync().ConfigureAwait(false);
+        if (_gate!.Held.IsEmpty)
+            return; // broken framing: the connection just ends
+        try
+        {
+            if (await WaitForAnswersAsync().ConfigureAwait(false) is string refusal)
+            {
+                Log.NotHandedBack(_logger, ConnectionId, refusal);
+                return;
+            }
+            DetachedSession detached;
+            try
+            {
+                _handingBack = true;
+                detached = ((TlsRecordStream)_stream).Detach();
+            }
+            catch (InvalidOperationException ex)
+            {
+                _handingBack = false;
+                Log.NotHandedBack(_logger, ConnectionId, ex.Message);
+                return;
+            }
+            bool taken = await _connection.HandBackAsync(detached, _gate.Held.ToArray()).ConfigureAwait(false);
+            Log.HandedBack(_logger, ConnectionId, taken);
+        }
+        finally
+        {
+            _gate.WipeHeld();
+        }
+    }
+
+    /// <summary>Waits until every request passed on is answered and written; returns why not when that cannot happen.</summary>
+    private async Task<string?> WaitForAnswersAsync()
+    {
+        while (true)
+        {
+            if (_gate!.CannotHandBack) return _gate.CannotHandBackReason;
+            if (_gate.AllAnswered) return null;
+            if (_sendingEnded) return "the connection ended before its responses were complete";
+            await _responsesWritten.WaitAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The send loop wrote these bytes: the gate counts the responses they complete.</summary>
+    private void ResponseWritten(in ReadOnlySequence<byte> written)
+    {
+        if (_gate is null) return;
+        _gate.OnResponseBytes(written);
+        _responsesWritten.Release();
+    }
+
+    private void SendingEnded()
+    {
+        _sendingEnded = true;
+        _responsesWritten.Release();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(202, LogLevel.Debug, "Connection {ConnectionId} handed back to the front (taken: {Taken})")]
+        public static partial void HandedBack(ILogger logger, string connectionId, bool taken);
+
+        [LoggerMessage(203, LogLevel.Information, "Connection {ConnectionId}: a request for another pool, but the connection cannot go back ({Reason}); closing it")]
+        public static partial void NotHandedBack(ILogger logger, string connectionId, string reason);
+
+        [LoggerMessage(204, LogLevel.Information, "Connection {ConnectionId}: a request body's framing is broken; closing the connection")]
+        public static partial void GateBroken(ILogger logger, string connectionId);
+    }
+}
