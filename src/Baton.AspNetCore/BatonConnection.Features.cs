@@ -48,8 +48,30 @@ internal sealed partial class BatonConnection :
     public int KeyExchangeStrength => 0;
 #pragma warning restore SYSLIB0058
 
-    // The TLS configuration Baton passes to workers does not ask for client certificates.
-    public X509Certificate2? ClientCertificate { get; set; }
+    private X509Certificate2? _clientCertificate;
+    private bool _clientCertificateRead;
+
+    /// <summary>
+    /// The client certificate the handshake verified (the front's in handoff mode, this worker's in passthrough), or null
+    /// when none was asked for or the client sent none where it was optional. Made on first use: most requests never ask.
+    /// </summary>
+    public X509Certificate2? ClientCertificate
+    {
+        get
+        {
+            if (!_clientCertificateRead)
+            {
+                _clientCertificate = _stream.ClientCertificateChain.Count > 0 ? X509CertificateLoader.LoadCertificate(_stream.ClientCertificateChain[0]) : null;
+                _clientCertificateRead = true;
+            }
+            return _clientCertificate;
+        }
+        set
+        {
+            _clientCertificate = value;
+            _clientCertificateRead = true;
+        }
+    }
 
     public Task<X509Certificate2?> GetClientCertificateAsync(CancellationToken cancellationToken) => Task.FromResult(ClientCertificate);
 

@@ -23,6 +23,8 @@ internal sealed partial class BatonConnectionListener : IConnectionListener
     private readonly BatonTransportOptions _options;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger _logger;
+    /// <summary>Passthrough: client-certificate refusals, one line each and bounded per reason as the front logs its failures.</summary>
+    private readonly Baton.Diagnostics.ConnectionFailureLog _refusals;
     private readonly Channel<BatonConnection> _ready = System.Threading.Channels.Channel.CreateUnbounded<BatonConnection>(new UnboundedChannelOptions { SingleReader = true });
     /// <summary>Cancelled on dispose: TLS handshakes still running then are abandoned.</summary>
     private readonly CancellationTokenSource _disposing = new();
@@ -39,6 +41,8 @@ internal sealed partial class BatonConnectionListener : IConnectionListener
         _options = options;
         _lifetime = lifetime;
         _logger = logger;
+        _refusals = new Baton.Diagnostics.ConnectionFailureLog(logger, TimeProvider.System,
+            Baton.Diagnostics.ConnectionFailureLog.DefaultInterval, Baton.Diagnostics.ConnectionFailureLog.DefaultLinesPerReason);
     }
 
     public EndPoint EndPoint { get; } = new BatonEndPoint();
@@ -83,6 +87,7 @@ internal sealed partial class BatonConnectionListener : IConnectionListener
         await _worker.DisposeAsync().ConfigureAwait(false);
         _disposing.Dispose();
         _memoryPool.Dispose();
+        _refusals.Dispose();
     }
 
     private async Task ReceiveAsync()
@@ -136,7 +141,10 @@ internal sealed partial class BatonConnectionListener : IConnectionListener
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            Log.OpenFailed(_logger, connection.Id, ex.Message);
+            if (connection.ClientCertificateRefusal is { } refusal)
+                _refusals.Failed(connection.Id, connection.RemoteEndPoint, refusal.Reason, refusal.Detail);
+            else
+                Log.OpenFailed(_logger, connection.Id, ex.Message);
             await connection.DisposeAsync().ConfigureAwait(false);
         }
         finally

@@ -131,6 +131,8 @@ internal static class DemoApplication
         ITlsHandshakeFeature? tls = context.Features.Get<ITlsHandshakeFeature>();
         ITlsApplicationProtocolFeature? alpn = context.Features.Get<ITlsApplicationProtocolFeature>();
         string target = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path;
+        string clientCertificate = context.Connection.ClientCertificate is { } certificate
+            ? $"{certificate.Subject}; sha1 {certificate.Thumbprint}" : "-";
         string client = context.Connection.RemoteIpAddress is IPAddress address
             ? new IPEndPoint(address, context.Connection.RemotePort).ToString() : "-";
         return $"""
@@ -142,6 +144,7 @@ internal static class DemoApplication
             sni: {(string.IsNullOrEmpty(tls?.HostName) ? "-" : tls.HostName)}
             alpn: {(alpn is null || alpn.ApplicationProtocol.IsEmpty ? "-" : System.Text.Encoding.ASCII.GetString(alpn.ApplicationProtocol.Span))}
             client: {client}
+            client certificate: {clientCertificate}
             request: {context.Request.Method} {target} {context.Request.Protocol}
             path: {context.Request.Path.Value}
             body: {bodyLength} bytes, sha256 {bodyDigest}

@@ -23,7 +23,8 @@ internal sealed partial class ConnectionFacts
     public const int MaxInitialCiphertextLength = 64 * 1024;
 
     private const byte ModeTag = 1, PoolTag = 2, RemoteTag = 3, LocalTag = 4, ServerNameTag = 5,
-        OfferedAlpnTag = 6, NegotiatedAlpnTag = 7, TlsStateTag = 8, InitialDataTag = 9, InitialCiphertextTag = 10, ListenerTag = 16;
+        OfferedAlpnTag = 6, NegotiatedAlpnTag = 7, TlsStateTag = 8, InitialDataTag = 9, InitialCiphertextTag = 10,
+        ClientCertificatePolicyTag = 11, ClientCertificateChainTag = 12, ListenerTag = 16;
 
     public required HandoffMode Mode { get; init; }
 
@@ -59,6 +60,15 @@ internal sealed partial class ConnectionFacts
     /// </summary>
     public ReadOnlyMemory<byte> InitialCiphertext { get; init; }
 
+    /// <summary>
+    /// Passthrough: which of the worker's client-certificate settings (<see cref="WorkerSettings.ClientCertificates"/>, from 1)
+    /// its handshake applies; 0 asks for none.
+    /// </summary>
+    public int ClientCertificatePolicy { get; init; }
+
+    /// <summary>Handoff: the client certificate the front verified, then the chain the client sent with it (DER, leaf first).</summary>
+    public IReadOnlyList<byte[]> ClientCertificateChain { get; init; } = [];
+
     /// <summary>Zeroes <see cref="InitialData"/> in place (whatever memory backs it).</summary>
     public void Wipe() => CryptographicOperations.ZeroMemory(MemoryMarshal.AsMemory(InitialData).Span);
 
@@ -68,7 +78,8 @@ internal sealed partial class ConnectionFacts
     /// </summary>
     internal int EncodedLengthUpperBound =>
         2048 + OfferedAlpn.Count * (ChannelBodyWriter.ItemHeaderLength + ChannelCodec.MaxNameBytes)
-        + TlsStateLength + InitialData.Length + InitialCiphertext.Length;
+        + TlsStateLength + InitialData.Length + InitialCiphertext.Length
+        + ClientCertificateChain.Sum(certificate => ChannelBodyWriter.ItemHeaderLength + certificate.Length);
 
     /// <summary>
     /// Encodes the facts into <paramref name="destination"/>; returns the body length. <paramref name="tlsState"/> is
@@ -91,6 +102,8 @@ internal sealed partial class ConnectionFacts
         tlsState = TlsStateLength > 0 ? writer.WriteFieldSlot(TlsStateTag, TlsStateLength) : [];
         if (!InitialData.IsEmpty) writer.WriteField(InitialDataTag, InitialData.Span);
         if (!InitialCiphertext.IsEmpty) writer.WriteField(InitialCiphertextTag, InitialCiphertext.Span);
+        if (ClientCertificatePolicy > 0) writer.WriteByte(ClientCertificatePolicyTag, (byte)ClientCertificatePolicy);
+        if (ClientCertificateChain.Count > 0) ClientCertificateChainCodec.Write(ref writer, ClientCertificateChainTag, ClientCertificateChain);
         if (Listener is not null) writer.WriteString(ListenerTag, Listener, Encoding.UTF8);
         return writer.Written;
     }
@@ -134,6 +147,10 @@ internal sealed partial class ConnectionFacts
                     case InitialCiphertextTag:
                         InitialCiphertext = ChannelBodyReader.ReadBytes(value, 1, MaxInitialCiphertextLength, nameof(InitialCiphertext));
                         break;
+                    case ClientCertificatePolicyTag:
+                        ClientCertificatePolicy = ChannelBodyReader.ReadByte(value, nameof(ClientCertificatePolicy));
+                        break;
+                    case ClientCertificateChainTag: ClientCertificateChain = ClientCertificateChainCodec.Read(value, nameof(ClientCertificateChain)); break;
                     case ListenerTag: Listener = ChannelBodyReader.ReadString(value, ChannelCodec.MaxNameBytes, nameof(Listener)); break;
                     default: throw ChannelBodyReader.UnknownField(tag);
                 }
@@ -169,6 +186,10 @@ internal sealed partial class ConnectionFacts
         bool handoff = Mode == HandoffMode.Handoff;
         if (handoff == (TlsStateLength == 0)) return handoff ? "handoff needs TlsState" : "passthrough cannot carry TlsState";
         if (!handoff && NegotiatedAlpn is not null) return "passthrough cannot carry NegotiatedAlpn";
+        if (ClientCertificatePolicy is < 0 or > ClientCertificatePolicies.MaxPolicies) return $"ClientCertificatePolicy must be 0..{ClientCertificatePolicies.MaxPolicies}";
+        if (handoff && ClientCertificatePolicy != 0) return "handoff cannot carry ClientCertificatePolicy (the front verified)";
+        if (!handoff && ClientCertificateChain.Count > 0) return "passthrough cannot carry ClientCertificateChain (the worker verifies)";
+        if (ClientCertificateChainCodec.Problem(ClientCertificateChain) is string chainProblem) return chainProblem;
         return null;
     }
 }

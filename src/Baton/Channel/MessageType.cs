@@ -34,6 +34,10 @@ internal enum MessageType : ushort
     /// keys), no fd, connection id 0. Connections received after it are served with the new certificates.</summary>
     Certificates = 9,
 
+    /// <summary>Front → passthrough worker: <see cref="TicketKeysUpdate"/> body, the front's current ticket-key ring,
+    /// sent whenever it changes (rotation, a key past its window, reload) and to a worker that has an older one. Connection id 0.</summary>
+    TicketKeys = 10,
+
     /// <summary>Worker → front (handback): a live handoff connection goes back at a request boundary. Exactly one fd;
     /// body: <see cref="ConnectionFacts"/> in handoff mode with the session as it is now and the unserved bytes.
     /// The worker keeps its copy until the front's <see cref="HandbackAck"/>.</summary>
@@ -53,10 +57,10 @@ internal enum ChannelRole
 internal static class MessageTypeRules
 {
     public static bool IsKnown(MessageType type) => type is >= MessageType.Configure and <= MessageType.Pong
-        or MessageType.Certificates or MessageType.Handback or MessageType.HandbackAck;
+        or MessageType.Certificates or MessageType.TicketKeys or MessageType.Handback or MessageType.HandbackAck;
 
     public static bool IsFrontToWorker(MessageType type) => type is MessageType.Configure or MessageType.Connection or MessageType.Ping
-        or MessageType.Certificates or MessageType.HandbackAck;
+        or MessageType.Certificates or MessageType.TicketKeys or MessageType.HandbackAck;
 
     /// <summary>True when a socket playing <paramref name="receiver"/> may receive <paramref name="type"/>.</summary>
     public static bool MayReceive(ChannelRole receiver, MessageType type) =>
@@ -65,9 +69,10 @@ internal static class MessageTypeRules
     public static bool CarriesFd(MessageType type) => type is MessageType.Connection or MessageType.Handback;
 
     public static bool HasBody(MessageType type) =>
-        type is MessageType.Configure or MessageType.Connection or MessageType.Certificates or MessageType.Handback;
+        type is MessageType.Configure or MessageType.Connection or MessageType.Certificates or MessageType.TicketKeys or MessageType.Handback;
 
-    /// <summary>Configure, Ready and Certificates are about the channel, every other type about one connection (ids start at 1);
+    /// <summary>Configure, Ready, Certificates and TicketKeys are about the channel, every other type about one connection (ids start at 1);
     /// Ping and Pong carry the ping's number (from 1) in the same field.</summary>
-    public static bool HasConnectionId(MessageType type) => type is not (MessageType.Configure or MessageType.Ready or MessageType.Certificates);
+    public static bool HasConnectionId(MessageType type) =>
+        type is not (MessageType.Configure or MessageType.Ready or MessageType.Certificates or MessageType.TicketKeys);
 }

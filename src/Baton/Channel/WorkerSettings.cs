@@ -12,11 +12,12 @@ internal sealed class WorkerSettings
 {
     public const int MaxCertificates = 256;
     public const int MaxTicketKeys = SessionTicketOptions.MaxKeys;
+    public const int MaxOcspResponseLength = 16 * 1024;
 
     // Tag 6 is retired (it was a test hook): a worker built against another Baton version may still
     // know it, so it is never given a new meaning, and the reader refuses it like any unknown tag.
     private const byte PoolTag = 1, ModeTag = 2, AlpnTag = 3, CertificatesTag = 4, TimeoutTag = 5, TicketKeysTag = 7, TicketsPerHandshakeTag = 8,
-        RoutesTag = 20, DefaultPoolTag = 21;
+        ClientCertificatesTag = 9, OcspResponsesTag = 10, RoutesTag = 20, DefaultPoolTag = 21;
 
     public required string Pool { get; init; }
 
@@ -38,6 +39,15 @@ internal sealed class WorkerSettings
     /// so that every worker of the pool resumes the sessions of the others. Empty: each worker makes its own.
     /// </summary>
     public byte[] TicketKeys { get; init; } = [];
+
+    /// <summary>
+    /// Passthrough only: an OCSP response (DER) to staple for each of <see cref="Certificates"/>, in their order; an empty
+    /// one staples nothing. The worker checks each as the front does.
+    /// </summary>
+    public IReadOnlyList<byte[]> OcspResponses { get; init; } = [];
+
+    /// <summary>Passthrough only: the front's client-certificate settings; a connection's facts name the one it gets (from 1).</summary>
+    public IReadOnlyList<ClientCertificateMaterial> ClientCertificates { get; init; } = [];
 
     /// <summary>Proxy only (required there): the backends and the relay's limits.</summary>
     public RelaySettings? Relay { get; init; }
@@ -71,6 +81,20 @@ internal sealed class WorkerSettings
         writer.WriteUInt32(TimeoutTag, (uint)HandshakeTimeout.TotalMilliseconds);
         if (TicketKeys.Length > 0) writer.WriteField(TicketKeysTag, TicketKeys);
         writer.WriteByte(TicketsPerHandshakeTag, (byte)TicketsPerHandshake);
+        if (OcspResponses.Any(response => response.Length > 0))
+        {
+            int lengthOffset = writer.BeginField(OcspResponsesTag);
+            foreach (byte[] response in OcspResponses)
+                writer.WriteItem(response);
+            writer.EndField(lengthOffset);
+        }
+        if (ClientCertificates.Count > 0)
+        {
+            int lengthOffset = writer.BeginField(ClientCertificatesTag);
+            foreach (ClientCertificateMaterial policy in ClientCertificates)
+                policy.WriteItem(ref writer);
+            writer.EndField(lengthOffset);
+        }
         Relay?.WriteTo(ref writer);
         if (Routes is not null)
         {
@@ -107,6 +131,8 @@ internal sealed class WorkerSettings
                     case TimeoutTag: HandshakeTimeout = TimeSpan.FromMilliseconds(ChannelBodyReader.ReadUInt32(value, nameof(HandshakeTimeout))); break;
                     case TicketKeysTag: TicketKeys = ChannelBodyReader.ReadBytes(value, 1, MaxTicketKeys * SessionTicketOptions.KeyEntryLength, nameof(TicketKeys)); break;
                     case TicketsPerHandshakeTag: TicketsPerHandshake = ChannelBodyReader.ReadByte(value, nameof(TicketsPerHandshake)); break;
+                    case ClientCertificatesTag: ClientCertificates = ReadClientCertificates(value); break;
+                    case OcspResponsesTag: OcspResponses = ReadOcspResponses(value); break;
                     case var relayTag when RelaySettings.Owns(relayTag): relayFields = true; break;
                     case RoutesTag: routes = RouteMaterial.Read(value); break;
                     case DefaultPoolTag: defaultPool = ChannelBodyReader.ReadString(value, ChannelCodec.MaxNameBytes, "DefaultPool"); break;
@@ -133,6 +159,24 @@ internal sealed class WorkerSettings
         }
     }
 
+    private static List<byte[]> ReadOcspResponses(ReadOnlySpan<byte> value)
+    {
+        var responses = new List<byte[]>();
+        var items = new ChannelListReader(value, MaxCertificates, nameof(OcspResponses));
+        while (items.TryReadItem(out ReadOnlySpan<byte> item))
+            responses.Add(ChannelBodyReader.ReadBytes(item, 0, MaxOcspResponseLength, nameof(OcspResponses)));
+        return responses;
+    }
+
+    private static List<ClientCertificateMaterial> ReadClientCertificates(ReadOnlySpan<byte> value)
+    {
+        var policies = new List<ClientCertificateMaterial>();
+        var items = new ChannelListReader(value, ClientCertificatePolicies.MaxPolicies, nameof(ClientCertificates));
+        while (items.TryReadItem(out ReadOnlySpan<byte> item))
+            policies.Add(ClientCertificateMaterial.ReadItem(item));
+        return policies;
+    }
+
     private string? Problem()
     {
         if (Mode is not (HandoffMode.Passthrough or HandoffMode.Handoff or HandoffMode.Proxy)) return $"unknown mode {Mode}";
@@ -144,6 +188,12 @@ internal sealed class WorkerSettings
         if (Certificates.Count > MaxCertificates) return $"more than {MaxCertificates} certificates";
         if (Mode == HandoffMode.Handoff && Certificates.Count > 0) return "handoff workers never hold private keys";
         if (Mode == HandoffMode.Handoff && TicketKeys.Length > 0) return "handoff workers never hold ticket keys";
+        if (Mode != HandoffMode.Passthrough && OcspResponses.Count > 0) return "only passthrough workers staple (the front does for the others)";
+        if (OcspResponses.Count > Certificates.Count) return "more OCSP responses than certificates";
+        if (OcspResponses.Any(response => response.Length > MaxOcspResponseLength)) return $"an OCSP response must be at most {MaxOcspResponseLength} bytes";
+        if (Mode != HandoffMode.Passthrough && ClientCertificates.Count > 0) return "only passthrough workers verify client certificates (the front does for the others)";
+        if (ClientCertificates.Count > ClientCertificatePolicies.MaxPolicies) return $"more than {ClientCertificatePolicies.MaxPolicies} client-certificate settings";
+        if (ClientCertificates.Select(c => c.Problem()).FirstOrDefault(p => p is not null) is string clientProblem) return clientProblem;
         if (TicketKeys.Length % SessionTicketOptions.KeyEntryLength != 0 || TicketKeys.Length > MaxTicketKeys * SessionTicketOptions.KeyEntryLength)
             return $"TicketKeys must be 1..{MaxTicketKeys} keys of {SessionTicketOptions.KeyEntryLength} bytes";
         if (TicketsPerHandshake is < 0 or > SessionTicketOptions.MaxTicketsPerHandshake)

@@ -85,6 +85,9 @@ internal sealed class ListenerOptions
     /// kernel splits new connections between them. Off, a second front on the address fails to start.
     /// </summary>
     public bool ReusePort { get; set; }
+
+    /// <summary>Client certificates asked of this listener's connections (a route by ServerNames may set its own).</summary>
+    public ClientCertificateOptions? ClientCertificates { get; set; }
 }
 
 internal sealed class PoolOptions
@@ -155,6 +158,9 @@ internal sealed class RouteOptions
     internal bool NeedsRequest => Hosts.Count > 0 || PathPrefix is not null;
 
     public string Pool { get; set; } = "";
+
+    /// <summary>Client certificates asked of the connections this route takes, instead of its listener's (not on a Host/path route).</summary>
+    public ClientCertificateOptions? ClientCertificates { get; set; }
 }
 
 internal sealed class CertificateOptions
@@ -164,6 +170,12 @@ internal sealed class CertificateOptions
 
     public string CertificateFile { get; set; } = "";
     public string KeyFile { get; set; } = "";
+
+    /// <summary>
+    /// A DER OCSP response for this certificate that the operator (or a cron job) refreshes; stapled while it is good and
+    /// within its validity window, reread when it changes. Null: nothing is stapled.
+    /// </summary>
+    public string? OcspResponseFile { get; set; }
 }
 
 internal sealed class LimitOptions

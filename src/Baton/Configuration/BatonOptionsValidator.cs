@@ -39,6 +39,7 @@ internal static class BatonOptionsValidator
         ValidateCertificates(options.Certificates, Fail);
         ValidateLimits(options.Limits, Fail);
         ValidateSessionTickets(options.SessionTickets, Fail);
+        ClientCertificatePolicies.Validate(options, Fail);
         if (options.Control.Problem() is string control)
             Fail("Control:Socket", control);
         ObservabilityValidator.Validate(options, Fail);

@@ -13,10 +13,36 @@ internal sealed class RouteTable
 {
     private readonly IReadOnlyList<RouteOptions> _routes;
     private readonly string _defaultPool;
+    private readonly IReadOnlyList<ListenerOptions> _listeners;
+    /// <summary>Each client-certificate setting's number (ClientCertificatePolicies), by reference: two equal settings are still two.</summary>
+    private readonly Dictionary<ClientCertificateOptions, int> _clientCertificateNumbers = new(ReferenceEqualityComparer.Instance);
 
     public RouteTable(BatonOptions options)
         : this(options.Routes, options.DefaultPool)
     {
+        _listeners = options.Listeners;
+        IReadOnlyList<(string Key, ClientCertificateOptions Options)> policies = ClientCertificatePolicies.From(options);
+        for (int i = 0; i < policies.Count; i++)
+            _clientCertificateNumbers[policies[i].Options] = i + 1;
+    }
+
+    /// <summary>
+    /// The number of the client-certificate setting a connection's handshake applies (0: none): that of the first route its
+    /// listener and SNI match, when that route sets one, else its listener's. A route by Host or path cannot (validation), and
+    /// the request it would need comes after the handshake: there the listener's applies.
+    /// </summary>
+    public int ClientCertificatePolicy(string listener, string? serverName)
+    {
+        foreach (RouteOptions route in _routes)
+        {
+            if (!MatchesConnection(route, listener, serverName))
+                continue;
+            if (!route.NeedsRequest && route.ClientCertificates is ClientCertificateOptions own)
+                return _clientCertificateNumbers.GetValueOrDefault(own);
+            break;
+        }
+        ClientCertificateOptions? listenerPolicy = _listeners.FirstOrDefault(l => l.Name == listener)?.ClientCertificates;
+        return listenerPolicy is null ? 0 : _clientCertificateNumbers.GetValueOrDefault(listenerPolicy);
     }
 
     /// <param name="routes">Tried in order.</param>
@@ -25,6 +51,7 @@ internal sealed class RouteTable
     {
         _routes = routes;
         _defaultPool = defaultPool;
+        _listeners = [];
     }
 
     /// <summary>The routes, in order (what a worker is sent).</summary>

@@ -45,7 +45,7 @@ internal sealed class FrontConnectionHandler : IDisposable
         _router = new RouteTable(options);
         _pools = pools;
         _poller = poller;
-        _termination = new HandoffTermination(options, certificates, slots, ticketKeys);
+        _termination = new HandoffTermination(options, certificates, slots, ticketKeys, logger);
         _slots = slots;
         // Only a listener that may hand a connection over as it is must read the hello itself; elsewhere libssl does.
         _peekingListeners = options.Listeners
@@ -85,6 +85,8 @@ internal sealed class FrontConnectionHandler : IDisposable
         {
             Fail(id, remote, ex.Reason, ex.Message, record);
             await AnswerRejectionAsync(socket, ex).ConfigureAwait(false);
+            if (ex.Reason is ClientCertificateRefusal.Missing or ClientCertificateRefusal.Untrusted or ClientCertificateRefusal.Invalid)
+                await LingeringClose.DrainAsync(socket.ShutdownSend, socket.ReceiveAsync).ConfigureAwait(false);
         }
         catch (SocketException ex)
         {
@@ -188,12 +190,13 @@ internal sealed class FrontConnectionHandler : IDisposable
                 ServerName = hello.ServerName,
                 // The channel carries at most 64 (the worker's own libssl reads the whole list); a hello may hold thousands.
                 OfferedAlpn = [.. hello.ApplicationProtocols.Take(ChannelCodec.MaxAlpnProtocols)],
+                ClientCertificatePolicy = _router.ClientCertificatePolicy(listener.Name, hello.ServerName),
             }), null);
         }
 
         TerminatedConnection terminated = await _termination.TerminateAsync(
             socket, serverName => Offer(listener, serverName), serverName => ReadsRequest(listener, serverName), stopping,
-            handshaken => Handshaken(handshaken, record)).ConfigureAwait(false);
+            handshaken => Handshaken(handshaken, record), serverName => _router.ClientCertificatePolicy(listener.Name, serverName)).ConfigureAwait(false);
         record?.RequestRead(terminated);
         try
         {
@@ -265,6 +268,7 @@ internal sealed class FrontConnectionHandler : IDisposable
             // Not copied: the plaintext goes from the termination's buffer straight into the body.
             InitialData = terminated.AlreadyRead,
             InitialCiphertext = export.UnprocessedCiphertext,
+            ClientCertificateChain = terminated.ClientCertificateChainForWorker(),
         };
         return CreateHandoff(id, socket, facts, export.State);
     }

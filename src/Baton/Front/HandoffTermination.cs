@@ -26,10 +26,15 @@ internal sealed class HandoffTermination : IDisposable
     private readonly TlsServerContext _context;
     private readonly HttpHeadLimits _headLimits;
     private readonly ConnectionSlots _slots;
+    /// <summary>The front's client-certificate settings, numbered from 1 as <see cref="CertificateStore.ClientCertificates"/> lists them.</summary>
+    private readonly ClientCertificatePolicy[] _clientCertificates;
 
     /// <param name="slots">The front's connections, whose pressure bounds each wait as it starts.</param>
-    /// <param name="ticketKeys">The session-ticket keys (a reload hands on the ring in use); null: made for <paramref name="options"/>.</param>
-    public HandoffTermination(BatonOptions options, CertificateStore certificates, ConnectionSlots slots, TicketKeyRing? ticketKeys = null)
+    /// <param name="ticketKeys">The front's one ticket-key ring, which its passthrough workers share (a reload hands on the ring in use); null: made for <paramref name="options"/>.</param>
+    /// <param name="logger">Where the certificates' OCSP staples say when they start or stop being stapled.</param>
+    public HandoffTermination(
+        BatonOptions options, CertificateStore certificates, ConnectionSlots slots, TicketKeyRing? ticketKeys = null,
+        Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         _slots = slots;
         SessionTicketOptions tickets = options.SessionTickets;
@@ -37,24 +42,27 @@ internal sealed class HandoffTermination : IDisposable
         _limits = options.Limits;
         _headLimits = new HttpHeadLimits { MaxHeadBytes = options.Limits.MaxRequestHeadBytes };
         // One context, so one session cache as s_server has: the ALPN list is each connection's, chosen from its hello.
-        _context = TlsContextFactory.Create(certificates.Certificates, [], tickets.TicketsPerHandshake, ticketKeys, static options =>
+        _context = TlsContextFactory.Create(certificates.Certificates, [], tickets.TicketsPerHandshake, ticketKeys, options =>
         {
             options.ApplicationProtocolsPerConnection = true;
             options.ContextSetup = HandoffCapture.InstallCallbacks;
-        });
+            options.Logger = logger;
+        }, certificates.OcspResponses);
+        _clientCertificates = ClientCertificatePolicySet.Create(certificates.ClientCertificates);
     }
 
     /// <summary>
     /// Runs the handshake and, unless ALPN chose h2 or <paramref name="readsRequest"/> says no for the hello's server
     /// name (a pool with <c>"FirstRequest": "none"</c>), reads the first request head. Once libssl has read the
     /// ClientHello, <paramref name="offer"/> gets its server name as routes see it and returns the ALPN protocols to
-    /// offer (null refuses the connection with internal_error). Throws <see cref="ConnectionRejectedException"/> with the reason.
+    /// offer (null refuses the connection with internal_error), and <paramref name="clientCertificatePolicy"/> the number
+    /// of the client-certificate setting the handshake applies (0: none asked for). Throws <see cref="ConnectionRejectedException"/> with the reason.
     /// <paramref name="handshaken"/> hears of the completed handshake before the head is read (a bad head is still a
     /// handshake done, for the metrics and the access log).
     /// </summary>
     public async Task<TerminatedConnection> TerminateAsync(
         PolledSocket socket, Func<string?, IReadOnlyList<string>?> offer, Predicate<string?> readsRequest, CancellationToken stopping,
-        Action<TerminatedConnection>? handshaken = null)
+        Action<TerminatedConnection>? handshaken = null, Func<string?, int>? clientCertificatePolicy = null)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         // The hello's time bound until libssl has it whole, then the handshake's: the order a peek gives in passthrough.
@@ -62,8 +70,10 @@ internal sealed class HandoffTermination : IDisposable
         TimeSpan helloTimeout = _slots.Bound(_limits.ClientHelloTimeout);
         deadline.CancelAfter(helloTimeout);
         TerminatedConnection? connection = null;
-        IReadOnlyList<string>? Select(string? serverName, out byte alert)
+        IReadOnlyList<string>? Select(string? serverName, out byte alert, out ClientCertificatePolicy? clientCertificates)
         {
+            int policy = clientCertificatePolicy?.Invoke(serverName) ?? 0;
+            clientCertificates = policy == 0 ? null : _clientCertificates[policy - 1];
             connection!.HandshakeTimeout = _slots.Bound(_limits.HandshakeTimeout);
             deadline.CancelAfter(connection.HandshakeTimeout);
             connection.RoutingName = serverName;
@@ -113,10 +123,12 @@ internal sealed class HandoffTermination : IDisposable
         {
             // OpenSslStream: only the peer's close has no OpenSSL error behind it.
             string reason = ex.InnerException is null ? RejectReason.PeerClosed
+                : connection.Tls.ClientCertificateRefusal?.Reason is string refusal ? refusal
                 : connection.ClientHelloLength > _limits.ClientHelloMaxBytes ? RejectReason.ClientHelloTooLarge
                 : connection.HelloRead ? RejectReason.HandshakeFailed
                 : RejectReason.ClientHelloInvalid;
-            throw new ConnectionRejectedException(reason, ex.Message);
+            ClientCertificateRefusal? refused = connection.Tls.ClientCertificateRefusal;
+            throw new ConnectionRejectedException(reason, refused is null ? ex.Message : $"{refused.Detail}; {ex.Message}");
         }
     }
 
@@ -156,5 +168,10 @@ internal sealed class HandoffTermination : IDisposable
         }
     }
 
-    public void Dispose() => _context.Dispose();
+    public void Dispose()
+    {
+        _context.Dispose();
+        foreach (ClientCertificatePolicy policy in _clientCertificates)
+            policy.Dispose();
+    }
 }

@@ -61,6 +61,15 @@ internal sealed class TerminatedConnection : IDisposable
 
     public string? ApplicationProtocol => Tls.ApplicationProtocol;
 
+    /// <summary>
+    /// The client certificate the handshake verified and the chain sent with it, for the worker; a leaf too large or not DER
+    /// to hand on refuses the connection (reason client_certificate_invalid).
+    /// </summary>
+    public IReadOnlyList<byte[]> ClientCertificateChainForWorker() =>
+        Channel.ClientCertificateChainCodec.Problem(Tls.ClientCertificateChain) is string problem
+            ? throw new ConnectionRejectedException(ClientCertificateRefusal.Invalid, $"client certificate not handed on: {problem}")
+            : Tls.ClientCertificateChain;
+
     /// <summary>The plaintext read from the client: the head and whatever followed it in the same records.</summary>
     public ReadOnlyMemory<byte> AlreadyRead => _plaintext.AsMemory(0, _length);
 

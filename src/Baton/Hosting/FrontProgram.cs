@@ -35,7 +35,8 @@ public static class FrontProgram
         if (options is null)
             return InvalidConfiguration(problems);
         // Every certificate and key is read and checked here, before a worker exists to be handed a broken one.
-        using CertificateStore? certificates = CertificateStore.Load(options.Certificates, DateTimeOffset.UtcNow, out problems);
+        using CertificateStore? certificates = CertificateStore.Load(
+            options.Certificates, DateTimeOffset.UtcNow, out problems, ClientCertificatePolicies.From(options));
         if (certificates is null)
             return InvalidConfiguration(problems);
         // Before anything is spawned: these descriptors and variables are for this process only.

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Baton.Channel;
 using Baton.Configuration;
 using Baton.Diagnostics;
 using Baton.Front;
@@ -112,11 +113,20 @@ internal sealed partial class FrontService
         problems = BatonOptionsValidator.Validate(options);
         if (problems.Count > 0)
             return Refused(trigger, problems);
-        bool keepCertificates = options.Certificates.Count == 0 && current.Options.Certificates.Count == 0;
+        IReadOnlyList<(string Key, ClientCertificateOptions Options)> clientCertificates = ClientCertificatePolicies.From(options);
+        bool keepCertificates = options.Certificates.Count == 0 && current.Options.Certificates.Count == 0
+            && clientCertificates.Count == 0 && current.Certificates.ClientCertificates.Count == 0;
         // No certificate configured before or now: the one made in memory stays, rather than a new one on every reload.
-        CertificateStore? certificates = keepCertificates ? current.Certificates : CertificateStore.Load(options.Certificates, DateTimeOffset.UtcNow, out problems);
+        CertificateStore? certificates = keepCertificates ? current.Certificates
+            : CertificateStore.Load(options.Certificates, DateTimeOffset.UtcNow, out problems, clientCertificates);
         if (certificates is null)
             return Refused(trigger, problems);
+        if (ClientCertificateChangeProblem(current.Certificates, certificates) is string clientProblem)
+        {
+            if (!keepCertificates)
+                certificates.Dispose();
+            return Refused(trigger, [clientProblem]);
+        }
         foreach (string warning in certificates.Warnings.Where(_ => !keepCertificates).Concat(BatonOptionsValidator.Warnings(options)))
             _logger.ConfigurationWarning(warning);
 
@@ -131,7 +141,7 @@ internal sealed partial class FrontService
             foreach ((string name, PoolOptions pool) in options.Pools)
                 pools[name] = _pools.TryGetValue(name, out WorkerPool? running) ? running : newPools[name] = new WorkerPool(name, pool, _options.Limits, _launcher!, _metrics, _logger);
             next = CreateGeneration(current.Number + 1, options, certificates, pools, current);
-            replaced = _launcher!.Update(options, certificates);
+            replaced = _launcher!.Update(options, certificates, next.TicketKeys);
             await StartAddedPoolsAsync(newPools.Values, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or ArgumentException or Interop.OpenSslException)
@@ -146,7 +156,6 @@ internal sealed partial class FrontService
                 certificates.Dispose();
             return Refused(trigger, [ex.Message]);
         }
-        WorkerLauncher.Forget(replaced);
         if (!keepCertificates)
         {
             await SendCertificatesAsync().ConfigureAwait(false);
@@ -154,6 +163,21 @@ internal sealed partial class FrontService
         }
         Commit(current, next, added);
         return new ReloadResult(true, next.Number, trigger, DateTimeOffset.UtcNow, [], notes);
+    }
+
+    /// <summary>
+    /// Running passthrough workers verify client certificates with the settings (and CA and CRL files) they started with,
+    /// numbered as then: a reload that changes them while such a worker runs is refused rather than left half-applied.
+    /// </summary>
+    private string? ClientCertificateChangeProblem(CertificateStore current, CertificateStore next)
+    {
+        static string Describe(ClientCertificateMaterial m) =>
+            $"{m.Mode}/{m.VerifyDepth}/{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData([.. m.TrustedCaPem, .. m.CrlPem]))}";
+        bool same = current.ClientCertificates.Select(Describe).SequenceEqual(next.ClientCertificates.Select(Describe));
+        return same || !_pools.Values.Any(pool => pool.Mode == HandoffMode.Passthrough)
+            ? null
+            : $"{BatonOptions.SectionName}:ClientCertificates: the client-certificate settings or their CA/CRL files changed, and passthrough "
+              + "workers verify with those they started with; restart the front to change them";
     }
 
     /// <summary>
@@ -259,7 +283,8 @@ internal sealed partial class FrontService
         SessionTicketOptions tickets = options.SessionTickets;
         bool sameRotation = previous is { Options.SessionTickets: { KeyFile: null } was } && tickets.KeyFile is null
             && was.RotationInterval == tickets.RotationInterval && was.DecryptionWindow == tickets.DecryptionWindow;
-        TicketKeyRing ticketKeys = sameRotation ? previous!.TicketKeys : TicketKeyRing.For(tickets);
+        // The start's ring is the one its workers were launched with.
+        TicketKeyRing ticketKeys = previous is null ? _launcher!.TicketKeys : sameRotation ? previous.TicketKeys : TicketKeyRing.For(tickets);
         // The access log's format is the generation's too: a reload may change it.
         var handler = new FrontConnectionHandler(
             options, pools, _poller, certificates, _slots!, _metrics, _logger, ticketKeys, AccessLog.Create(options.AccessLog, _loggerFactory));

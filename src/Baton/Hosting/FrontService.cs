@@ -33,6 +33,8 @@ internal sealed partial class FrontService : IHostedService, IDisposable
     private readonly ServiceNotifier? _notifier;
     private volatile FrontGeneration? _current;
     private WorkerLauncher? _launcher;
+    /// <summary>Keeps every passthrough worker on the front's ticket-key ring (the launcher's: the current generation's).</summary>
+    private TicketKeyDistribution? _ticketKeyDistribution;
     private Dictionary<string, WorkerPool> _pools = [];
     private long _nextConnectionId;
     /// <summary>Connections accepted and not yet handed off or closed (the slots also count each accept loop's next one).</summary>
@@ -78,6 +80,7 @@ internal sealed partial class FrontService : IHostedService, IDisposable
         foreach (AcceptingListener listener in _listeners)
             listener.Start(AcceptLoopAsync(listener, slots));
         WatchCertificates(_options);
+        _ticketKeyDistribution = new TicketKeyDistribution(() => _launcher!.TicketKeys, () => _pools.Values, _options.SessionTickets, _logger);
         ObserveForMetrics();
         _logger.Ready(
             Environment.ProcessId,
@@ -129,7 +132,8 @@ internal sealed partial class FrontService : IHostedService, IDisposable
 
     private async Task StartPoolsAsync(CancellationToken cancellationToken)
     {
-        var launcher = _launcher = new WorkerLauncher(_options, _certificates);
+        // The front's one ticket-key ring exists before any worker: passthrough workers start with its keys.
+        var launcher = _launcher = new WorkerLauncher(_options, _certificates, TicketKeyRing.For(_options.SessionTickets));
         _pools = _options.Pools.ToDictionary(
             pool => pool.Key,
             pool => new WorkerPool(pool.Key, pool.Value, _options.Limits, launcher, _metrics, _logger),
@@ -321,6 +325,7 @@ internal sealed partial class FrontService : IHostedService, IDisposable
         _accepting.Dispose();
         _stopping.Dispose();
         _slots?.Dispose();
+        _ticketKeyDistribution?.Dispose();
         _poller.Dispose();
         if (_current is FrontGeneration current)
         {

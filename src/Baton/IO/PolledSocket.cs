@@ -93,6 +93,9 @@ internal sealed class PolledSocket : IDisposable
     /// Leaves the socket as the worker must find it: out of the front's epoll set and with the
     /// default receive low-water mark (socket options travel with the descriptor).
     /// </summary>
+    /// <summary>Shuts the sending side (FIN after what was sent); receiving goes on.</summary>
+    public void ShutdownSend() => _socket.Shutdown(SocketShutdown.Send);
+
     public void PrepareForHandoff()
     {
         SetLowWatermark(1);

@@ -11,8 +11,8 @@ namespace Baton.Supervisor;
 /// <summary>
 /// Decides what a pool's workers run (the built-in <c>baton worker</c>, <c>baton relay</c> for a proxy pool, or the pool's command) and
 /// what settings they get: passthrough workers receive the certificates and keys over their channel
-/// (never on the command line, in the environment or in a file), and the session-ticket keys when a key
-/// file is configured, so a session resumes on any worker of the pool; handoff workers receive no key material.
+/// (never on the command line, in the environment or in a file), the front's current session-ticket keys (so a
+/// session resumes on any worker), its client-certificate settings and OCSP staples; handoff workers receive no key material.
 /// </summary>
 internal sealed class WorkerLauncher
 {
@@ -22,28 +22,34 @@ internal sealed class WorkerLauncher
     /// <summary>Every pool ever configured: a pool a reload removed still restarts a worker until it is stopped.</summary>
     private readonly Dictionary<string, PoolOptions> _pools;
     private CertificateStore _certificates;
-    /// <summary>SessionTickets:KeyFile's contents, read once per load as the handoff front's ring is; empty without a key file.</summary>
-    private byte[] _ticketKeys;
+    /// <summary>The front's one ring: a passthrough worker starts with its keys and is sent every change (TicketKeyDistribution).</summary>
+    private TicketKeyRing _ticketKeys;
 
-    public WorkerLauncher(BatonOptions options, CertificateStore certificates)
+    public WorkerLauncher(BatonOptions options, CertificateStore certificates, TicketKeyRing ticketKeys)
     {
         _options = options;
         _pools = new Dictionary<string, PoolOptions>(options.Pools, StringComparer.Ordinal);
         _certificates = certificates;
-        _ticketKeys = ReadTicketKeys(options);
+        _ticketKeys = ticketKeys;
     }
 
-    private static byte[] ReadTicketKeys(BatonOptions options) =>
-        options.SessionTickets.KeyFile is string keyFile ? File.ReadAllBytes(keyFile) : [];
+    /// <summary>The ring workers start with now (a reload may bring another: a new key file, new rotation settings).</summary>
+    public TicketKeyRing TicketKeys
+    {
+        get
+        {
+            lock (_gate)
+                return _ticketKeys;
+        }
+    }
 
     /// <summary>
-    /// A reload: workers started from now on get <paramref name="certificates"/> and the ticket key file's keys as they are
-    /// now (the ticket-key push to running workers is SessionTickets' own message). Throws, changing nothing, if the key
-    /// file cannot be read. Returns what was replaced, for <see cref="Restore"/> if the reload is given up, else <see cref="Forget"/>.
+    /// A reload: workers started from now on get <paramref name="certificates"/> and the keys of <paramref name="ticketKeys"/>
+    /// (running workers get the ring over their channel, TicketKeyDistribution). Returns what was replaced, for
+    /// <see cref="Restore"/> if the reload is given up.
     /// </summary>
-    public LauncherState Update(BatonOptions options, CertificateStore certificates)
+    public LauncherState Update(BatonOptions options, CertificateStore certificates, TicketKeyRing ticketKeys)
     {
-        byte[] ticketKeys = ReadTicketKeys(options);
         lock (_gate)
         {
             var previous = new LauncherState(_options, _certificates, _ticketKeys);
@@ -58,14 +64,8 @@ internal sealed class WorkerLauncher
     public void Restore(LauncherState previous)
     {
         lock (_gate)
-        {
-            CryptographicOperations.ZeroMemory(_ticketKeys);
             (_options, _certificates, _ticketKeys) = (previous.Options, previous.Certificates, previous.TicketKeys);
-        }
     }
-
-    /// <summary>The reload stands: the ticket keys it replaced are wiped (no launch reads them any more: launches take the lock).</summary>
-    public static void Forget(LauncherState previous) => CryptographicOperations.ZeroMemory(previous.TicketKeys);
 
     /// <summary>The Certificates message body for running passthrough workers: the certificates workers are launched with now.</summary>
     public byte[] EncodeCertificateUpdate()
@@ -83,11 +83,13 @@ internal sealed class WorkerLauncher
     public WorkerProcess Launch(string pool, ILogger logger, Action<WorkerProcess> changed)
     {
         byte[] body = new byte[ChannelHeader.MaxBodyLength];
+        byte[] ticketKeys = [];
         try
         {
             IReadOnlyList<string> argv;
             Dictionary<string, string> environment;
             int length;
+            long ticketKeysVersion = -1;
             lock (_gate)
             {
                 PoolOptions options = _pools[pool];
@@ -97,29 +99,40 @@ internal sealed class WorkerLauncher
                 environment = new Dictionary<string, string>(options.Environment) { [WorkerEnvironment.PoolVariable] = pool };
                 if (options.User is not null)
                     environment[WorkerEnvironment.UserVariable] = options.User;
-                length = Settings(pool, options).WriteTo(body);
+                if (options.Mode == HandoffMode.Passthrough)
+                    ticketKeys = _ticketKeys.ExportKeys(out ticketKeysVersion);
+                length = Settings(pool, options, ticketKeys).WriteTo(body);
             }
-            return WorkerProcess.Start(pool, argv, environment, body.AsSpan(0, length), logger, changed);
+            WorkerProcess worker = WorkerProcess.Start(pool, argv, environment, body.AsSpan(0, length), logger, changed);
+            worker.TicketKeysVersion = ticketKeysVersion;
+            return worker;
         }
         finally
         {
             CryptographicOperations.ZeroMemory(body);
+            CryptographicOperations.ZeroMemory(ticketKeys);
         }
     }
 
-    private WorkerSettings Settings(string pool, PoolOptions options) => new()
+    private WorkerSettings Settings(string pool, PoolOptions options, byte[] ticketKeys)
     {
-        Pool = pool,
-        Mode = options.Mode,
-        AcceptedAlpn = options.EffectiveAlpn,
-        Certificates = options.Mode == HandoffMode.Passthrough ? _certificates.Certificates : [],
-        TicketKeys = options.Mode == HandoffMode.Passthrough ? _ticketKeys : [],
-        TicketsPerHandshake = _options.SessionTickets.TicketsPerHandshake,
-        HandshakeTimeout = _options.Limits.HandshakeTimeout,
-        Relay = options.Mode == HandoffMode.Proxy ? RelaySettings.From(options) : null,
-        // A handoff worker routes later requests by the same rule: HTTP/1.1 ones are handed back, h2 ones answered 421.
-        Routes = options.Mode == HandoffMode.Handoff ? new RouteTable(_options) : null,
-    };
+        bool passthrough = options.Mode == HandoffMode.Passthrough;
+        return new WorkerSettings
+        {
+            Pool = pool,
+            Mode = options.Mode,
+            AcceptedAlpn = options.EffectiveAlpn,
+            Certificates = passthrough ? _certificates.Certificates : [],
+            TicketKeys = ticketKeys,
+            ClientCertificates = passthrough ? _certificates.ClientCertificates : [],
+            OcspResponses = passthrough ? _certificates.ReadOcspResponses() : [],
+            TicketsPerHandshake = _options.SessionTickets.TicketsPerHandshake,
+            HandshakeTimeout = _options.Limits.HandshakeTimeout,
+            Relay = options.Mode == HandoffMode.Proxy ? RelaySettings.From(options) : null,
+            // A handoff worker routes later requests by the same rule: HTTP/1.1 ones are handed back, h2 ones answered 421.
+            Routes = options.Mode == HandoffMode.Handoff ? new RouteTable(_options) : null,
+        };
+    }
 
     /// <summary>This same executable with <paramref name="command"/> (<c>worker</c>, <c>relay</c>), whether it runs as an apphost or as <c>dotnet baton.dll</c>.</summary>
     private static IReadOnlyList<string> BuiltInCommand(string command)
@@ -131,5 +144,5 @@ internal sealed class WorkerLauncher
     }
 }
 
-/// <summary>What a <see cref="WorkerLauncher"/> launched workers with before a reload. SECRET: <see cref="TicketKeys"/>.</summary>
-internal sealed record LauncherState(BatonOptions Options, CertificateStore Certificates, byte[] TicketKeys);
+/// <summary>What a <see cref="WorkerLauncher"/> launched workers with before a reload (the ring's keys stay in the ring).</summary>
+internal sealed record LauncherState(BatonOptions Options, CertificateStore Certificates, TicketKeyRing TicketKeys);

@@ -159,6 +159,25 @@ internal sealed class WorkerProcess
         return null;
     }
 
+    /// <summary>Passthrough: the state of the front's ticket-key ring this worker holds (<see cref="TicketKeyRing"/>'s version).</summary>
+    public long TicketKeysVersion { get; set; } = -1;
+
+    /// <summary>Sends the front's current ticket-key ring (a TicketKeys body); false when it was not sent (queue full, worker gone).</summary>
+    public bool TrySendTicketKeys(ReadOnlySpan<byte> body)
+    {
+        if (Volatile.Read(ref _unresponsive) != 0)
+            return false;
+        try
+        {
+            return _channel.TrySend(MessageType.TicketKeys, 0, body, null);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            // The channel is closing: the receive loop sees the end and the pool the exit.
+            return false;
+        }
+    }
+
     /// <summary>Sends the worker nothing more (the pool kills it next); true the first time only.</summary>
     public bool MarkUnresponsive()
     {

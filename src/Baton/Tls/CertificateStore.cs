@@ -11,7 +11,7 @@ namespace Baton.Tls;
 /// made in memory when none are configured). Only the front holds them; passthrough workers get copies over
 /// their channel. Key bytes are wiped on dispose.
 /// </summary>
-internal sealed class CertificateStore : IDisposable
+internal sealed partial class CertificateStore : IDisposable
 {
     private CertificateStore(IReadOnlyList<CertificateMaterial> certificates, IReadOnlyList<string> warnings, string? selfSignedFingerprint)
     {
@@ -28,10 +28,22 @@ internal sealed class CertificateStore : IDisposable
     /// <summary>The fingerprint of the certificate made in memory, when none is configured.</summary>
     public string? SelfSignedFingerprint { get; }
 
-    /// <summary>Reads and checks every configured pair (see <see cref="CertificateCheck"/>); null, with every problem, when any is unusable.</summary>
-    public static CertificateStore? Load(IReadOnlyList<CertificateOptions> configured, DateTimeOffset now, out IReadOnlyList<string> problems)
+    /// <summary>
+    /// Reads and checks every configured pair (see <see cref="CertificateCheck"/>) and the CAs and CRLs of every
+    /// client-certificate setting (<see cref="ClientCertificatePolicies.From"/>); null, with every problem, when any is unusable.
+    /// </summary>
+    public static CertificateStore? Load(
+        IReadOnlyList<CertificateOptions> configured, DateTimeOffset now, out IReadOnlyList<string> problems,
+        IReadOnlyList<(string Key, ClientCertificateOptions Options)>? clientCertificates = null)
     {
         problems = [];
+        var clientProblems = new List<string>();
+        IReadOnlyList<ClientCertificateMaterial> clientMaterial = ReadClientCertificates(clientCertificates ?? [], clientProblems);
+        if (clientProblems.Count > 0)
+        {
+            problems = clientProblems;
+            return null;
+        }
         if (configured.Count == 0)
         {
             SelfSignedCertificate selfSigned = SelfSignedCertificate.Create();
@@ -41,19 +53,23 @@ internal sealed class CertificateStore : IDisposable
                 CertificateChainPem = selfSigned.CertificatePem,
                 PrivateKeyPem = selfSigned.PrivateKeyPem,
             };
-            return new CertificateStore([material], [], selfSigned.Sha256Fingerprint);
+            return new CertificateStore([material], [], selfSigned.Sha256Fingerprint) { ClientCertificates = clientMaterial };
         }
         var found = new List<string>();
         var warnings = new List<string>();
         var certificates = new List<CertificateMaterial>();
+        var ocsp = new List<OcspResponseSource?>();
         for (int i = 0; i < configured.Count; i++)
         {
             if (Read($"{BatonOptions.SectionName}:Certificates:{i}", configured[i], now, found, warnings) is CertificateMaterial material)
+            {
                 certificates.Add(material);
+                ocsp.Add(configured[i].OcspResponseFile is string file ? new OcspResponseSource(file, null) : null);
+            }
         }
         problems = found;
         if (found.Count == 0)
-            return new CertificateStore(certificates, warnings, null);
+            return new CertificateStore(certificates, warnings, null) { ClientCertificates = clientMaterial, OcspResponses = ocsp };
         foreach (CertificateMaterial certificate in certificates)
             certificate.Wipe();
         return null;

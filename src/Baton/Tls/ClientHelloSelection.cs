@@ -7,10 +7,10 @@ namespace Baton.Tls;
 /// Chooses what one connection offers once libssl has read its ClientHello. Called from the ClientHello callback with
 /// the hello's server name as routes see it (the reading the front's own peek makes: <see cref="ClientHelloExtensions"/>),
 /// it returns the ALPN protocols to offer, in server preference order, or null to end the handshake with
-/// <paramref name="alert"/>. It runs inside SSL_do_handshake: it must not block, and an exception it throws becomes an
-/// internal_error alert.
+/// <paramref name="alert"/>, and the client certificates to ask for (null: none). It runs inside SSL_do_handshake: it
+/// must not block, and an exception it throws becomes an internal_error alert.
 /// </summary>
-internal delegate IReadOnlyList<string>? ClientHelloSelector(string? serverName, out byte alert);
+internal delegate IReadOnlyList<string>? ClientHelloSelector(string? serverName, out byte alert, out ClientCertificatePolicy? clientCertificates);
 
 /// <summary>
 /// A connection's <see cref="ClientHelloSelector"/> and the ALPN list it chose, which libssl's callbacks reach through
@@ -53,8 +53,14 @@ internal sealed unsafe class ClientHelloSelection
     /// <summary>Asks the selector (again after a HelloRetryRequest: the second hello may differ); false when it refused.</summary>
     internal bool Select(nint ssl, out byte alert)
     {
-        IReadOnlyList<string>? offer = _selector(ReadServerName(ssl), out alert);
+        IReadOnlyList<string>? offer = _selector(ReadServerName(ssl), out alert, out ClientCertificatePolicy? clientCertificates);
         if (offer is null) return false;
+        // Before libssl looks up a session and writes its flight: the CertificateRequest and the session's context follow it.
+        if (clientCertificates is not null && !clientCertificates.Apply(ssl))
+        {
+            alert = Interop.Ssl.SSL_AD_INTERNAL_ERROR;
+            return false;
+        }
         byte[] wire = TlsServerContext.EncodeAlpn(offer);
         FreeAlpn();
         _alpnWire = (byte*)NativeMemory.Alloc((nuint)Math.Max(wire.Length, 1));

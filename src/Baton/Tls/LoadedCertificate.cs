@@ -93,7 +93,7 @@ internal sealed class LoadedCertificate : IDisposable
         Chain.Dispose();
     }
 
-    private static unsafe SafeBioHandle NewReadOnlyBio(byte* bytes, int length)
+    internal static unsafe SafeBioHandle NewReadOnlyBio(byte* bytes, int length)
     {
         Interop.Crypto.ErrClearError();
         SafeBioHandle bio = Interop.Crypto.BioNewMemBuf(bytes, length);

@@ -154,6 +154,7 @@ internal sealed partial class OpenSslStream
             Interop.Ssl.SslGet0AlpnSelected(_ssl, out byte* protocol, out uint length);
             ApplicationProtocol = length == 0 ? null : System.Text.Encoding.ASCII.GetString(protocol, (int)length);
             IsResumed = Interop.Ssl.SslSessionReused(_ssl) == 1;
+            ClientCertificateChain = ReadClientCertificateChain();
         }
     }
 

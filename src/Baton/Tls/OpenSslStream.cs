@@ -36,7 +36,10 @@ internal sealed partial class OpenSslStream : TlsStream
     /// Chooses the ALPN list once the ClientHello is read, on a context made with
     /// <see cref="TlsServerOptions.ApplicationProtocolsPerConnection"/>; null on any other.
     /// </param>
-    public OpenSslStream(Stream innerStream, TlsServerContext context, bool leaveInnerStreamOpen = false, ClientHelloSelector? selector = null)
+    /// <param name="clientCertificates">Asks for a client certificate and verifies it (a passthrough worker; the handoff front sets it from its selector).</param>
+    public OpenSslStream(
+        Stream innerStream, TlsServerContext context, bool leaveInnerStreamOpen = false, ClientHelloSelector? selector = null,
+        ClientCertificatePolicy? clientCertificates = null)
     {
         ArgumentNullException.ThrowIfNull(innerStream);
         ArgumentNullException.ThrowIfNull(context);
@@ -46,6 +49,9 @@ internal sealed partial class OpenSslStream : TlsStream
         try
         {
             _selection = selector is null ? null : ClientHelloSelection.Attach(_ssl, selector);
+            // A fresh SSL that nothing else references yet.
+            if (clientCertificates is not null && !clientCertificates.Apply(_ssl.DangerousGetHandle()))
+                throw Interop.Crypto.CreateOpenSslException("SSL_set_verify (client certificates)");
         }
         catch
         {
@@ -78,6 +84,7 @@ internal sealed partial class OpenSslStream : TlsStream
             HandshakeStep step = StepHandshake(out Interop.OpenSslException? failure);
             if (failure is not null)
             {
+                ClientCertificateRefusal = ClassifyClientCertificateFailure(failure);
                 await TrySendAlertAsync(cancellationToken).ConfigureAwait(false);
                 throw new AuthenticationException($"TLS handshake failed: {failure.Message}", failure);
             }

@@ -25,6 +25,10 @@ internal sealed class TicketKeyRing
     private readonly TimeSpan _decryptionWindow;
     // Newest first; _keys[0] encrypts.
     private List<TicketKey> _keys;
+    // Changes with every change of _keys (a rotation, a key dropped, a replacement), so a holder of a copy can tell it is
+    // stale. Drawn from one counter for every ring: a copy of another ring (a reload's) never looks current.
+    private static long s_versions;
+    private long _version = Interlocked.Increment(ref s_versions);
 
     private TicketKeyRing(List<TicketKey> keys, TimeProvider? time, TimeSpan rotationInterval, TimeSpan decryptionWindow)
     {
@@ -37,16 +41,22 @@ internal sealed class TicketKeyRing
     /// <summary>Fixed keys from key-file contents (n × 80 bytes, first one encrypts). Never rotates by itself.</summary>
     public static TicketKeyRing FromKeys(ReadOnlySpan<byte> entries)
     {
-        if (entries.IsEmpty || entries.Length % KeyEntryLength != 0)
+        return new TicketKeyRing(ParseEntries(entries, DateTimeOffset.MinValue), time: null, TimeSpan.Zero, TimeSpan.Zero);
+    }
+
+    private static List<TicketKey> ParseEntries(ReadOnlySpan<byte> entries, DateTimeOffset created)
+    {
+        if (entries.IsEmpty || entries.Length % KeyEntryLength != 0 || entries.Length > SessionTicketOptions.MaxKeys * KeyEntryLength)
         {
-            throw new ArgumentException($"A ticket key file holds one or more {KeyEntryLength}-byte keys, not {entries.Length} bytes.", nameof(entries));
+            throw new ArgumentException(
+                $"A ticket key file holds 1..{SessionTicketOptions.MaxKeys} keys of {KeyEntryLength} bytes, not {entries.Length} bytes.", nameof(entries));
         }
         var keys = new List<TicketKey>();
         for (int offset = 0; offset < entries.Length; offset += KeyEntryLength)
         {
-            keys.Add(new TicketKey(entries.Slice(offset, KeyEntryLength), DateTimeOffset.MinValue));
+            keys.Add(new TicketKey(entries.Slice(offset, KeyEntryLength), created));
         }
-        return new TicketKeyRing(keys, time: null, TimeSpan.Zero, TimeSpan.Zero);
+        return keys;
     }
 
     /// <summary>Loads a key file (see the class summary for its format); the bytes read are wiped afterwards.</summary>
@@ -76,10 +86,53 @@ internal sealed class TicketKeyRing
         return new TicketKeyRing([TicketKey.CreateRandom(time.GetUtcNow())], time, rotationInterval, decryptionWindow);
     }
 
-    /// <summary>The handoff front's ring for <paramref name="options"/>: the key file's keys, else rotating ones made in memory.</summary>
+    /// <summary>The front's one ring for <paramref name="options"/>: the key file's keys, else rotating ones made in memory.</summary>
     public static TicketKeyRing For(SessionTicketOptions options) => options.KeyFile is not null
         ? FromKeyFile(options.KeyFile)
         : CreateRotating(options.RotationInterval, options.DecryptionWindow);
+
+    /// <summary>
+    /// Replaces every key with <paramref name="entries"/> (n × 80 bytes, first one encrypts; a reload's new key file, or
+    /// the ring a passthrough worker receives from its front). The replaced keys are wiped. A rotating ring keeps rotating
+    /// from the new keys; the new keys count as made now.
+    /// </summary>
+    public void ReplaceKeys(ReadOnlySpan<byte> entries)
+    {
+        List<TicketKey> keys = ParseEntries(entries, _time?.GetUtcNow() ?? DateTimeOffset.MinValue);
+        lock (_gate)
+        {
+            foreach (TicketKey key in _keys) key.Wipe();
+            _keys = keys;
+            _version = Interlocked.Increment(ref s_versions);
+        }
+    }
+
+    /// <summary>
+    /// Every key as key-file entries, the encrypting one first (the caller wipes the copy), after any rotation that is
+    /// due; <paramref name="version"/> says which state of the ring it is.
+    /// </summary>
+    internal byte[] ExportKeys(out long version)
+    {
+        lock (_gate)
+        {
+            Maintain();
+            byte[] entries = new byte[_keys.Count * KeyEntryLength];
+            for (int i = 0; i < _keys.Count; i++)
+                _keys[i].CopyTo(entries.AsSpan(i * KeyEntryLength, KeyEntryLength));
+            version = _version;
+            return entries;
+        }
+    }
+
+    /// <summary>Which state the ring is in, after any rotation that is due; changes whenever a key is added, dropped or replaced.</summary>
+    internal long CurrentVersion()
+    {
+        lock (_gate)
+        {
+            Maintain();
+            return _version;
+        }
+    }
 
     /// <summary>80 random bytes: one key-file entry.</summary>
     public static byte[] GenerateKeyEntry() => RandomNumberGenerator.GetBytes(KeyEntryLength);
@@ -121,13 +174,16 @@ internal sealed class TicketKeyRing
         {
             _keys[0].Retired = now;
             _keys = [TicketKey.CreateRandom(now), .. _keys];
+            _version = Interlocked.Increment(ref s_versions);
         }
         for (int i = _keys.Count - 1; i > 0; i--)
         {
-            if (now - _keys[i].Retired <= _decryptionWindow) continue;
+            // At most what a key file (and a worker's channel message) holds: a window many intervals long keeps the newest.
+            if (now - _keys[i].Retired <= _decryptionWindow && i < SessionTicketOptions.MaxKeys) continue;
             // Callbacks copy key bytes under the lock, so nothing uses a dropped key any more.
             _keys[i].Wipe();
             _keys.RemoveAt(i);
+            _version = Interlocked.Increment(ref s_versions);
         }
     }
 }

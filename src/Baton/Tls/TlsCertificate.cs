@@ -22,4 +22,7 @@ internal sealed class TlsCertificate
     public ReadOnlyMemory<byte> CertificateChainPem { get; }
 
     public ReadOnlyMemory<byte> PrivateKeyPem { get; }
+
+    /// <summary>The OCSP response to staple for it, if any (<see cref="OcspStaple"/>).</summary>
+    public OcspResponseSource? Ocsp { get; init; }
 }

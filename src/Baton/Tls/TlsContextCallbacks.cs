@@ -41,6 +41,33 @@ internal static unsafe class TlsContextCallbacks
     }
 
     /// <summary>
+    /// Status callback (server side: the client sent status_request): staples the current OCSP response of the certificate
+    /// this SSL presents, in memory from OPENSSL_malloc that libssl then owns. No response, or any failure: no staple, and
+    /// the handshake goes on (NOACK), as a server without one would answer.
+    /// </summary>
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    internal static int StapleOcspResponse(nint ssl, nint arg)
+    {
+        try
+        {
+            var state = (TlsContextState)GCHandle.FromIntPtr(arg).Target!;
+            if (!state.Staples.TryGetValue(Interop.Ssl.SslGetCertificate(ssl), out OcspStaple? staple) || staple.Current() is not byte[] response)
+                return Interop.Ssl.SSL_TLSEXT_ERR_NOACK;
+            nint copy = Interop.Crypto.CryptoMalloc((nuint)response.Length, 0, 0);
+            if (copy == 0) return Interop.Ssl.SSL_TLSEXT_ERR_NOACK;
+            response.CopyTo(new Span<byte>((void*)copy, response.Length));
+            if (Interop.Ssl.SslCtrl(ssl, Interop.Ssl.SSL_CTRL_SET_TLSEXT_STATUS_REQ_OCSP_RESP, response.Length, copy) == 1)
+                return Interop.Ssl.SSL_TLSEXT_ERR_OK;
+            Interop.Crypto.CryptoFree(copy, 0, 0);
+            return Interop.Ssl.SSL_TLSEXT_ERR_NOACK;
+        }
+        catch
+        {
+            return Interop.Ssl.SSL_TLSEXT_ERR_NOACK;
+        }
+    }
+
+    /// <summary>
     /// ALPN select callback, called only when the client sent ALPN: the first server protocol the client also offers.
     /// None in common is a fatal no_application_protocol alert (RFC 7301 3.2; OpenSSL sends that alert for any fatal
     /// answer here), not a connection without ALPN that neither side can speak on.

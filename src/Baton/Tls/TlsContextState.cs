@@ -12,9 +12,11 @@ internal sealed unsafe class TlsContextState : IDisposable
     private readonly List<LoadedCertificate> _certificates;
     private byte* _alpnWire;
 
-    internal TlsContextState(List<LoadedCertificate> certificates, CertificateSelector selector, byte[] alpnWire)
+    internal TlsContextState(
+        List<LoadedCertificate> certificates, CertificateSelector selector, byte[] alpnWire, Dictionary<nint, OcspStaple>? staples = null)
     {
         _certificates = certificates;
+        Staples = staples ?? [];
         Selector = selector;
         AlpnWireLength = (uint)alpnWire.Length;
         if (alpnWire.Length > 0)
@@ -25,6 +27,9 @@ internal sealed unsafe class TlsContextState : IDisposable
     }
 
     internal CertificateSelector Selector { get; }
+
+    /// <summary>The OCSP staples, by the X509* of the certificate they are for (what SSL_get_certificate answers).</summary>
+    internal IReadOnlyDictionary<nint, OcspStaple> Staples { get; }
 
     internal LoadedCertificate DefaultCertificate => _certificates[0];
 

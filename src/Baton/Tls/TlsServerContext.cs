@@ -38,7 +38,7 @@ internal sealed class TlsServerContext : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(options.SessionTicketCount);
         byte[] alpnWire = EncodeAlpn(options.ApplicationProtocols);
 
-        TlsContextState state = LoadCertificates(options.Certificates, alpnWire);
+        TlsContextState state = LoadCertificates(options.Certificates, alpnWire, options.Logger);
         SafeSslContextHandle handle;
         try
         {
@@ -56,6 +56,7 @@ internal sealed class TlsServerContext : IDisposable
             options.ContextSetup?.Invoke(handle);
             if (options.SessionTicketKeys is not null) TicketKeyCallbacks.Install(handle, options.SessionTicketKeys);
             InstallCertificates(handle, state, stateArg, multiple: options.Certificates.Count > 1);
+            if (state.Staples.Count > 0) InstallOcspStapling(handle, stateArg);
             if (options.ApplicationProtocolsPerConnection) InstallPerConnectionAlpn(handle);
             else if (alpnWire.Length > 0) InstallAlpn(handle, stateArg);
         }
@@ -81,10 +82,11 @@ internal sealed class TlsServerContext : IDisposable
 
     internal void Release() => _handle.DangerousRelease();
 
-    private static TlsContextState LoadCertificates(IList<TlsCertificate> certificates, byte[] alpnWire)
+    private static TlsContextState LoadCertificates(IList<TlsCertificate> certificates, byte[] alpnWire, Microsoft.Extensions.Logging.ILogger? logger)
     {
         var loaded = new List<LoadedCertificate>(certificates.Count);
         var selector = new CertificateSelector();
+        var staples = new Dictionary<nint, OcspStaple>();
         try
         {
             foreach (TlsCertificate certificate in certificates)
@@ -92,6 +94,8 @@ internal sealed class TlsServerContext : IDisposable
                 LoadedCertificate entry = LoadedCertificate.Load(certificate.CertificateChainPem.Span, certificate.PrivateKeyPem.Span);
                 loaded.Add(entry);
                 foreach (string name in certificate.ServerNames) selector.Add(name, entry);
+                if (certificate.Ocsp is OcspResponseSource source)
+                    staples[entry.Certificate.DangerousGetHandle()] = new OcspStaple(entry, certificate.ServerNames.FirstOrDefault() ?? "the certificate", source, logger);
             }
         }
         catch
@@ -99,7 +103,7 @@ internal sealed class TlsServerContext : IDisposable
             foreach (LoadedCertificate entry in loaded) entry.Dispose();
             throw;
         }
-        return new TlsContextState(loaded, selector, alpnWire);
+        return new TlsContextState(loaded, selector, alpnWire, staples);
     }
 
     private static SafeSslContextHandle NewContext()
@@ -150,6 +154,14 @@ internal sealed class TlsServerContext : IDisposable
         Interop.Ssl.SslCtxCtrl(ctx, Interop.Ssl.SSL_CTRL_SET_TLSEXT_SERVERNAME_ARG, 0, stateArg);
         delegate* unmanaged[Cdecl]<nint, int*, nint, int> callback = &TlsContextCallbacks.SelectCertificate;
         Interop.Ssl.SslCtxCallbackCtrl(ctx, Interop.Ssl.SSL_CTRL_SET_TLSEXT_SERVERNAME_CB, (nint)callback);
+    }
+
+    /// <summary>libssl asks for the staple of the certificate SNI picked, when the client sent status_request.</summary>
+    private static unsafe void InstallOcspStapling(SafeSslContextHandle ctx, nint stateArg)
+    {
+        Interop.Ssl.SslCtxCtrl(ctx, Interop.Ssl.SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB_ARG, 0, stateArg);
+        delegate* unmanaged[Cdecl]<nint, nint, int> callback = &TlsContextCallbacks.StapleOcspResponse;
+        Interop.Ssl.SslCtxCallbackCtrl(ctx, Interop.Ssl.SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB, (nint)callback);
     }
 
     private static unsafe void InstallAlpn(SafeSslContextHandle ctx, nint stateArg)

@@ -36,4 +36,7 @@ internal sealed class TlsServerOptions
     /// per-context keys (tickets then resume only on the context that issued them).
     /// </summary>
     public TicketKeyRing? SessionTicketKeys { get; set; }
+
+    /// <summary>Where the certificates' OCSP staples say when they start or stop being stapled; null: nowhere.</summary>
+    public Microsoft.Extensions.Logging.ILogger? Logger { get; set; }
 }

@@ -27,6 +27,9 @@ internal abstract class TlsStream : DuplexStream
     /// <summary>The negotiated ALPN protocol, or null when none was agreed.</summary>
     public string? ApplicationProtocol { get; internal set; }
 
+    /// <summary>The client's certificate (DER), then the chain it sent with it; empty when it sent none or none was asked for.</summary>
+    public IReadOnlyList<byte[]> ClientCertificateChain { get; internal set; } = [];
+
     /// <summary>True once a read ended because the peer reset the connection; reads then return 0 as at end of stream.</summary>
     public abstract override bool ResetByPeer { get; }
 

@@ -57,6 +57,8 @@ internal sealed partial class WorkerConnection
             TlsStateLength = detached.State.EncodedLength,
             InitialData = plaintext,
             InitialCiphertext = detached.UnreadCiphertext,
+            // The front verified it in the handshake: the next worker's app sees the same certificate.
+            ClientCertificateChain = _facts.ClientCertificateChain,
         };
         byte[] body = ArrayPool<byte>.Shared.Rent(facts.EncodedLengthUpperBound);
         int length = 0;

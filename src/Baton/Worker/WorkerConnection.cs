@@ -21,6 +21,7 @@ internal sealed partial class WorkerConnection : IAsyncDisposable
     private readonly TlsServerContext? _tls;
     private readonly TimeSpan _handshakeTimeout;
     private readonly Action<ulong> _closed;
+    private readonly IReadOnlyList<ClientCertificatePolicy> _clientCertificates;
     private readonly TlsSessionState? _state;
     private readonly TlsSessionStateError _stateError;
     private TlsStream? _stream;
@@ -32,10 +33,12 @@ internal sealed partial class WorkerConnection : IAsyncDisposable
     /// The serialized session (handoff mode) inside the channel's receive buffer, which the listener wipes and reuses
     /// after this message: it is parsed here, so the keys are copied once, into the state the record layer then owns.
     /// </param>
+    /// <param name="clientCertificates">Passthrough: the pool's client-certificate settings, of which the facts name the one to apply.</param>
     internal WorkerConnection(
         ulong id, ConnectionFacts facts, ReadOnlySpan<byte> tlsState, Socket socket, TlsServerContext? tls, TimeSpan handshakeTimeout,
-        Action<ulong> closed, WorkerListener? handbacks = null)
+        Action<ulong> closed, WorkerListener? handbacks = null, IReadOnlyList<ClientCertificatePolicy>? clientCertificates = null)
     {
+        _clientCertificates = clientCertificates ?? [];
         Id = id;
         _facts = facts;
         // An unusable state fails the connection when it is opened, like any other TLS failure.
@@ -62,6 +65,9 @@ internal sealed partial class WorkerConnection : IAsyncDisposable
     public IPEndPoint? RemoteEndPoint => _facts.RemoteEndPoint;
     public IPEndPoint? LocalEndPoint => _facts.LocalEndPoint;
 
+    /// <summary>Passthrough: why the handshake refused the client's certificate, once <see cref="OpenAsync"/> failed over it.</summary>
+    public ClientCertificateRefusal? ClientCertificateRefusal => (_stream as OpenSslStream)?.ClientCertificateRefusal;
+
     /// <summary>The underlying socket (for socket options; the stream owns reading and writing).</summary>
     public Socket Socket => _socket;
 
@@ -73,10 +79,13 @@ internal sealed partial class WorkerConnection : IAsyncDisposable
     {
         if (_facts.Mode == HandoffMode.Passthrough)
         {
+            int policy = _facts.ClientCertificatePolicy;
             OpenSslStream tls;
             try
             {
-                tls = new OpenSslStream(new HandedOffSocketStream(_socket), _tls!);
+                if (policy > _clientCertificates.Count)
+                    throw new InvalidDataException($"the front asked for client-certificate setting {policy}; this worker has {_clientCertificates.Count}");
+                tls = new OpenSslStream(new HandedOffSocketStream(_socket), _tls!, clientCertificates: policy == 0 ? null : _clientCertificates[policy - 1]);
             }
             finally
             {
@@ -86,7 +95,16 @@ internal sealed partial class WorkerConnection : IAsyncDisposable
             _stream = tls;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_handshakeTimeout);
-            await tls.AuthenticateAsServerAsync(timeout.Token).ConfigureAwait(false);
+            try
+            {
+                await tls.AuthenticateAsServerAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (System.Security.Authentication.AuthenticationException) when (tls.ClientCertificateRefusal is not null)
+            {
+                await LingeringClose.DrainAsync(() => _socket.Shutdown(SocketShutdown.Send),
+                    (buffer, token) => _socket.ReceiveAsync(buffer, SocketFlags.None, token)).ConfigureAwait(false);
+                throw;
+            }
             tls.ServerName ??= _facts.ServerName;
             return tls;
         }
@@ -99,6 +117,7 @@ internal sealed partial class WorkerConnection : IAsyncDisposable
             ?? new TlsRecordStream(new HandedOffSocketStream(_socket), _state, _facts.InitialData, _facts.InitialCiphertext);
         records.ServerName = _facts.ServerName;
         records.ApplicationProtocol = _facts.NegotiatedAlpn;
+        records.ClientCertificateChain = _facts.ClientCertificateChain;
         _stream = records;
         return records;
     }

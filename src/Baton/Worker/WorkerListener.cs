@@ -30,8 +30,10 @@ internal sealed partial class WorkerListener : IAsyncDisposable
         new UnboundedChannelOptions { SingleWriter = true });
     private WorkerSettings? _settings;
     private TlsServerContext? _tls;
-    /// <summary>The pool's shared ticket keys, kept for the contexts a reload makes; null: OpenSSL's own per context.</summary>
+    /// <summary>Passthrough: the front's ring, replaced by every TicketKeys message and kept for the contexts a reload makes.</summary>
     private TicketKeyRing? _ticketKeys;
+    /// <summary>Passthrough: the front's client-certificate settings, numbered from 1 as the facts name them.</summary>
+    private ClientCertificatePolicy[] _clientCertificates = [];
     private Thread? _receiveThread;
     private readonly Lock _acceptGate = new();
     private bool _stopAccepting;
@@ -108,9 +110,14 @@ internal sealed partial class WorkerListener : IAsyncDisposable
         _settings = await Task.Run(ReceiveSettings, cancellationToken).ConfigureAwait(false);
         if (_settings.Mode == HandoffMode.Passthrough)
         {
-            // The pool's shared ticket keys when the front has a key file, else this worker's own rotating ones.
+            // The front's ring (its key file or its rotating keys, which it sends again at every change), so a session resumes
+            // on any worker; without one (a front that sends none) OpenSSL's own keys for this worker alone.
             _ticketKeys = _settings.TicketKeys.Length > 0 ? TicketKeyRing.FromKeys(_settings.TicketKeys) : null;
-            _tls = TlsContextFactory.Create(_settings.Certificates, _settings.AcceptedAlpn, _settings.TicketsPerHandshake, _ticketKeys);
+            // The staples the front read at this worker's start; checked here as the front checks them, never reread.
+            OcspResponseSource?[] staples = [.. _settings.OcspResponses.Select(r => r.Length > 0 ? new OcspResponseSource(null, r) : null)];
+            _tls = TlsContextFactory.Create(_settings.Certificates, _settings.AcceptedAlpn, _settings.TicketsPerHandshake, _ticketKeys,
+                options => options.Logger = _logger, staples);
+            _clientCertificates = ClientCertificatePolicySet.Create(_settings.ClientCertificates);
         }
         _settings.Wipe();
         if (_settings.Mode == HandoffMode.Handoff)
@@ -181,6 +188,8 @@ internal sealed partial class WorkerListener : IAsyncDisposable
                     break;
                 if (message.Type == MessageType.Ping)
                     AnswerPing(message.ConnectionId);
+                else if (message.Type == MessageType.TicketKeys)
+                    ReplaceTicketKeys(body.AsSpan(0, message.BodyLength));
                 else if (message.Type == MessageType.Certificates)
                     ReplaceCertificates(body.AsSpan(0, message.BodyLength));
                 else if (message.Type == MessageType.HandbackAck)
@@ -202,6 +211,23 @@ internal sealed partial class WorkerListener : IAsyncDisposable
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(body);
             _accepted.Writer.TryComplete();
             FailPendingHandbacks();
+        }
+    }
+
+    /// <summary>The front's new ring; a worker without one (handoff, or started without keys) is sent none, so this is a protocol error.</summary>
+    private void ReplaceTicketKeys(ReadOnlySpan<byte> body)
+    {
+        TicketKeysUpdate update = TicketKeysUpdate.ReadFrom(body);
+        try
+        {
+            if (_ticketKeys is null)
+                throw new ChannelProtocolException(ChannelError.InvalidFieldValue, "ticket keys for a worker that holds none");
+            _ticketKeys.ReplaceKeys(update.Keys);
+            _logger.WorkerTicketKeysReplaced(Environment.ProcessId, update.Keys.Length / TicketKeyRing.KeyEntryLength);
+        }
+        finally
+        {
+            update.Wipe();
         }
     }
 
@@ -238,7 +264,8 @@ internal sealed partial class WorkerListener : IAsyncDisposable
             }
             var socket = new Socket(new SafeSocketHandle(fd.DetachFd(), ownsHandle: true));
             _channel.Send(MessageType.Ack, message.ConnectionId, []);
-            _accepted.Writer.TryWrite(new WorkerConnection(message.ConnectionId, facts, tlsState, socket, _tls, Settings.HandshakeTimeout, OnClosed, this));
+            _accepted.Writer.TryWrite(new WorkerConnection(
+                message.ConnectionId, facts, tlsState, socket, _tls, Settings.HandshakeTimeout, OnClosed, this, _clientCertificates));
         }
     }
 
@@ -337,6 +364,8 @@ internal sealed partial class WorkerListener : IAsyncDisposable
         _resume.Dispose();
         _channel.Dispose();
         _tls?.Dispose();
+        foreach (ClientCertificatePolicy policy in _clientCertificates)
+            policy.Dispose();
         return ValueTask.CompletedTask;
     }
 }
