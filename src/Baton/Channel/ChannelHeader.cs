@@ -13,9 +13,12 @@ internal static class ChannelHeader
     /// <summary>The bytes 'B','A','T','N' read as a little-endian u32.</summary>
     public const uint Magic = 0x4E544142;
 
-    /// <summary>2 since Ping/Pong: a version-1 worker would break its channel on the first Ping and be killed as
-    /// unresponsive; with the version raised it refuses the front's Configure at start instead (BadVersion).</summary>
-    public const ushort Version = 2;
+    /// <summary>
+    /// Raised whenever a version's peer would break on the new messages, so that it refuses the front's Configure at
+    /// start instead (BadVersion), which names the problem: 2 added Ping/Pong, 3 added Certificates, TicketKeys,
+    /// Handback and HandbackAck (and Configure fields an older worker would refuse one by one).
+    /// </summary>
+    public const ushort Version = 3;
 
     /// <summary>Largest body: room for 64 KiB of initial data, 4 KiB of TLS state and a Configure with certificates.</summary>
     public const int MaxBodyLength = 256 * 1024;
