@@ -90,17 +90,18 @@ public sealed class WorkerFailureTests
         }
     }
 
-    /// <summary>A real process on the worker end of a channel: it says Ready (channel version 2), then sends <c>second</c>.</summary>
+    /// <summary>A real process on the worker end of a channel: it says Ready (in this channel version, VERSION in
+    /// <c>second</c>), then sends <c>second</c>.</summary>
     [Theory]
     [InlineData("""b"\x00" * 5""", "ShortMessage")]
-    [InlineData("""struct.pack("<IHHQII", 0x4E544142, 2, 8, 99, 0, 0)""", "BadConnectionId (Pong 99 while")]
+    [InlineData("""struct.pack("<IHHQII", 0x4E544142, VERSION, 8, 99, 0, 0)""", "BadConnectionId (Pong 99 while")]
     public async Task AWorkerThatSendsAMalformedMessageIsRestartedAndTheFrontKeepsServing(string second, string error)
     {
         string misbehavingWorker = $"""
             import socket, struct
             channel = socket.socket(fileno=3)
-            channel.send(struct.pack("<IHHQII", 0x4E544142, 2, 3, 0, 0, 0))
-            channel.send({second})
+            channel.send(struct.pack("<IHHQII", 0x4E544142, {Baton.Channel.ChannelHeader.Version}, 3, 0, 0, 0))
+            channel.send({second.Replace("VERSION", $"{Baton.Channel.ChannelHeader.Version}", StringComparison.Ordinal)})
             channel.recv(1)
             """;
         string config = Path.Combine(Path.GetTempPath(), $"baton-test-{Guid.NewGuid():N}.json");

@@ -143,15 +143,17 @@ public sealed class OpenSslStreamTests
             observed.SetResult((read, tls.PendingPlaintextLength, tls.UnprocessedInputLength, tls.TakeUnprocessedInput(), tls.UnprocessedInputLength));
         });
 
-        // Two 100-byte application records sent back to back; the server reads only after both are in its socket.
+        // Two 100-byte application records in one TCP segment (corked), so the server's first read finds both, however
+        // late the segment arrives on a loaded machine.
         string script = $$"""
             import socket, ssl, sys
             ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
             ctx.minimum_version = ssl.TLSVersion.TLSv1_3
             raw = socket.create_connection(('127.0.0.1', {{server.Port}}))
-            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle: the second record leaves at once
             with ctx.wrap_socket(raw, server_hostname='localhost') as s:
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
                 s.sendall(b'A' * 100); s.sendall(b'B' * 100)
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
                 print('sent', flush=True); sys.stdin.read()
             """;
         await using ChildProcess client = ChildProcess.Start("python3", ["-c", script]);
