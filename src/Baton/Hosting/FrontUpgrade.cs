@@ -124,9 +124,10 @@ internal sealed class FrontUpgrade
         }
         catch (OperationCanceledException)
         {
-            return (null, _lifetime.ApplicationStopping.IsCancellationRequested
-                ? "was not ready when this front began to stop"
-                : $"was not ready within {_readyTimeout}");
+            string problem = _lifetime.ApplicationStopping.IsCancellationRequested ? "was not ready when this front began to stop"
+                : cancellationToken.IsCancellationRequested ? "was not ready when the upgrade was called off"
+                : $"was not ready within {_readyTimeout}";
+            return (null, problem);
         }
     }
 

@@ -196,33 +196,38 @@ public sealed partial class BinaryUpgradeTests(ITestOutputHelper output)
     private static partial Regex UpgradedPid();
 
     [Fact]
-    public async Task ANewFrontThatNeverReportsReadyIsKilledAtTheDeadlineAndTheOldOneServesOn()
+    public async Task ANewFrontThatNeverReportsReadyIsStoppedAtTheDeadlineAndTheOldOneServesOn()
     {
-        // The deadline is WorkerStartTimeout + 30 s; the stopped new front then gets SIGTERM, and SIGKILL ShutdownTimeout + 5 s later.
-        using TempFile config = TempFile.Config(new
+        // The old front's deadline is its WorkerStartTimeout + 30 s. The new front reads the file as it is at SIGUSR2:
+        // a worker that never reports ready (and exits when its channel closes), waited for far longer than that.
+        object Config(string workerStartTimeout, object pool) => new
         {
             Listeners = new[] { new { Name = "public", Address = "127.0.0.1:0" } },
-            Pools = new { @default = new { Workers = 1 } },
-            Limits = new { WorkerStartTimeout = "00:00:10", ShutdownTimeout = "00:00:02" },
-        });
+            Pools = new { @default = pool },
+            Limits = new { WorkerStartTimeout = workerStartTimeout, ShutdownTimeout = "00:00:02" },
+        };
+        using TempFile config = TempFile.Config(Config("00:00:10", new { Workers = 1 }));
         await using BatonFront front = await BatonFront.StartAsync(["--config", config.Path]);
         IReadOnlySet<int> workers = front.CurrentWorkers();
+        File.WriteAllText(config.Path, System.Text.Json.JsonSerializer.Serialize(new
+        {
+            Baton = Config("00:10:00", new { Workers = 1, Command = Supervisor.TestWorkerProgram.Path, Arguments = new[] { "never-ready" } }),
+        }));
 
         front.Signal(Interop.Libc.SIGUSR2);
-        // Caught before it is ready (that takes a runtime start and a worker's): stopped, it can never report ready.
-        int stuck = 0;
+        int stuck = 0, itsWorker = 0;
         await Wait.UntilAsync(() =>
         {
-            if (front.CurrentWorkers().Except(workers).Cast<int?>().FirstOrDefault() is not int started)
-                return false;
-            Interop.Libc.Kill(started, JobSignals.SIGSTOP);
-            stuck = started;
-            return true;
-        }, "the new front is started", Generous);
+            stuck = front.CurrentWorkers().Except(workers).FirstOrDefault();
+            itsWorker = stuck == 0 ? 0 : ProcFs.Children(stuck).FirstOrDefault();
+            return itsWorker != 0;
+        }, "the new front has started its worker", Generous);
         string failed = await front.WaitForOutputAsync("upgrade failed, this front keeps serving:", Generous);
 
-        Assert.Contains($"the new front pid={stuck} was not ready within 00:00:40 (killed after 00:00:07)", failed);
+        Assert.Contains($"the new front pid={stuck} was not ready within 00:00:40 (", failed);
         Assert.False(ProcFs.IsAlive(stuck));
+        // Its never-ready worker goes with it: its channel closed.
+        await Wait.UntilAsync(() => !ProcFs.IsAlive(itsWorker), "the new front's worker has exited");
         Assert.Equal("default", Clients.FactsField(await Clients.CurlAsync(front.Port), "pool"));
         Assert.Equal(workers, front.CurrentWorkers());
     }
