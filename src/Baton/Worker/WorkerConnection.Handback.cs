@@ -10,14 +10,18 @@ namespace Baton.Worker;
 
 /// <summary>
 /// Handback for one connection: whether its requests may belong to other pools (a gate is needed), and giving the
-/// session back to the front at a boundary. Until the front acknowledges, this worker owns the connection: refused or
-/// unanswered, it answers 503 on the detached session itself and closes.
+/// session back to the front at a boundary. A handback that could not be sent leaves the connection with this worker,
+/// which answers 503 on the detached session itself; one sent and never acknowledged is closed without a byte (the
+/// front may have passed the session on: see <see cref="WorkerListener"/>'s handback).
 /// </summary>
 internal sealed partial class WorkerConnection
 {
     private readonly WorkerListener? _handbacks;
 
-    /// <summary>Handed back and acknowledged: the front holds the connection, this worker must not touch the socket again.</summary>
+    /// <summary>
+    /// The session left this worker: acknowledged by the front, or sent and never acknowledged (the front may have passed
+    /// it on). Either way this worker must not touch the socket again but to close its descriptor.
+    /// </summary>
     public bool HandedBack { get; private set; }
 
     /// <summary>Handoff HTTP/1.1 with Host/path routes configured: a later request may be another pool's.</summary>
@@ -40,7 +44,8 @@ internal sealed partial class WorkerConnection
     /// <summary>
     /// Sends the connection back with its session as it is now and the plaintext from the boundary on (<paramref name="held"/>
     /// first, then what the record layer had opened but not returned). True once the front took it: the caller then
-    /// finishes its side without a byte on the socket. False: the front did not take it; this worker has answered 503.
+    /// finishes its side without a byte on the socket. False: the front did not take it; this worker has answered 503
+    /// (never sent) or closed its copy without writing (sent, never acknowledged).
     /// </summary>
     public async Task<bool> HandBackAsync(DetachedSession detached, ReadOnlyMemory<byte> held)
     {
@@ -62,6 +67,7 @@ internal sealed partial class WorkerConnection
         };
         byte[] body = ArrayPool<byte>.Shared.Rent(facts.EncodedLengthUpperBound);
         int length = 0;
+        HandbackOutcome outcome = HandbackOutcome.NotSent;
         try
         {
             // Over the channel's bounds (a flood of pipelined requests): no handback, the worker answers.
@@ -69,7 +75,7 @@ internal sealed partial class WorkerConnection
             {
                 length = facts.WriteTo(body, out Span<byte> state);
                 detached.State.Write(state);
-                HandedBack = await _handbacks!.HandBackAsync(Id, body.AsMemory(0, length), _socket.SafeHandle).ConfigureAwait(false);
+                outcome = await _handbacks!.HandBackAsync(Id, body.AsMemory(0, length), _socket.SafeHandle).ConfigureAwait(false);
             }
         }
         finally
@@ -78,10 +84,11 @@ internal sealed partial class WorkerConnection
             ArrayPool<byte>.Shared.Return(body);
             CryptographicOperations.ZeroMemory(plaintext);
         }
-        if (!HandedBack)
+        HandedBack = outcome != HandbackOutcome.NotSent;
+        if (outcome == HandbackOutcome.NotSent)
             await AnswerUnavailableAsync(detached).ConfigureAwait(false);
         detached.Dispose();
-        return HandedBack;
+        return outcome == HandbackOutcome.Taken;
     }
 
     /// <summary>The front did not take the connection: 503 over the detached session, then close_notify (bounded in time).</summary>

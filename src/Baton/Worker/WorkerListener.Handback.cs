@@ -8,7 +8,9 @@ namespace Baton.Worker;
 /// <summary>
 /// Handback on the worker's channel: a connection goes back to the front (Handback, with its descriptor) and the
 /// worker keeps its copy until the front's HandbackAck. No Ack within <see cref="HandbackAckTimeout"/>, or the channel
-/// ends first: the front did not take it, and the worker still owns the connection.
+/// ends first: the front may or may not have passed the session on, and only one side may ever write to it again (two
+/// writers would seal different records under the same key and sequence number, reusing the AEAD nonce), so the
+/// worker closes its copy without a byte.
 /// </summary>
 internal sealed partial class WorkerListener
 {
@@ -24,23 +26,33 @@ internal sealed partial class WorkerListener
     internal RouteTable? Routes => _settings?.Mode == HandoffMode.Handoff ? _settings.Routes : null;
 
     /// <summary>
-    /// Sends the connection back; true once the front acknowledged it (then the worker closes its copy, without a FIN:
-    /// the front's copy keeps the connection open), false when the front did not take it.
+    /// Sends the connection back and waits for the front's HandbackAck. <see cref="HandbackOutcome.Taken"/>: the worker
+    /// closes its copy without a FIN (the front's copy keeps the connection open). <see cref="HandbackOutcome.NotSent"/>:
+    /// the front never saw it, the worker still owns the session. <see cref="HandbackOutcome.Unanswered"/>: sent, but no
+    /// Ack in time or the channel ended: the front may have passed the session on, so the worker must not write to it.
     /// </summary>
-    internal async Task<bool> HandBackAsync(ulong id, ReadOnlyMemory<byte> body, SafeHandle socket)
+    internal async Task<HandbackOutcome> HandBackAsync(ulong id, ReadOnlyMemory<byte> body, SafeHandle socket)
     {
         var acknowledged = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_handbacks.TryAdd(id, acknowledged))
-            return false;
+            return HandbackOutcome.NotSent;
         try
         {
             if (!_channel.TrySend(MessageType.Handback, id, body.Span, socket))
-                return false;
-            return await acknowledged.Task.WaitAsync(HandbackAckTimeout).ConfigureAwait(false);
+                return HandbackOutcome.NotSent;
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or TimeoutException)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {
-            return false;
+            _handbacks.TryRemove(id, out _);
+            return HandbackOutcome.NotSent;
+        }
+        try
+        {
+            return await acknowledged.Task.WaitAsync(HandbackAckTimeout).ConfigureAwait(false) ? HandbackOutcome.Taken : HandbackOutcome.Unanswered;
+        }
+        catch (TimeoutException)
+        {
+            return HandbackOutcome.Unanswered;
         }
         finally
         {
@@ -61,4 +73,17 @@ internal sealed partial class WorkerListener
         foreach (TaskCompletionSource<bool> pending in _handbacks.Values)
             pending.TrySetResult(false);
     }
+}
+
+/// <summary>How a handback ended, from the worker's side (<see cref="WorkerListener.HandBackAsync"/>).</summary>
+internal enum HandbackOutcome
+{
+    /// <summary>The front acknowledged: it holds the connection.</summary>
+    Taken,
+
+    /// <summary>Never sent (no room on the channel, over its bounds): the worker still owns the session.</summary>
+    NotSent,
+
+    /// <summary>Sent, no Ack in time or the channel ended: nobody knows who holds the session, so nobody here writes.</summary>
+    Unanswered,
 }
