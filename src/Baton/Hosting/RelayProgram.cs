@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Baton.Diagnostics;
 using Baton.Relay;
@@ -26,10 +27,20 @@ public static class RelayProgram
                 logging.SetMinimumLevel(level);
         });
         ILogger logger = loggers.CreateLogger("Baton.Relay");
+        // SIGTERM is how the front drains a pool: stop accepting and let the relayed connections run to their end (the
+        // front kills the worker at Limits:ShutdownTimeout). Unhandled, the runtime would exit at once and cut them.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using PosixSignalRegistration terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stopping.Cancel();
+        }
         try
         {
             await using var relay = new RelayWorker(WorkerListener.FromEnvironment(logger), logger);
-            await relay.RunAsync(cancellationToken).ConfigureAwait(false);
+            await relay.RunAsync(stopping.Token).ConfigureAwait(false);
             return 0;
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or Baton.Channel.ChannelProtocolException)

@@ -46,7 +46,9 @@ internal sealed class RelayWorker : IAsyncDisposable
         using CancellationTokenRegistration draining = stopping.Register(_listener.StopAccepting);
         while (await _listener.AcceptAsync(CancellationToken.None).ConfigureAwait(false) is WorkerConnection connection)
         {
-            Task relay = Task.Run(() => ServeAsync(connection, stopping), CancellationToken.None);
+            // Not cancelled by the stop: draining lets every accepted connection run to its end (or its idle timeouts);
+            // the front kills the worker at Limits:ShutdownTimeout.
+            Task relay = Task.Run(() => ServeAsync(connection, CancellationToken.None), CancellationToken.None);
             _relays[connection.Id] = relay;
             _ = relay.ContinueWith(done => _relays.TryRemove(connection.Id, out _), TaskScheduler.Default);
         }
@@ -56,7 +58,7 @@ internal sealed class RelayWorker : IAsyncDisposable
         await Task.WhenAll(_relays.Values).ConfigureAwait(false);
     }
 
-    private async Task ServeAsync(WorkerConnection connection, CancellationToken stopping)
+    private async Task ServeAsync(WorkerConnection connection, CancellationToken cancellationToken)
     {
         await using (connection.ConfigureAwait(false))
         {
@@ -65,11 +67,11 @@ internal sealed class RelayWorker : IAsyncDisposable
             long fromClient = 0, fromBackend = 0;
             try
             {
-                TlsStream client = await connection.OpenAsync(stopping).ConfigureAwait(false);
+                TlsStream client = await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
                 BackendSet.Connected backend;
                 try
                 {
-                    backend = await _backends!.ConnectAsync(stopping).ConfigureAwait(false);
+                    backend = await _backends!.ConnectAsync(cancellationToken).ConfigureAwait(false);
                 }
                 catch (BackendUnavailableException ex)
                 {
@@ -80,14 +82,10 @@ internal sealed class RelayWorker : IAsyncDisposable
                 using Socket backendSocket = backend.Socket;
                 backendName = backend.Name;
                 if (_settings!.SendProxyProtocol)
-                    await SendProxyHeaderAsync(connection, client, backendSocket, stopping).ConfigureAwait(false);
-                using var relay = new RelayConnection(client, connection.Socket, backendSocket, _settings.ClientIdleTimeout, _settings.BackendIdleTimeout, stopping);
+                    await SendProxyHeaderAsync(connection, client, backendSocket, cancellationToken).ConfigureAwait(false);
+                using var relay = new RelayConnection(client, connection.Socket, backendSocket, _settings.ClientIdleTimeout, _settings.BackendIdleTimeout, cancellationToken);
                 end = await relay.RunAsync().ConfigureAwait(false);
                 (fromClient, fromBackend) = (relay.ClientBytes, relay.BackendBytes);
-            }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-            {
-                end = (RelayEnd.Shutdown, "the worker stopped before the relay began");
             }
             catch (Exception ex) when (ex is IOException or SocketException or InvalidDataException)
             {
