@@ -75,8 +75,10 @@ internal sealed partial class BatonConnection
     {
         while (true)
         {
-            if (_gate!.CannotHandBack) return _gate.CannotHandBackReason;
-            if (_gate.AllAnswered) return null;
+            // AllAnswered first: a refusal is set before the count that completes it (HandbackGate.CompleteResponse).
+            bool answered = _gate!.AllAnswered;
+            if (_gate.CannotHandBack) return _gate.CannotHandBackReason;
+            if (answered) return null;
             if (_sendingEnded) return "the connection ended before its responses were complete";
             await _responsesWritten.WaitAsync().ConfigureAwait(false);
         }
@@ -87,7 +89,9 @@ internal sealed partial class BatonConnection
     {
         if (_gate is null) return;
         _gate.OnResponseBytes(written);
-        _responsesWritten.Release();
+        // One wake-up pending at most: nothing waits until a boundary, and a count per write would grow without bound.
+        if (_responsesWritten.CurrentCount == 0)
+            _responsesWritten.Release();
     }
 
     private void SendingEnded()

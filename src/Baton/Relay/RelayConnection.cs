@@ -306,8 +306,9 @@ internal sealed class RelayConnection : IDisposable
 
     private static void Return(byte[]? buffer)
     {
+        // They held decrypted client data and the backend's answers: cleared before another renter sees them.
         if (buffer is not null)
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
     }
 
     public void Dispose()

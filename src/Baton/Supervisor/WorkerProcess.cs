@@ -298,7 +298,7 @@ internal sealed class WorkerProcess
         if (message.Fd is not SafeFdHandle fd)
         {
             // The front is at its descriptor limit and the kernel dropped the fd: not taken, so no Ack; the worker
-            // still holds the connection and answers it itself when the Ack does not come.
+            // closes its copy without writing when the Ack does not come (it cannot know the front did not pass it on).
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(body);
             _logger.HandbackFailed(message.ConnectionId, Pool, "the front is out of descriptors; left with the worker");
             return;

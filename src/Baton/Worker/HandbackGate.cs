@@ -170,13 +170,14 @@ internal sealed class HandbackGate
 
     private void CompleteResponse()
     {
+        // The refusal is set before the count moves: a reader that sees every response answered sees it too.
+        if (_responses.ClosesConnection)
+            (CannotHandBack, CannotHandBackReason) = (true, "a response closes the connection");
         lock (_counts)
         {
             _headRequests.TryDequeue(out _);
             _answered++;
         }
-        if (_responses.ClosesConnection)
-            (CannotHandBack, CannotHandBackReason) = (true, "a response closes the connection");
     }
 
     /// <summary>Wipes the held bytes (client plaintext) once they have been sent or dropped.</summary>

@@ -49,6 +49,8 @@ internal sealed partial class WorkerConnection
     /// </summary>
     public async Task<bool> HandBackAsync(DetachedSession detached, ReadOnlyMemory<byte> held)
     {
+        // Wiped on every path, an exception's too: it holds the traffic keys and the unserved plaintext.
+        using DetachedSession _ = detached;
         byte[] plaintext = [.. held.Span, .. detached.UnreadPlaintext];
         var facts = new ConnectionFacts
         {
@@ -87,7 +89,6 @@ internal sealed partial class WorkerConnection
         HandedBack = outcome != HandbackOutcome.NotSent;
         if (outcome == HandbackOutcome.NotSent)
             await AnswerUnavailableAsync(detached).ConfigureAwait(false);
-        detached.Dispose();
         return outcome == HandbackOutcome.Taken;
     }
 

@@ -39,7 +39,10 @@ internal sealed partial class WorkerListener
         try
         {
             if (!_channel.TrySend(MessageType.Handback, id, body.Span, socket))
+            {
+                _handbacks.TryRemove(id, out _);
                 return HandbackOutcome.NotSent;
+            }
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {
