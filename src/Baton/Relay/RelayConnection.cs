@@ -18,7 +18,6 @@ internal static class RelayEnd
     public const string BackendError = "backend_error";
     public const string BackendIdle = "backend_idle";
     public const string BackendUnavailable = "backend_unavailable";
-    public const string Shutdown = "shutdown";
     public const string InternalError = "internal_error";
 }
 
@@ -45,7 +44,6 @@ internal sealed class RelayConnection : IDisposable
     private readonly Socket _backend;
     private readonly TimeSpan _clientIdle;
     private readonly TimeSpan _backendIdle;
-    private readonly CancellationToken _stopping;
     private readonly CancellationTokenSource _clientTimer = new();
     private readonly CancellationTokenSource _backendTimer = new();
     private readonly CancellationTokenSource _abort = new();
@@ -55,15 +53,14 @@ internal sealed class RelayConnection : IDisposable
     private readonly SemaphoreSlim _clientWrites = new(1, 1), _backendWrites = new(1, 1);
     private volatile bool _clientWriteFailed, _backendWriteFailed;
 
-    public RelayConnection(TlsStream client, Socket clientSocket, Socket backend, TimeSpan clientIdle, TimeSpan backendIdle, CancellationToken stopping)
+    public RelayConnection(TlsStream client, Socket clientSocket, Socket backend, TimeSpan clientIdle, TimeSpan backendIdle)
     {
         _client = client;
         _clientSocket = clientSocket;
         _backend = backend;
         _clientIdle = clientIdle;
         _backendIdle = backendIdle;
-        _stopping = stopping;
-        _linked = CancellationTokenSource.CreateLinkedTokenSource(_clientTimer.Token, _backendTimer.Token, _abort.Token, stopping);
+        _linked = CancellationTokenSource.CreateLinkedTokenSource(_clientTimer.Token, _backendTimer.Token, _abort.Token);
     }
 
     public long ClientBytes { get; private set; }
@@ -239,7 +236,7 @@ internal sealed class RelayConnection : IDisposable
     }
 
     /// <summary>
-    /// What a failed operation means: a timeout of the side that was idle, the worker stopping, the other direction's
+    /// What a failed operation means: a timeout of the side that was idle, the other direction's
     /// failure (null: that one reports), or <paramref name="failure"/> with the exception's message.
     /// </summary>
     private (string, string)? Interrupted(Exception ex, string failure)
@@ -250,8 +247,6 @@ internal sealed class RelayConnection : IDisposable
             return (RelayEnd.ClientIdle, $"the client moved no byte for {_clientIdle}");
         if (_backendTimer.IsCancellationRequested)
             return (RelayEnd.BackendIdle, $"the backend moved no byte for {_backendIdle}");
-        if (_stopping.IsCancellationRequested)
-            return (RelayEnd.Shutdown, "the worker is stopping");
         return null;
     }
 

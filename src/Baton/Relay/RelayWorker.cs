@@ -48,7 +48,7 @@ internal sealed class RelayWorker : IAsyncDisposable
         {
             // Not cancelled by the stop: draining lets every accepted connection run to its end (or its idle timeouts);
             // the front kills the worker at Limits:ShutdownTimeout.
-            Task relay = Task.Run(() => ServeAsync(connection, CancellationToken.None), CancellationToken.None);
+            Task relay = Task.Run(() => ServeAsync(connection), CancellationToken.None);
             _relays[connection.Id] = relay;
             _ = relay.ContinueWith(done => _relays.TryRemove(connection.Id, out _), TaskScheduler.Default);
         }
@@ -58,7 +58,7 @@ internal sealed class RelayWorker : IAsyncDisposable
         await Task.WhenAll(_relays.Values).ConfigureAwait(false);
     }
 
-    private async Task ServeAsync(WorkerConnection connection, CancellationToken cancellationToken)
+    private async Task ServeAsync(WorkerConnection connection)
     {
         await using (connection.ConfigureAwait(false))
         {
@@ -67,11 +67,11 @@ internal sealed class RelayWorker : IAsyncDisposable
             long fromClient = 0, fromBackend = 0;
             try
             {
-                TlsStream client = await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+                TlsStream client = await connection.OpenAsync(CancellationToken.None).ConfigureAwait(false);
                 BackendSet.Connected backend;
                 try
                 {
-                    backend = await _backends!.ConnectAsync(cancellationToken).ConfigureAwait(false);
+                    backend = await _backends!.ConnectAsync(CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (BackendUnavailableException ex)
                 {
@@ -82,8 +82,8 @@ internal sealed class RelayWorker : IAsyncDisposable
                 using Socket backendSocket = backend.Socket;
                 backendName = backend.Name;
                 if (_settings!.SendProxyProtocol)
-                    await SendProxyHeaderAsync(connection, client, backendSocket, cancellationToken).ConfigureAwait(false);
-                using var relay = new RelayConnection(client, connection.Socket, backendSocket, _settings.ClientIdleTimeout, _settings.BackendIdleTimeout, cancellationToken);
+                    await SendProxyHeaderAsync(connection, client, backendSocket).ConfigureAwait(false);
+                using var relay = new RelayConnection(client, connection.Socket, backendSocket, _settings.ClientIdleTimeout, _settings.BackendIdleTimeout);
                 end = await relay.RunAsync().ConfigureAwait(false);
                 (fromClient, fromBackend) = (relay.ClientBytes, relay.BackendBytes);
             }
@@ -97,18 +97,18 @@ internal sealed class RelayWorker : IAsyncDisposable
                 end = (RelayEnd.InternalError, ex.ToString());
             }
             _logger.RelayEnded(connection.Id, backendName, end.Reason, fromClient, fromBackend);
-            if (end.Reason is not (RelayEnd.Closed or RelayEnd.Shutdown))
+            if (end.Reason is not RelayEnd.Closed)
                 _failures.Failed(connection.Id, connection.RemoteEndPoint, end.Reason, $"{backendName}: {end.Detail}");
         }
     }
 
     /// <summary>The client's addresses and TLS facts, first on the backend connection (hitch's write-proxy-v2).</summary>
-    private static async Task SendProxyHeaderAsync(WorkerConnection connection, TlsStream client, Socket backend, CancellationToken stopping)
+    private static async Task SendProxyHeaderAsync(WorkerConnection connection, TlsStream client, Socket backend)
     {
         byte[] header = new byte[ProxyV2Writer.MaxLength];
         int length = ProxyV2Writer.Write(header, new ProxyV2Facts(
             connection.RemoteEndPoint, connection.LocalEndPoint, client.ServerName, client.ApplicationProtocol, client.ProtocolName, client.CipherSuiteName));
-        await backend.SendAsync(header.AsMemory(0, length), SocketFlags.None, stopping).ConfigureAwait(false);
+        await backend.SendAsync(header.AsMemory(0, length), SocketFlags.None).ConfigureAwait(false);
     }
 
     /// <summary>No backend: the client gets a fatal internal_error alert (TLS has no "try later"), as the front sends when no worker can take it.</summary>

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using Baton.Tests.Channel;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -56,19 +55,8 @@ public sealed class WorkerHandbackOutcomeTests
         var listener = new WorkerListener(workerEnd, NullLogger.Instance);
         byte[] buffer = new byte[ChannelHeader.MaxBodyLength];
         await WorkerListenerTests.StartAsync(listener, front, buffer);
-        Socket client = await ConnectedSocketAsync();
+        Socket client = await WorkerListenerTests.ConnectedSocketAsync();
         return new Started(front, listener, client, buffer);
-    }
-
-    private static async Task<Socket> ConnectedSocketAsync()
-    {
-        using var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        server.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        server.Listen(1);
-        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(server.LocalEndPoint!).WaitAsync(Deadline);
-        using Socket accepted = await server.AcceptAsync().WaitAsync(Deadline);
-        return client;
     }
 
     private sealed record Started(ChannelSocket Front, WorkerListener Listener, Socket Client, byte[] Buffer) : IAsyncDisposable

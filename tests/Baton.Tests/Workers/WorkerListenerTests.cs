@@ -135,7 +135,7 @@ public sealed class WorkerListenerTests
         Assert.Equal(MessageType.Ready, (await ReceiveAsync(front, buffer)).Type);
     }
 
-    private static async Task<Socket> ConnectedSocketAsync()
+    internal static async Task<Socket> ConnectedSocketAsync()
     {
         using var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         server.Bind(new IPEndPoint(IPAddress.Loopback, 0));
