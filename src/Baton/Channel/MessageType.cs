@@ -45,6 +45,10 @@ internal enum MessageType : ushort
 
     /// <summary>Front → worker: the front holds the handed-back connection; the worker closes its copy (no FIN). Empty body.</summary>
     HandbackAck = 12,
+
+    /// <summary>Front → worker: this worker's generation is being replaced; take no new work and hand back or close
+    /// what it serves at the next request boundary, then exit when empty. Empty body, connection id 0.</summary>
+    Drain = 13,
 }
 
 /// <summary>Which end of the channel a <see cref="ChannelSocket"/> is; decides which types it may send and receive.</summary>
@@ -57,10 +61,10 @@ internal enum ChannelRole
 internal static class MessageTypeRules
 {
     public static bool IsKnown(MessageType type) => type is >= MessageType.Configure and <= MessageType.Pong
-        or MessageType.Certificates or MessageType.TicketKeys or MessageType.Handback or MessageType.HandbackAck;
+        or MessageType.Certificates or MessageType.TicketKeys or MessageType.Handback or MessageType.HandbackAck or MessageType.Drain;
 
     public static bool IsFrontToWorker(MessageType type) => type is MessageType.Configure or MessageType.Connection or MessageType.Ping
-        or MessageType.Certificates or MessageType.TicketKeys or MessageType.HandbackAck;
+        or MessageType.Certificates or MessageType.TicketKeys or MessageType.HandbackAck or MessageType.Drain;
 
     /// <summary>True when a socket playing <paramref name="receiver"/> may receive <paramref name="type"/>.</summary>
     public static bool MayReceive(ChannelRole receiver, MessageType type) =>
@@ -71,8 +75,8 @@ internal static class MessageTypeRules
     public static bool HasBody(MessageType type) =>
         type is MessageType.Configure or MessageType.Connection or MessageType.Certificates or MessageType.TicketKeys or MessageType.Handback;
 
-    /// <summary>Configure, Ready, Certificates and TicketKeys are about the channel, every other type about one connection (ids start at 1);
-    /// Ping and Pong carry the ping's number (from 1) in the same field.</summary>
+    /// <summary>Configure, Ready, Certificates, TicketKeys and Drain are about the channel, every other type about one connection
+    /// (ids start at 1); Ping and Pong carry the ping's number (from 1) in the same field.</summary>
     public static bool HasConnectionId(MessageType type) =>
-        type is not (MessageType.Configure or MessageType.Ready or MessageType.Certificates or MessageType.TicketKeys);
+        type is not (MessageType.Configure or MessageType.Ready or MessageType.Certificates or MessageType.TicketKeys or MessageType.Drain);
 }

@@ -185,6 +185,19 @@ internal sealed class WorkerProcess
         return Interlocked.Exchange(ref _unresponsive, 1) == 0;
     }
 
+    /// <summary>Tells the worker its generation is being replaced (an empty Drain); false when it was not sent (queue full, worker gone).</summary>
+    public bool TrySendDrain()
+    {
+        try
+        {
+            return _channel.TrySend(MessageType.Drain, 0, ReadOnlySpan<byte>.Empty, null);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Sends a passthrough worker the certificates of a reload (a Certificates body); false when it cannot take it now.</summary>
     public bool TrySendCertificates(ReadOnlySpan<byte> body)
     {

@@ -36,6 +36,7 @@ internal sealed partial class WorkerListener : IAsyncDisposable
     private ClientCertificatePolicy[] _clientCertificates = [];
     private Thread? _receiveThread;
     private readonly Lock _acceptGate = new();
+    private readonly CancellationTokenSource _draining = new();
     private bool _stopAccepting;
     private static readonly Lock s_userGate = new();
     private static bool s_userAssumed;
@@ -59,6 +60,9 @@ internal sealed partial class WorkerListener : IAsyncDisposable
     public string? ChannelFailure { get; private set; }
 
     /// <summary>True when this process was started by a Baton front (it passed a channel).</summary>
+    /// <summary>Cancelled when the front sends Drain: this worker's generation is being replaced.</summary>
+    public CancellationToken Draining => _draining.Token;
+
     public static bool IsStartedByFront => Environment.GetEnvironmentVariable(WorkerEnvironment.ChannelFdVariable) is not null;
 
     /// <summary>
@@ -194,6 +198,8 @@ internal sealed partial class WorkerListener : IAsyncDisposable
                     ReplaceCertificates(body.AsSpan(0, message.BodyLength));
                 else if (message.Type == MessageType.HandbackAck)
                     OnHandbackAck(message.ConnectionId);
+                else if (message.Type == MessageType.Drain)
+                    _draining.Cancel();
                 else
                     Accept(message, body.AsSpan(0, message.BodyLength));
                 // Handoff bodies carry TLS secrets: never leave them in the buffer.

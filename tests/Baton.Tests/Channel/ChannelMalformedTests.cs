@@ -12,6 +12,7 @@ public class ChannelMalformedTests : IDisposable
     private const ushort PongType = (ushort)MessageType.Pong;
     private const ushort HandbackType = (ushort)MessageType.Handback;
     private const ushort HandbackAckType = (ushort)MessageType.HandbackAck;
+    private const ushort DrainType = (ushort)MessageType.Drain;
 
     private readonly ChannelSocket _front;
     private readonly ChannelSocket _worker;
@@ -190,8 +191,20 @@ public class ChannelMalformedTests : IDisposable
     public void HandbackAckWithIdZero() => AssertWorkerRefuses(ChannelError.BadConnectionId, Header(HandbackAckType, 0, 0), fdCount: 0);
 
     [Fact]
-    public void TheTypeAfterHandbackAckIsUnknownToThisVersion() =>
-        AssertRefused(_worker, _front, ChannelError.UnknownType, Header(HandbackAckType + 1, 1, 0), fdCount: 0);
+    public void DrainWithBody() => AssertWorkerRefuses(ChannelError.UnexpectedBody, [.. Header(DrainType, 0, 1), 1], fdCount: 0);
+
+    [Fact]
+    public void DrainWithFd() => AssertWorkerRefuses(ChannelError.UnexpectedFd, Header(DrainType, 0, 0), fdCount: 1);
+
+    [Fact]
+    public void DrainWithAConnectionId() => AssertWorkerRefuses(ChannelError.BadConnectionId, Header(DrainType, 7, 0), fdCount: 0);
+
+    [Fact]
+    public void DrainFromTheWorker() => AssertRefused(_worker, _front, ChannelError.WrongDirection, Header(DrainType, 0, 0), fdCount: 0);
+
+    [Fact]
+    public void TheTypeAfterDrainIsUnknownToThisVersion() =>
+        AssertRefused(_worker, _front, ChannelError.UnknownType, Header(DrainType + 1, 1, 0), fdCount: 0);
 
     [Fact]
     public void AWellFormedHandbackArrivesWithItsFd()
