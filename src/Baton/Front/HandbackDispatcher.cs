@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Baton.Channel;
 using Baton.Configuration;
@@ -61,13 +62,7 @@ internal sealed class HandbackDispatcher : IDisposable
         PendingHandoff? handoff = null;
         try
         {
-            var socket = new PolledSocket(new Socket(new SafeSocketHandle(arrival.TakeFd(), ownsHandle: true)), _poller);
-            ConnectionFacts facts = ConnectionFacts.ReadFrom(arrival.Body, out _);
-            string? problem = Route(facts, out WorkerPool? target, out int status);
-            byte[] body = ArrayPool<byte>.Shared.Rent(arrival.BodyLength + ChannelCodec.MaxNameBytes);
-            int length = ConnectionFacts.WithPool(arrival.Body, target?.Name ?? facts.Pool, body);
-            facts.Wipe();
-            handoff = new PendingHandoff(newId, target?.Name ?? facts.Pool, socket, body, length);
+            handoff = Prepare(arrival, newId, out string? problem, out WorkerPool? target, out int status);
             if (problem is null)
             {
                 if (await target!.DispatchAsync(handoff, _stopping).ConfigureAwait(false) == DispatchOutcome.HandedOff)
@@ -96,6 +91,44 @@ internal sealed class HandbackDispatcher : IDisposable
         {
             handoff?.Dispose();
             arrival.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The handoff for the carried request's pool (or for the old pool, when the front answers it itself). Whatever
+    /// throws on the way leaves nothing behind: the descriptor is closed and the copied body (the session's keys) wiped.
+    /// </summary>
+    private PendingHandoff Prepare(HandbackArrival arrival, ulong newId, out string? problem, out WorkerPool? target, out int status)
+    {
+        SafeSocketHandle? handle = null;
+        PolledSocket? socket = null;
+        byte[]? body = null;
+        ConnectionFacts? facts = null;
+        try
+        {
+            handle = new SafeSocketHandle(arrival.TakeFd(), ownsHandle: true);
+            socket = new PolledSocket(new Socket(handle), _poller);
+            facts = ConnectionFacts.ReadFrom(arrival.Body, out _);
+            problem = Route(facts, out target, out status);
+            string pool = target?.Name ?? facts.Pool;
+            body = ArrayPool<byte>.Shared.Rent(arrival.BodyLength + ChannelCodec.MaxNameBytes);
+            int length = ConnectionFacts.WithPool(arrival.Body, pool, body);
+            return new PendingHandoff(newId, pool, socket, body, length);
+        }
+        catch
+        {
+            if (socket is not null) socket.Dispose();
+            else handle?.Dispose();
+            if (body is not null)
+            {
+                CryptographicOperations.ZeroMemory(body);
+                ArrayPool<byte>.Shared.Return(body);
+            }
+            throw;
+        }
+        finally
+        {
+            facts?.Wipe();
         }
     }
 
