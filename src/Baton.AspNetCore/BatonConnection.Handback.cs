@@ -37,17 +37,25 @@ internal sealed partial class BatonConnection
         return verdict == GateVerdict.Continue ? received : -1;
     }
 
-    private async Task FlushAndHandBackAsync(PipeWriter input)
+    /// <summary>At a boundary: hands the connection back, or returns true when it was upgraded and reading goes on.</summary>
+    private async Task<bool> FlushAndHandBackAsync(PipeWriter input)
     {
         await input.FlushAsync().ConfigureAwait(false);
         if (_gate!.Held.IsEmpty)
-            return; // broken framing: the connection just ends
+            return false; // broken framing: the connection just ends
         try
         {
             if (await WaitForAnswersAsync().ConfigureAwait(false) is string refusal)
             {
+                if (_gate.Upgraded)
+                {
+                    // The "boundary" was the new protocol's first bytes: they are Kestrel's, and so is the rest.
+                    input.Write(_gate.Held);
+                    await input.FlushAsync().ConfigureAwait(false);
+                    return true;
+                }
                 Log.NotHandedBack(_logger, ConnectionId, refusal);
-                return;
+                return false;
             }
             DetachedSession detached;
             try
@@ -59,10 +67,11 @@ internal sealed partial class BatonConnection
             {
                 _handingBack = false;
                 Log.NotHandedBack(_logger, ConnectionId, ex.Message);
-                return;
+                return false;
             }
             bool taken = await _connection.HandBackAsync(detached, _gate.Held.ToArray()).ConfigureAwait(false);
             Log.HandedBack(_logger, ConnectionId, taken);
+            return false;
         }
         finally
         {

@@ -115,8 +115,10 @@ internal sealed partial class BatonConnection : ConnectionContext
                 int received = _gate is null ? await ReadIntoAsync(input).ConfigureAwait(false) : await ReadThroughGateAsync(input).ConfigureAwait(false);
                 if (received < 0)
                 {
-                    // A request this pool must not serve: what came before goes on, the connection goes back to the front.
-                    await FlushAndHandBackAsync(input).ConfigureAwait(false);
+                    // A request this pool must not serve: what came before goes on, the connection goes back to the front
+                    // (unless it was upgraded: then the gate passes everything on from here).
+                    if (await FlushAndHandBackAsync(input).ConfigureAwait(false))
+                        continue;
                     break;
                 }
                 if (received == 0)

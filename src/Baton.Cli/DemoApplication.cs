@@ -43,6 +43,9 @@ internal static class DemoApplication
         app.MapGet("/hello", () => Results.Text("hello\n"));
         app.MapGet("/1mb", () => Results.Bytes(OneMebibyte, "application/octet-stream"));
         app.MapGet("/download", (long bytes, HttpContext context) => DownloadAsync(context, bytes));
+        // A WebSocket echo, so an upgraded connection (which the handback gate must pass through) can be tried.
+        app.UseWebSockets();
+        app.Map("/echo", EchoAsync);
         app.MapFallback(HandleAsync);
         await Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.RunAsync(app, cancellationToken).ConfigureAwait(false);
         // 0 unless the Baton transport stopped the app because this worker could not go on.
@@ -53,6 +56,27 @@ internal static class DemoApplication
 
     /// <summary>The bytes of /download: 0, 1, ..., 255, 0, 1, ... so a client can check them without a second request.</summary>
     public static byte[] DownloadPattern(int length) => Enumerable.Range(0, length).Select(i => (byte)i).ToArray();
+
+    private static async Task EchoAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return;
+        }
+        using System.Net.WebSockets.WebSocket socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
+        byte[] buffer = new byte[4096];
+        while (true)
+        {
+            System.Net.WebSockets.WebSocketReceiveResult received = await socket.ReceiveAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+            if (received.MessageType == System.Net.WebSockets.WebSocketMessageType.Close)
+            {
+                await socket.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, null, context.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+            await socket.SendAsync(buffer.AsMemory(0, received.Count), received.MessageType, received.EndOfMessage, context.RequestAborted).ConfigureAwait(false);
+        }
+    }
 
     private static async Task DownloadAsync(HttpContext context, long bytes)
     {

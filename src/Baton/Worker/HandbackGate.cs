@@ -63,6 +63,11 @@ internal sealed class HandbackGate
     /// <summary>Why <see cref="CannotHandBack"/>, for the log.</summary>
     public string? CannotHandBackReason { get; private set; }
 
+    /// <summary>A response switched protocols (101): the bytes after it are not HTTP, so the gate only passes them on.</summary>
+    public bool Upgraded => _upgraded;
+
+    private volatile bool _upgraded;
+
     /// <summary>Every request passed to the application has been answered in full (its response written).</summary>
     public bool AllAnswered
     {
@@ -79,6 +84,14 @@ internal sealed class HandbackGate
     /// </summary>
     public GateVerdict Feed(ReadOnlySpan<byte> data, IBufferWriter<byte> application)
     {
+        if (_upgraded)
+        {
+            // Pass-through for the connection's life: what was collected as a head was the new protocol's first bytes.
+            application.Write(_head.WrittenSpan);
+            _head.Clear();
+            application.Write(data);
+            return GateVerdict.Continue;
+        }
         while (!data.IsEmpty)
         {
             if (_inBody)
@@ -103,7 +116,9 @@ internal sealed class HandbackGate
         _head.Write(data[..take]);
         SkipEmptyLines();
         ParseStatus status = HttpRequestHeadParser.Parse(_head.WrittenSpan, _limits, out HttpRequestHead? head, out _);
-        if (status == ParseStatus.NeedMoreData && take == data.Length)
+        // A head that cannot start a request line (a WebSocket frame read before the 101 was seen) is a boundary at
+        // once rather than bytes to wait on: the caller then waits for the answers and sees the upgrade.
+        if (status == ParseStatus.NeedMoreData && take == data.Length && StartsLikeARequest())
         {
             data = default;
             return GateVerdict.Continue;
@@ -129,6 +144,12 @@ internal sealed class HandbackGate
         _body = HttpBodyFramer.ForRequest(head);
         _inBody = !_body.IsComplete;
         return GateVerdict.Continue;
+    }
+
+    private bool StartsLikeARequest()
+    {
+        ReadOnlySpan<byte> head = _head.WrittenSpan;
+        return head.IsEmpty || head[0] == (byte)'\r' || char.IsAsciiLetterUpper((char)head[0]);
     }
 
     /// <summary>
@@ -160,7 +181,9 @@ internal sealed class HandbackGate
                     headRequest = _headRequests.TryPeek(out bool isHead) && isHead;
                 ParseStatus status = _responses.Advance(span, headRequest, out int used, out HttpResponseError error);
                 span = span[used..];
-                if (status == ParseStatus.Invalid)
+                if (status == ParseStatus.Invalid && error == HttpResponseError.Upgraded)
+                    (_upgraded, CannotHandBack, CannotHandBackReason) = (true, true, "the connection was upgraded");
+                else if (status == ParseStatus.Invalid)
                     (CannotHandBack, CannotHandBackReason) = (true, $"a response the gate cannot frame ({error})");
                 else if (status == ParseStatus.Complete)
                     CompleteResponse();
