@@ -59,10 +59,10 @@ internal sealed partial class WorkerListener : IAsyncDisposable
     /// <summary>Why the channel stopped yielding connections when it was not the front closing it; null otherwise.</summary>
     public string? ChannelFailure { get; private set; }
 
-    /// <summary>True when this process was started by a Baton front (it passed a channel).</summary>
     /// <summary>Cancelled when the front sends Drain: this worker's generation is being replaced.</summary>
     public CancellationToken Draining => _draining.Token;
 
+    /// <summary>True when this process was started by a Baton front (it passed a channel).</summary>
     public static bool IsStartedByFront => Environment.GetEnvironmentVariable(WorkerEnvironment.ChannelFdVariable) is not null;
 
     /// <summary>

@@ -71,6 +71,27 @@ public sealed class WorkerListenerTests
     }
 
     [Fact]
+    public async Task ADrainFromTheFrontCancelsDrainingAndTheChannelGoesOn()
+    {
+        (ChannelSocket front, ChannelSocket workerEnd) = ChannelTestKit.CreateConnectedPair();
+        using var _ = front;
+        await using var listener = new WorkerListener(workerEnd, NullLogger.Instance);
+        byte[] buffer = new byte[ChannelHeader.MaxBodyLength];
+        await StartAsync(listener, front, buffer);
+        Assert.False(listener.Draining.IsCancellationRequested);
+
+        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using CancellationTokenRegistration registration = listener.Draining.Register(() => drained.TrySetResult());
+        front.Send(MessageType.Drain, 0, []);
+        await drained.Task.WaitAsync(Deadline);
+
+        // Drain is not a protocol error: the same channel still answers pings.
+        front.Send(MessageType.Ping, 9, []);
+        ReceivedMessage pong = await ReceiveAsync(front, buffer);
+        Assert.Equal((MessageType.Pong, 9UL), (pong.Type, pong.ConnectionId));
+    }
+
+    [Fact]
     public async Task APingIsAnsweredWithAPongOfTheSameNumberBetweenConnections()
     {
         (ChannelSocket front, ChannelSocket workerEnd) = ChannelTestKit.CreateConnectedPair();
