@@ -142,7 +142,8 @@ public sealed partial class BinaryUpgradeTests(ITestOutputHelper output)
             Match match = FailedPid().Match(failed);
             Assert.True(match.Success, failed);
             Assert.False(ProcFs.IsAlive(int.Parse(match.Groups[1].Value)));
-            Assert.Contains("baton: invalid configuration: Baton:Pools:default:Workerz", front.Output);
+            // The new front's stderr and the old front's log are separate pipes: wait for the line, their order is not fixed.
+            await front.WaitForOutputAsync("baton: invalid configuration: Baton:Pools:default:Workerz", Generous);
             long atFailure = load.Succeeded;
             await load.WaitForSuccessesAsync(atFailure + 20);
             await load.StopAsync();
