@@ -19,8 +19,6 @@ internal sealed class WorkerLauncher
     /// <summary>Held while a worker's settings are written and while a reload replaces what they are written from.</summary>
     private readonly Lock _gate = new();
     private BatonOptions _options;
-    /// <summary>Every pool ever configured: a pool a reload removed still restarts a worker until it is stopped.</summary>
-    private readonly Dictionary<string, PoolOptions> _pools;
     private CertificateStore _certificates;
     /// <summary>The front's one ring: a passthrough worker starts with its keys and is sent every change (TicketKeyDistribution).</summary>
     private TicketKeyRing _ticketKeys;
@@ -28,7 +26,6 @@ internal sealed class WorkerLauncher
     public WorkerLauncher(BatonOptions options, CertificateStore certificates, TicketKeyRing ticketKeys)
     {
         _options = options;
-        _pools = new Dictionary<string, PoolOptions>(options.Pools, StringComparer.Ordinal);
         _certificates = certificates;
         _ticketKeys = ticketKeys;
     }
@@ -54,13 +51,11 @@ internal sealed class WorkerLauncher
         {
             var previous = new LauncherState(_options, _certificates, _ticketKeys);
             (_options, _certificates, _ticketKeys) = (options, certificates, ticketKeys);
-            foreach ((string name, PoolOptions pool) in options.Pools)
-                _pools[name] = pool;
             return previous;
         }
     }
 
-    /// <summary>Puts back what <see cref="Update"/> replaced (a pool it added stays known: nothing launches it any more).</summary>
+    /// <summary>Puts back what <see cref="Update"/> replaced.</summary>
     public void Restore(LauncherState previous)
     {
         lock (_gate)
@@ -80,7 +75,8 @@ internal sealed class WorkerLauncher
         }
     }
 
-    public WorkerProcess Launch(string pool, ILogger logger, Action<WorkerProcess> changed)
+    /// <summary>A worker of <paramref name="pool"/> with its generation's <paramref name="options"/> (a removed pool's too, until it is stopped).</summary>
+    public WorkerProcess Launch(string pool, PoolOptions options, ILogger logger, Action<WorkerProcess> changed)
     {
         byte[] body = new byte[ChannelHeader.MaxBodyLength];
         byte[] ticketKeys = [];
@@ -92,7 +88,6 @@ internal sealed class WorkerLauncher
             long ticketKeysVersion = -1;
             lock (_gate)
             {
-                PoolOptions options = _pools[pool];
                 // A proxy pool's workers are relays: the built-in `baton relay` unless the pool names its own.
                 argv = options.Command is not null ? [options.Command, .. options.Arguments]
                     : BuiltInCommand(options.Mode == HandoffMode.Proxy ? "relay" : "worker");

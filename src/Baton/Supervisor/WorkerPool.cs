@@ -5,23 +5,23 @@ using Baton.Diagnostics;
 namespace Baton.Supervisor;
 
 /// <summary>Starts one worker of a pool: <see cref="WorkerLauncher.Launch"/> in the front; tests start the program they need.</summary>
-internal delegate WorkerProcess LaunchWorker(string pool, ILogger logger, Action<WorkerProcess> changed);
+internal delegate WorkerProcess LaunchWorker(string pool, PoolOptions options, ILogger logger, Action<WorkerProcess> changed);
 
 /// <summary>
-/// One configured pool: a fixed number of worker slots, each holding a running worker that is
+/// One configured pool: its serving generation's fixed number of worker slots, each holding a running worker that is
 /// restarted with exponential backoff when it exits, or once it stops answering (killed). Connections go to the
-/// ready worker with the fewest outstanding connections, under a per-worker limit.
+/// ready worker with the fewest outstanding connections, under a per-worker limit. A deploy replaces the whole
+/// generation (<see cref="RestartAsync"/>, WorkerPool.Generations.cs).
 /// </summary>
-internal sealed class WorkerPool
+internal sealed partial class WorkerPool
 {
-    private readonly PoolOptions _options;
     private readonly LimitOptions _limits;
     private readonly LaunchWorker _launch;
     private readonly BatonMetrics _metrics;
     private readonly ILogger _logger;
-    private readonly WorkerProcess?[] _slots;
-    private readonly int[] _consecutiveFailures;
     private readonly CancellationTokenSource _watching = new();
+    /// <summary>The generation new connections go to; replaced whole by a deploy.</summary>
+    private volatile WorkerGeneration _serving;
     private TaskCompletionSource _changed = NewSignal();
     private int _waiting;
     private volatile bool _stopping;
@@ -35,21 +35,26 @@ internal sealed class WorkerPool
     internal WorkerPool(string name, PoolOptions options, LimitOptions limits, LaunchWorker launch, BatonMetrics metrics, ILogger logger)
     {
         Name = name;
-        _options = options;
         _limits = limits;
         _launch = launch;
         _metrics = metrics;
         _logger = logger;
-        _slots = new WorkerProcess?[options.Workers];
-        _consecutiveFailures = new int[options.Workers];
+        _serving = new WorkerGeneration(1, options) { State = GenerationState.Serving };
     }
 
     public string Name { get; }
-    public HandoffMode Mode => _options.Mode;
-    public IReadOnlyList<string> Alpn => _options.EffectiveAlpn;
-    public FirstRequest FirstRequest => _options.EffectiveFirstRequest;
+    public HandoffMode Mode => Options.Mode;
+    public IReadOnlyList<string> Alpn => Options.EffectiveAlpn;
+    public FirstRequest FirstRequest => Options.EffectiveFirstRequest;
 
-    public IEnumerable<WorkerProcess> Workers => _slots.OfType<WorkerProcess>();
+    /// <summary>The settings the serving generation's workers run (a reload keeps a running pool's, but for a deploy: docs/operating.md).</summary>
+    public PoolOptions Options => _serving.Options;
+
+    /// <summary>The serving generation's number: 1 at start, one more per deploy that became ready.</summary>
+    public int Generation => _serving.Number;
+
+    /// <summary>Every running worker: the serving generation's, then those of generations still draining.</summary>
+    public IEnumerable<WorkerProcess> Workers => _serving.Running.Concat(DrainingWorkers);
 
     /// <summary>Where the connections this pool's workers hand back go: the front's, set on the running workers and every later one.</summary>
     public Action<HandbackArrival>? HandbackReceived
@@ -67,8 +72,7 @@ internal sealed class WorkerPool
 
     public void Start()
     {
-        for (int slot = 0; slot < _slots.Length; slot++)
-            StartSlot(slot);
+        StartGeneration(_serving);
         _ = WatchAsync(_watching.Token);
     }
 
@@ -86,7 +90,7 @@ internal sealed class WorkerPool
             while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
             {
                 // A worker that already exited has its slot cleared next; its exit, not silence, is what happened.
-                foreach (WorkerProcess? worker in _slots)
+                foreach (WorkerProcess worker in Workers)
                 {
                     if (worker is { Exited.IsCompleted: false } && worker.CheckResponsive(timeout) is string reason && worker.MarkUnresponsive())
                     {
@@ -112,7 +116,7 @@ internal sealed class WorkerPool
             {
                 // The signal is taken before the state is looked at, so a change in between is not missed.
                 Task signal = _changed.Task;
-                if (_slots.All(w => w is { IsReady: true }))
+                if (_serving.AllReady)
                     return;
                 await signal.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -183,83 +187,97 @@ internal sealed class WorkerPool
     /// Every slot holds a ready worker at MaxConnectionsPerWorker: no capacity is on its way (a worker starting or
     /// restarting would bring some), so a connection is answered now rather than held for the dispatch timeout.
     /// </summary>
-    private bool EveryWorkerAtItsLimit() =>
-        _slots.All(worker => worker is { IsReady: true } && worker.Outstanding >= _options.MaxConnectionsPerWorker);
+    private bool EveryWorkerAtItsLimit()
+    {
+        WorkerGeneration serving = _serving;
+        return serving.Slots.All(worker => worker is { IsReady: true } && worker.Outstanding >= serving.Options.MaxConnectionsPerWorker);
+    }
 
     private WorkerProcess? SelectWorker()
     {
+        WorkerGeneration serving = _serving;
         WorkerProcess? best = null;
-        foreach (WorkerProcess? worker in _slots)
+        foreach (WorkerProcess? worker in serving.Slots)
         {
-            if (worker is { IsReady: true } && worker.Outstanding < _options.MaxConnectionsPerWorker
+            if (worker is { IsReady: true } && worker.Outstanding < serving.Options.MaxConnectionsPerWorker
                 && (best is null || worker.Outstanding < best.Outstanding))
                 best = worker;
         }
         return best;
     }
 
-    private void StartSlot(int slot)
+    private void StartGeneration(WorkerGeneration generation)
     {
-        if (_stopping) return;
+        for (int slot = 0; slot < generation.Slots.Length; slot++)
+            StartSlot(generation, slot);
+    }
+
+    private void StartSlot(WorkerGeneration generation, int slot)
+    {
+        if (_stopping || generation.State is GenerationState.Draining or GenerationState.Failed) return;
         WorkerProcess worker;
         try
         {
-            worker = _launch(Name, _logger, OnWorkerChanged);
+            worker = _launch(Name, generation.Options, _logger, OnWorkerChanged);
         }
         catch (Exception ex)
         {
             _logger.WorkerStartFailed(Name, ex.Message);
-            _consecutiveFailures[slot]++;
-            _ = RestartLaterAsync(slot);
+            if (generation.FailStarting($"a worker could not start: {ex.Message}"))
+            {
+                OnWorkerChanged(null);
+                return;
+            }
+            generation.ConsecutiveFailures[slot]++;
+            _ = RestartLaterAsync(generation, slot);
             return;
         }
         worker.HandbackReceived = HandbackReceived;
-        _slots[slot] = worker;
+        generation.Slots[slot] = worker;
         _logger.WorkerStarted(Name, worker.Pid);
-        _ = MonitorAsync(slot, worker);
+        _ = MonitorAsync(generation, slot, worker);
     }
 
-    private async Task MonitorAsync(int slot, WorkerProcess worker)
+    private async Task MonitorAsync(WorkerGeneration generation, int slot, WorkerProcess worker)
     {
         WorkerExit exit = await worker.Exited.ConfigureAwait(false);
-        _slots[slot] = null;
+        generation.Slots[slot] = null;
+        // A new generation that loses a worker before it is all ready is given up (RestartAsync rolls it back).
+        bool givenUp = generation.FailStarting($"worker pid {worker.Pid} exited before the generation was ready ({exit})");
         OnWorkerChanged(worker);
         // A connection the dead worker never acknowledged is still whole in the front: the blocked
         // DispatchAsync sees its attempt answered "not taken" and sends it to another worker.
         worker.ReleaseUnacknowledged();
-        if (_stopping)
+        if (_stopping || givenUp || generation.State is GenerationState.Draining or GenerationState.Failed)
         {
             _logger.WorkerStopped(Name, worker.Pid, exit.ToString());
             return;
         }
         _logger.WorkerExited(Name, worker.Pid, exit.ToString());
         bool ranLongEnough = DateTime.UtcNow - worker.StartedAt > _limits.MaxRestartBackoff;
-        _consecutiveFailures[slot] = ranLongEnough ? 0 : _consecutiveFailures[slot] + 1;
+        generation.ConsecutiveFailures[slot] = ranLongEnough ? 0 : generation.ConsecutiveFailures[slot] + 1;
         _metrics.WorkerRestarted(Name);
-        await RestartLaterAsync(slot).ConfigureAwait(false);
+        await RestartLaterAsync(generation, slot).ConfigureAwait(false);
     }
 
-    private async Task RestartLaterAsync(int slot)
+    private async Task RestartLaterAsync(WorkerGeneration generation, int slot)
     {
-        int failures = Math.Min(_consecutiveFailures[slot], 16);
+        int failures = Math.Min(generation.ConsecutiveFailures[slot], 16);
         TimeSpan delay = failures == 0 ? TimeSpan.Zero : _limits.RestartBackoff * Math.Pow(2, failures - 1);
         if (delay > _limits.MaxRestartBackoff) delay = _limits.MaxRestartBackoff;
         if (delay > TimeSpan.Zero)
             await Task.Delay(delay).ConfigureAwait(false);
-        StartSlot(slot);
+        StartSlot(generation, slot);
     }
 
     /// <summary>Wakes whoever waits for a worker (Ready, Ack, Closed, exit); nothing to do, and nothing allocated, when nobody waits.</summary>
-    private void OnWorkerChanged(WorkerProcess worker)
+    private void OnWorkerChanged(WorkerProcess? worker)
     {
         if (Volatile.Read(ref _waiting) > 0)
             Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult();
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    /// <summary>The pool's settings as its workers run them (a reload that changes them leaves them: see docs/operating.md).</summary>
-    public PoolOptions Options => _options;
 
     /// <summary>
     /// A reload's certificates (a Certificates body) to every running worker of a passthrough pool. A full channel queue is

@@ -69,7 +69,7 @@ internal sealed class TestPool : IAsyncDisposable
 
     public LaunchedWorker ByPid(int pid) => Launched.Single(l => l.Worker.Pid == pid);
 
-    private WorkerProcess Launch(string pool, ILogger logger, Action<WorkerProcess> changed)
+    private WorkerProcess Launch(string pool, PoolOptions options, ILogger logger, Action<WorkerProcess> changed)
     {
         lock (_launched)
         {
