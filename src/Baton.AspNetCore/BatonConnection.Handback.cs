@@ -22,6 +22,26 @@ internal sealed partial class BatonConnection
     private byte[]? _gateBuffer;
     private volatile bool _handingBack;
     private volatile bool _sendingEnded;
+    private CancellationTokenRegistration _drainRegistration;
+
+    /// <summary>
+    /// The front drains this worker's generation (a deploy). A gated connection goes back at its next request (the gate
+    /// sees the token); any other asks Kestrel to finish: Connection: close on HTTP/1.1 (an idle one closes now), GOAWAY
+    /// on h2. Runs as a cancellation callback: it must not throw.
+    /// </summary>
+    private void OnDraining()
+    {
+        if (_gate is { CannotHandBack: false })
+            return;
+        try
+        {
+            Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionLifetimeNotificationFeature>()?.RequestClose();
+        }
+        catch (Exception ex)
+        {
+            Log.DrainFailed(_logger, ConnectionId, ex.Message);
+        }
+    }
 
     /// <summary>Reads through the gate; -1 at a boundary (or broken framing: nothing more may reach Kestrel).</summary>
     private async ValueTask<int> ReadThroughGateAsync(PipeWriter input)
@@ -119,5 +139,8 @@ internal sealed partial class BatonConnection
 
         [LoggerMessage(204, LogLevel.Information, "Connection {ConnectionId}: a request body's framing is broken; closing the connection")]
         public static partial void GateBroken(ILogger logger, string connectionId);
+
+        [LoggerMessage(224, LogLevel.Warning, "Connection {ConnectionId}: could not ask Kestrel to close it for the drain: {Reason}")]
+        public static partial void DrainFailed(ILogger logger, string connectionId, string reason);
     }
 }

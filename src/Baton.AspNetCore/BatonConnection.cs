@@ -71,6 +71,7 @@ internal sealed partial class BatonConnection : ConnectionContext
     {
         _receiving = DoReceive();
         _sending = DoSend();
+        _drainRegistration = _connection.Draining.UnsafeRegister(static state => ((BatonConnection)state!).OnDraining(), this);
     }
 
     public override void Abort(ConnectionAbortedException abortReason)
@@ -95,6 +96,7 @@ internal sealed partial class BatonConnection : ConnectionContext
         }
         finally
         {
+            await _drainRegistration.DisposeAsync().ConfigureAwait(false);
             // Frees the TLS session and the socket, and tells the front this connection ended.
             await _connection.DisposeAsync().ConfigureAwait(false);
             _connectionClosedTokenSource.Dispose();

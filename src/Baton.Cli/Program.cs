@@ -16,6 +16,7 @@ root.Subcommands.Add(RelayCommand.Create());
 root.Subcommands.Add(ControlCommands.Status());
 root.Subcommands.Add(ControlCommands.Reload());
 root.Subcommands.Add(ControlCommands.Upgrade());
+root.Subcommands.Add(ControlCommands.Restart());
 root.Subcommands.Add(ControlCommands.Check());
 ParseResult parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

@@ -19,11 +19,13 @@ public static class FrontControl
     /// <summary>
     /// Sends <paramref name="command"/> to the front whose control socket is <paramref name="controlSocket"/>, else the one
     /// <paramref name="configFile"/> (and Baton__Control__Socket) names, else the default path. With <paramref name="json"/>
-    /// the front's reply is printed as it came; otherwise as text.
+    /// the front's reply is printed as it came; otherwise as text. <paramref name="arguments"/> go in the request (`restart`: its pool).
     /// </summary>
     public static async Task<int> RunAsync(
-        string command, string? controlSocket, string? configFile, bool json, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+        string command, IReadOnlyDictionary<string, string> arguments, string? controlSocket, string? configFile, bool json,
+        TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(arguments);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
         string path;
@@ -38,7 +40,10 @@ public static class FrontControl
         }
         try
         {
-            JsonNode? result = await ControlClient.SendAsync(path, command, DefaultTimeout, cancellationToken).ConfigureAwait(false);
+            var request = new JsonObject();
+            foreach ((string key, string value) in arguments)
+                request[key] = value;
+            JsonNode? result = await ControlClient.SendAsync(path, command, DefaultTimeout, cancellationToken, request).ConfigureAwait(false);
             await output.WriteAsync(json ? $"{result?.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping })}\n" : ControlText.Format(command, result)).ConfigureAwait(false);
             return 0;
         }

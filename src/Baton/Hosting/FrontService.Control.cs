@@ -21,6 +21,7 @@ internal sealed partial class FrontService
         ["status"] = (_, _) => Task.FromResult<JsonNode?>(Status()),
         ["reload"] = ReloadCommandAsync,
         ["upgrade"] = UpgradeCommandAsync,
+        ["restart"] = RestartCommandAsync,
     };
 
     private FrontUpgrade? _upgrade;
@@ -77,6 +78,37 @@ internal sealed partial class FrontService
         return ToJson(result);
     }
 
+    /// <summary>`baton restart POOL`: a new generation of the pool's workers with the settings it runs (the binary at its path is read again).</summary>
+    private async Task<JsonNode?> RestartCommandAsync(JsonObject request, CancellationToken cancellationToken)
+    {
+        string? name = request["pool"] is JsonValue value && value.TryGetValue(out string? text) ? text : null;
+        // Under the reload's gate: a reload does not remove or replace the pool while its generation changes.
+        await _reloadGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (name is null || !_pools.TryGetValue(name, out WorkerPool? pool))
+                throw new ControlReplyException("restart refused", [$"no pool named '{name}'; the pools are: {string.Join(", ", _pools.Keys)}"]);
+            DeployResult result = await pool.RestartAsync(pool.Options, "baton restart", cancellationToken).ConfigureAwait(false);
+            if (!result.Succeeded)
+                throw new ControlReplyException($"restart of pool '{name}' failed, generation {result.Previous} serves on", [result.Failure!]);
+            return new JsonObject { ["pool"] = name, ["deploy"] = ToJson(result), ["pids"] = new JsonArray([.. pool.ServingWorkers.Select(w => JsonValue.Create(w.Pid))]) };
+        }
+        finally
+        {
+            _reloadGate.Release();
+        }
+    }
+
+    private static JsonObject ToJson(DeployResult result) => new()
+    {
+        ["succeeded"] = result.Succeeded,
+        ["generation"] = result.Generation,
+        ["previous"] = result.Previous,
+        ["trigger"] = result.Trigger,
+        ["at"] = result.At,
+        ["failure"] = result.Failure,
+    };
+
     private static JsonObject ToJson(ReloadResult result) => new()
     {
         ["applied"] = result.Applied,
@@ -129,19 +161,29 @@ internal sealed partial class FrontService
         };
     }
 
-    private static JsonObject PoolStatus(WorkerPool pool) => new()
+    private static JsonObject PoolStatus(WorkerPool pool)
     {
-        ["name"] = pool.Name,
-        ["mode"] = pool.Mode.ToString().ToLowerInvariant(),
-        ["workers"] = pool.Options.Workers,
-        ["running"] = new JsonArray([.. pool.Workers.Select(worker => new JsonObject
+        var status = new JsonObject
         {
-            ["pid"] = worker.Pid,
-            ["ready"] = worker.IsReady,
-            ["connections"] = worker.Outstanding,
-            ["startedAt"] = new DateTimeOffset(worker.StartedAt, TimeSpan.Zero),
-        })]),
-    };
+            ["name"] = pool.Name,
+            ["mode"] = pool.Mode.ToString().ToLowerInvariant(),
+            ["workers"] = pool.Options.Workers,
+            ["generation"] = pool.Generation,
+            ["running"] = WorkersStatus(pool.ServingWorkers),
+            ["draining"] = WorkersStatus(pool.DrainingWorkers),
+        };
+        if (pool.LastDeploy is DeployResult deploy)
+            status["lastDeploy"] = ToJson(deploy);
+        return status;
+    }
+
+    private static JsonArray WorkersStatus(IEnumerable<WorkerProcess> workers) => new([.. workers.Select(worker => new JsonObject
+    {
+        ["pid"] = worker.Pid,
+        ["ready"] = worker.IsReady,
+        ["connections"] = worker.Outstanding,
+        ["startedAt"] = new DateTimeOffset(worker.StartedAt, TimeSpan.Zero),
+    })]);
 
     private static JsonObject CertificateStatus(CertificateMaterial certificate)
     {

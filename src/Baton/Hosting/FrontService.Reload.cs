@@ -108,7 +108,7 @@ internal sealed partial class FrontService
         (_, BatonOptions? options, IReadOnlyList<string> problems) = FrontConfiguration.Load(_source.ConfigFile, _source.Overrides);
         if (options is null)
             return Refused(trigger, problems);
-        List<string> notes = ReloadPolicy.KeepRunning(current.Options, options, _pools);
+        List<string> notes = ReloadPolicy.KeepRunning(current.Options, options, _pools, out List<string> deploys);
         // Checked again with the settings the running pools keep: routes must fit the pools as they run.
         problems = BatonOptionsValidator.Validate(options);
         if (problems.Count > 0)
@@ -143,6 +143,7 @@ internal sealed partial class FrontService
             next = CreateGeneration(current.Number + 1, options, certificates, pools, current);
             replaced = _launcher!.Update(options, certificates, next.TicketKeys);
             await StartAddedPoolsAsync(newPools.Values, cancellationToken).ConfigureAwait(false);
+            await DeployAsync(deploys, options, trigger, notes, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or UnauthorizedAccessException or ArgumentException or Interop.OpenSslException)
         {
@@ -270,6 +271,28 @@ internal sealed partial class FrontService
                 throw new InvalidOperationException(
                     $"{BatonOptions.SectionName}:Pools:{pool.Name}: its workers did not all report ready within {_options.Limits.WorkerStartTimeout}; the log lines above say why");
             }
+        }
+    }
+
+    /// <summary>
+    /// A new generation for each pool whose command, arguments, environment or worker count changed, one pool after the
+    /// other, last in the reload: one that does not become ready refuses the reload (its old generation serves on; pools
+    /// deployed before it keep their new generation, as a note in the refusal says).
+    /// </summary>
+    private async Task DeployAsync(List<string> deploys, BatonOptions options, string trigger, List<string> notes, CancellationToken cancellationToken)
+    {
+        var deployed = new List<string>();
+        foreach (string name in deploys)
+        {
+            DeployResult result = await _pools[name].RestartAsync(options.Pools[name], trigger, cancellationToken).ConfigureAwait(false);
+            if (!result.Succeeded)
+            {
+                string already = deployed.Count == 0 ? "" : $" (pools {string.Join(", ", deployed)} were deployed before it and keep their new generation)";
+                throw new InvalidOperationException(
+                    $"{BatonOptions.SectionName}:Pools:{name}: generation {result.Generation} did not become ready: {result.Failure}; generation {result.Previous} serves on{already}");
+            }
+            deployed.Add(name);
+            notes.Add($"{BatonOptions.SectionName}:Pools:{name}: generation {result.Generation} deployed; generation {result.Previous} drains");
         }
     }
 

@@ -6,27 +6,40 @@ namespace Baton.Hosting;
 
 /// <summary>
 /// What a reload cannot change in a running front, and so leaves as it runs, saying so: the settings of a pool that
-/// keeps running (its workers were started with them; replacing workers is for a later version), the limits the pools
-/// and the connection cap were built with, and the control socket. Everything else a reload applies.
+/// keeps running beyond what a deploy changes (<see cref="DeployKeys"/>: a new generation of its workers), the limits
+/// the pools and the connection cap were built with, and the control socket. Everything else a reload applies.
 /// </summary>
 internal static class ReloadPolicy
 {
     private const string RestartNote = "it applies when the front is restarted";
 
+    /// <summary>What a new generation of a pool's workers can change; the rest (its mode, ALPN, limits) the front routes by.</summary>
+    private static readonly string[] DeployKeys =
+        [nameof(PoolOptions.Workers), nameof(PoolOptions.Command), nameof(PoolOptions.Arguments), nameof(PoolOptions.Environment)];
+
     /// <summary>
     /// Puts the running values into <paramref name="loaded"/> where it differs on any of those, and returns one note per
-    /// difference, naming its key. A pool new to <paramref name="loaded"/> keeps its own settings: it is started.
+    /// difference, naming its key. A pool new to <paramref name="loaded"/> keeps its own settings: it is started. A running
+    /// pool whose only changes are <see cref="DeployKeys"/> keeps the loaded settings and is named in <paramref name="deploys"/>.
     /// </summary>
-    public static List<string> KeepRunning(BatonOptions running, BatonOptions loaded, IReadOnlyDictionary<string, WorkerPool> pools)
+    public static List<string> KeepRunning(
+        BatonOptions running, BatonOptions loaded, IReadOnlyDictionary<string, WorkerPool> pools, out List<string> deploys)
     {
         var notes = new List<string>();
+        deploys = [];
         foreach ((string name, PoolOptions pool) in loaded.Pools.ToList())
         {
             if (!pools.TryGetValue(name, out WorkerPool? runningPool))
                 continue;
             string[] changed = PoolDifferences(runningPool.Options, pool);
+            if (changed.Length > 0 && changed.All(DeployKeys.Contains))
+            {
+                deploys.Add(name);
+                continue;
+            }
             if (changed.Length > 0)
-                notes.Add($"{BatonOptions.SectionName}:Pools:{name}: {string.Join(", ", changed)} changed; the pool keeps running as it was started, {RestartNote}");
+                notes.Add($"{BatonOptions.SectionName}:Pools:{name}: {string.Join(", ", changed)} changed; the pool keeps running as it was started "
+                    + $"(a reload deploys a new generation of workers only when nothing but {string.Join(", ", DeployKeys)} changed), {RestartNote}");
             loaded.Pools[name] = runningPool.Options;
         }
         KeepRunningLimits(running.Limits, loaded.Limits, notes);

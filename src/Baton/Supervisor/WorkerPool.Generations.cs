@@ -15,11 +15,16 @@ internal sealed partial class WorkerPool
 {
     private readonly SemaphoreSlim _deploying = new(1, 1);
     private readonly List<WorkerGeneration> _draining = [];
+    /// <summary>A deploy's generation until it serves or is given up: stopped with the rest if the front stops meanwhile.</summary>
+    private volatile WorkerGeneration? _starting;
+
+    private IEnumerable<WorkerProcess> StartingWorkers => _starting?.Running ?? [];
 
     /// <summary>The last deploy's outcome, for `baton status`; null before the first.</summary>
     public DeployResult? LastDeploy { get; private set; }
 
-    private IEnumerable<WorkerProcess> DrainingWorkers
+    /// <summary>The workers of replaced generations that have not exited yet.</summary>
+    public IEnumerable<WorkerProcess> DrainingWorkers
     {
         get
         {
@@ -40,7 +45,16 @@ internal sealed partial class WorkerPool
             WorkerGeneration previous = _serving;
             var next = new WorkerGeneration(previous.Number + 1, options);
             _logger.DeployStarting(Name, next.Number, trigger);
-            string? failure = _stopping ? "the front is stopping" : await StartAndWaitReadyAsync(next, cancellationToken).ConfigureAwait(false);
+            _starting = next;
+            string? failure;
+            try
+            {
+                failure = _stopping ? "the front is stopping" : await StartAndWaitReadyAsync(next, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _starting = null;
+            }
             if (failure is not null)
             {
                 next.State = GenerationState.Failed;

@@ -54,7 +54,10 @@ internal sealed partial class WorkerPool
     public int Generation => _serving.Number;
 
     /// <summary>Every running worker: the serving generation's, then those of generations still draining.</summary>
-    public IEnumerable<WorkerProcess> Workers => _serving.Running.Concat(DrainingWorkers);
+    public IEnumerable<WorkerProcess> Workers => ServingWorkers.Concat(StartingWorkers).Concat(DrainingWorkers);
+
+    /// <summary>The workers new connections go to.</summary>
+    public IEnumerable<WorkerProcess> ServingWorkers => _serving.Running;
 
     /// <summary>Where the connections this pool's workers hand back go: the front's, set on the running workers and every later one.</summary>
     public Action<HandbackArrival>? HandbackReceived

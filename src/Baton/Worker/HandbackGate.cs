@@ -10,7 +10,7 @@ internal enum GateVerdict
     /// <summary>Everything so far belongs to this pool's requests: keep reading.</summary>
     Continue,
 
-    /// <summary>A request head this pool must not serve (another pool's route, or a head that cannot be routed): stop
+    /// <summary>A request head this pool must not serve (another pool's route, any head once draining, or one that cannot be routed): stop
     /// reading; <see cref="HandbackGate.Held"/> holds it and everything after it.</summary>
     Boundary,
 
@@ -33,6 +33,8 @@ internal sealed class HandbackGate
     private readonly string? _serverName;
     private readonly string _pool;
     private readonly HttpHeadLimits _limits;
+    private readonly bool _checkRoutes;
+    private readonly CancellationToken _draining;
     private readonly ArrayBufferWriter<byte> _head = new(1024);
     private readonly Queue<bool> _headRequests = new();
     private readonly Lock _counts = new();
@@ -45,8 +47,13 @@ internal sealed class HandbackGate
     private int _requests;
     private int _answered;
 
-    public HandbackGate(RouteTable routes, string listener, string? serverName, string pool, HttpHeadLimits? limits = null)
+    /// <param name="checkRoutes">Whether a head may be another pool's (Host/path routes exist); without, only a drain is a boundary.</param>
+    /// <param name="draining">Cancelled when this worker's generation drains: from then on every head is a boundary.</param>
+    public HandbackGate(
+        RouteTable routes, string listener, string? serverName, string pool, HttpHeadLimits? limits = null, bool checkRoutes = true, CancellationToken draining = default)
     {
+        _checkRoutes = checkRoutes;
+        _draining = draining;
         _routes = routes;
         _listener = listener;
         _serverName = serverName;
@@ -123,8 +130,10 @@ internal sealed class HandbackGate
             data = default;
             return GateVerdict.Continue;
         }
-        // An invalid head is the front's to answer (its parser, its status code); a complete one may be another pool's.
-        if (status != ParseStatus.Complete || _routes.SelectWithRequest(_listener, _serverName, head!.Host, head.NormalizedPath) != _pool)
+        // An invalid head is the front's to answer (its parser, its status code); a complete one may be another pool's,
+        // and once the generation drains every one goes back to be served by the next.
+        if (status != ParseStatus.Complete || head is null || _draining.IsCancellationRequested
+            || (_checkRoutes && _routes.SelectWithRequest(_listener, _serverName, head.Host, head.NormalizedPath) != _pool))
         {
             _held = [.. _head.WrittenSpan, .. data[take..]];
             _head.Clear();

@@ -24,10 +24,18 @@ internal sealed partial class WorkerConnection
     /// </summary>
     public bool HandedBack { get; private set; }
 
-    /// <summary>Handoff HTTP/1.1 with Host/path routes configured: a later request may be another pool's.</summary>
-    private bool MayHandBack =>
-        _handbacks?.Routes is { } routes && routes.Routes.Any(r => r.NeedsRequest)
-        && _facts.Mode == HandoffMode.Handoff && _facts.Listener is not null && _facts.NegotiatedAlpn != "h2";
+    /// <summary>Handoff HTTP/1.1: the connection can go back to the front at a request boundary (a deploy drains it so).</summary>
+    private bool CanHandBack =>
+        _handbacks?.Routes is not null && _facts.Mode == HandoffMode.Handoff && _facts.Listener is not null && _facts.NegotiatedAlpn != "h2";
+
+    /// <summary>
+    /// ... and Host/path routes are configured: a later request may be another pool's, so the session stays in user space
+    /// (a kernel-TLS one cannot be detached yet); without them kernel TLS wins and a deploy closes the connection instead.
+    /// </summary>
+    private bool MayHandBack => CanHandBack && _handbacks!.Routes!.Routes.Any(r => r.NeedsRequest);
+
+    /// <summary>Cancelled when the front drains this worker's generation (a deploy): see <see cref="WorkerListener.Draining"/>.</summary>
+    public CancellationToken Draining => _handbacks?.Draining ?? CancellationToken.None;
 
     /// <summary>
     /// The pool a new connection for <paramref name="host"/> and <paramref name="path"/> would reach (its SNI the host, as a
@@ -39,7 +47,9 @@ internal sealed partial class WorkerConnection
 
     /// <summary>The gate for this connection's requests once it is open; null when every request stays here.</summary>
     public HandbackGate? CreateGate() =>
-        MayHandBack && _stream is TlsRecordStream ? new HandbackGate(_handbacks!.Routes!, _facts.Listener!, _facts.ServerName, Pool) : null;
+        CanHandBack && _stream is TlsRecordStream
+            ? new HandbackGate(_handbacks!.Routes!, _facts.Listener!, _facts.ServerName, Pool, checkRoutes: MayHandBack, draining: Draining)
+            : null;
 
     /// <summary>
     /// Sends the connection back with its session as it is now and the plaintext from the boundary on (<paramref name="held"/>

@@ -199,7 +199,8 @@ internal sealed partial class WorkerListener : IAsyncDisposable
                 else if (message.Type == MessageType.HandbackAck)
                     OnHandbackAck(message.ConnectionId);
                 else if (message.Type == MessageType.Drain)
-                    _draining.Cancel();
+                    // Its callbacks (one per connection) run on the pool, not on the channel's thread.
+                    ThreadPool.UnsafeQueueUserWorkItem(static draining => draining.Cancel(), _draining, preferLocal: false);
                 else
                     Accept(message, body.AsSpan(0, message.BodyLength));
                 // Handoff bodies carry TLS secrets: never leave them in the buffer.

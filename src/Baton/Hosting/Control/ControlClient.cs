@@ -10,7 +10,7 @@ internal static class ControlClient
     /// Sends <paramref name="command"/> and returns the reply's result; throws <see cref="ControlReplyException"/> with the
     /// front's error, or <see cref="ControlException"/> when the front cannot be reached or does not answer within <paramref name="timeout"/>.
     /// </summary>
-    public static async Task<JsonNode?> SendAsync(string path, string command, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task<JsonNode?> SendAsync(string path, string command, TimeSpan timeout, CancellationToken cancellationToken, JsonObject? arguments = null)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
@@ -18,7 +18,7 @@ internal static class ControlClient
         try
         {
             await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), deadline.Token).ConfigureAwait(false);
-            await socket.SendAsync(ControlProtocol.Request(command), SocketFlags.None, deadline.Token).ConfigureAwait(false);
+            await socket.SendAsync(ControlProtocol.Request(command, arguments), SocketFlags.None, deadline.Token).ConfigureAwait(false);
             string line = await ControlProtocol.ReadLineAsync(socket, ControlProtocol.MaxReplyBytes, deadline.Token).ConfigureAwait(false);
             return ControlProtocol.ParseReply(line);
         }

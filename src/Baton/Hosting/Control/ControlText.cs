@@ -11,6 +11,9 @@ internal static class ControlText
     {
         "status" when result is JsonObject status => Status(status),
         "reload" when result is JsonObject reload => Reload(reload),
+        "restart" when result is JsonObject restart =>
+            $"restarted: pool {restart["pool"]} generation {restart["deploy"]?["generation"]} serves (pids {string.Join(", ", restart["pids"] as JsonArray ?? [])}); "
+            + $"generation {restart["deploy"]?["previous"]} drains\n",
         "upgrade" when result is JsonObject upgrade =>
             $"upgraded: front pid {upgrade["newPid"]} serves; pid {upgrade["oldPid"]} stops accepting and drains\n",
         _ => $"{result?.ToJsonString() ?? "done"}\n",
@@ -39,10 +42,18 @@ internal static class ControlText
         foreach (JsonNode? pool in status["pools"] as JsonArray ?? [])
         {
             JsonArray running = pool!["running"] as JsonArray ?? [];
-            text.Append(CultureInfo.InvariantCulture, $"  {pool["name"]}  {pool["mode"]}, {running.Count} of {pool["workers"]} workers running\n");
-            foreach (JsonNode? worker in running)
+            JsonArray draining = pool["draining"] as JsonArray ?? [];
+            text.Append(CultureInfo.InvariantCulture,
+                $"  {pool["name"]}  {pool["mode"]}, generation {pool["generation"]}, {running.Count} of {pool["workers"]} workers running"
+                + $"{(draining.Count > 0 ? $", {draining.Count} draining" : "")}\n");
+            foreach (JsonNode? worker in running.Concat(draining))
                 text.Append(CultureInfo.InvariantCulture,
-                    $"    pid {worker!["pid"]}  {((bool?)worker["ready"] == true ? "ready" : "not ready")}  {worker["connections"]} connection(s)\n");
+                    $"    pid {worker!["pid"]}  {((bool?)worker["ready"] == true ? "ready" : "not ready")}  {worker["connections"]} connection(s)"
+                    + $"{(draining.Contains(worker) ? "  draining" : "")}\n");
+            if (pool["lastDeploy"] is JsonObject deploy)
+                text.Append((bool?)deploy["succeeded"] == true
+                    ? $"    last deploy: generation {deploy["generation"]} serves ({deploy["trigger"]}, {deploy["at"]})\n"
+                    : $"    last deploy failed: generation {deploy["generation"]}: {deploy["failure"]} ({deploy["trigger"]}, {deploy["at"]}); generation {deploy["previous"]} serves on\n");
         }
         text.Append("certificates:\n");
         foreach (JsonNode? certificate in status["certificates"] as JsonArray ?? [])
