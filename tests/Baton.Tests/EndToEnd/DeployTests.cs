@@ -1,0 +1,122 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Baton.Tests.Infrastructure;
+
+namespace Baton.Tests.EndToEnd;
+
+/// <summary>
+/// Rolling deploys (issue 13): `baton restart POOL` and reloads that change what a pool's workers run start a new
+/// generation of workers; kept-alive HTTP/1.1 connections move to it at their next request (same client port, no
+/// failure), and a generation that cannot start is rolled back. Real front, real workers, python3's http.client.
+/// </summary>
+public sealed partial class DeployTests
+{
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(90);
+
+    /// <summary>
+    /// argv: port, connections. Each thread keeps one HTTP/1.1 connection and sends requests on it until stdin has a line;
+    /// it never reconnects (auto_open off) and checks its local port each time; a line whenever the answering pid changes.
+    /// </summary>
+    private const string KeepAliveClient = """
+        import http.client, re, ssl, sys, threading
+        port, n = int(sys.argv[1]), int(sys.argv[2])
+        ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+        stop = threading.Event(); lock = threading.Lock(); failures = []
+        def say(text):
+            with lock: print(text, flush=True)
+        def run(i):
+            c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=60)
+            c.connect(); c.auto_open = 0
+            local = c.sock.getsockname()[1]; last = None; count = 0
+            try:
+                while not stop.is_set():
+                    c.request("GET", "/?c=%d" % i)
+                    r = c.getresponse(); body = r.read()
+                    if r.status != 200: raise Exception("HTTP %d" % r.status)
+                    if r.will_close or c.sock is None or c.sock.getsockname()[1] != local: raise Exception("the connection did not stay")
+                    count += 1
+                    pid = int(re.search(rb"worker pid: (\d+)", body).group(1))
+                    if pid != last:
+                        say("conn %d port %d pid %d" % (i, local, pid)); last = pid
+            except Exception as e:
+                with lock: failures.append(i)
+                say("failure conn %d port %d after %d requests: %r" % (i, local, count, e))
+            say("done conn %d port %d requests %d" % (i, local, count))
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+        for t in threads: t.start()
+        sys.stdin.readline(); stop.set()
+        for t in threads: t.join()
+        sys.exit(1 if failures else 0)
+        """;
+
+    [Fact]
+    public async Task BatonRestartMovesKeptAliveConnectionsToTheNewGenerationWithoutAFailure()
+    {
+        const int connections = 10;
+        await using BatonFront front = await BatonFront.StartAsync(["--mode", "handoff", "--workers", "1"]);
+        int first = front.AllInitialWorkerPids.Single();
+        await using ChildProcess client = ChildProcess.Start("python3", ["-c", KeepAliveClient, front.Port.ToString(), connections.ToString()]);
+        await using RequestLoad load = RequestLoad.Start(front.Port, keepAliveLoops: 1, newConnectionLoops: 1);
+        await WaitForEveryConnectionAsync(client, first, connections);
+        await load.WaitForSuccessesAsync(10);
+
+        int second = await RestartAsync(front);
+        await WaitForEveryConnectionAsync(client, second, connections);
+        int third = await RestartAsync(front);
+        await WaitForEveryConnectionAsync(client, third, connections);
+
+        // The replaced generations drained and exited; every connection kept its port and never failed.
+        await Wait.UntilAsync(() => !ProcFs.IsAlive(first) && !ProcFs.IsAlive(second), "the old generations have exited", Generous);
+        await client.WriteAsync("stop\n");
+        Assert.True(await client.WaitForExitAsync(Generous) == 0, client.Output);
+        Dictionary<int, HashSet<int>> ports = PortsByConnection(client.StandardOutput);
+        Assert.Equal(connections, ports.Count);
+        Assert.All(ports.Values, set => Assert.Single(set));
+        await load.StopAsync();
+        Assert.True(load.Failures.Count == 0, string.Join('\n', load.Failures));
+        Assert.Contains(third, load.ServedBy.Keys);
+        Assert.False(front.HasExited);
+    }
+
+    [Fact]
+    public async Task BatonRestartOfAPoolThatDoesNotExistIsRefused()
+    {
+        await using BatonFront front = await BatonFront.StartAsync(["--workers", "1"]);
+        ProcessResult refused = await front.ControlAsync("restart", "nosuchpool");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("no pool named 'nosuchpool'", refused.StandardError);
+        Assert.Equal(front.AllInitialWorkerPids.ToHashSet(), front.CurrentWorkers());
+    }
+
+    /// <summary>Restarts pool default and returns the new generation's one worker pid, as the command printed it.</summary>
+    private static async Task<int> RestartAsync(BatonFront front)
+    {
+        ProcessResult restarted = await front.ControlAsync("restart", "default");
+        Assert.True(restarted.ExitCode == 0, $"{restarted}\nbaton:\n{front.Output}");
+        Match match = RestartedPids().Match(restarted.StandardOutput);
+        Assert.True(match.Success, restarted.ToString());
+        return int.Parse(match.Groups[1].Value);
+    }
+
+    private static async Task WaitForEveryConnectionAsync(ChildProcess client, int pid, int connections)
+    {
+        await Wait.UntilAsync(
+            () => client.Output.Contains("failure", StringComparison.Ordinal) || Answered(client.StandardOutput, pid).Count == connections,
+            $"every connection has been answered by pid {pid}", Generous);
+        Assert.False(client.Output.Contains("failure", StringComparison.Ordinal), client.Output);
+    }
+
+    private static HashSet<int> Answered(string output, int pid) =>
+        [.. ConnectionLine().Matches(output).Where(m => int.Parse(m.Groups[3].Value) == pid).Select(m => int.Parse(m.Groups[1].Value))];
+
+    private static Dictionary<int, HashSet<int>> PortsByConnection(string output) =>
+        ConnectionLine().Matches(output).GroupBy(m => int.Parse(m.Groups[1].Value))
+            .ToDictionary(g => g.Key, g => g.Select(m => int.Parse(m.Groups[2].Value)).ToHashSet());
+
+    [GeneratedRegex(@"conn (\d+) port (\d+) pid (\d+)")]
+    private static partial Regex ConnectionLine();
+
+    [GeneratedRegex(@"serves \(pids (\d+)\)")]
+    private static partial Regex RestartedPids();
+}
