@@ -71,7 +71,7 @@ public class ControlSocketTests
     [InlineData("{\"command\":\"status\"}\n", "no protocol version")]
     [InlineData("{\"baton\":2,\"command\":\"status\"}\n", "unsupported protocol version 2; this front speaks 1")]
     [InlineData("{\"baton\":1}\n", "no \\\"command\\\"")]
-    [InlineData("{\"baton\":1,\"command\":\"launch\"}\n", "unknown command 'launch'; this front knows reload, status")]
+    [InlineData("{\"baton\":1,\"command\":\"launch\"}\n", "unknown command 'launch'; this front knows reload, restart, status")]
     [InlineData("{\"baton\":1,\"command\":\"status\"", "closed before the end of the line")]
     public async Task AMalformedRequestGetsAnErrorAndTheFrontServesOn(string request, string error)
     {

@@ -89,6 +89,51 @@ public sealed partial class DeployTests
         Assert.Equal(front.AllInitialWorkerPids.ToHashSet(), front.CurrentWorkers());
     }
 
+    [Fact]
+    public async Task AReloadThatChangesAPoolsWorkersDeploysANewGenerationAndOneThatCannotStartIsRolledBack()
+    {
+        static Dictionary<string, object> Pool(object pool) => new() { ["Pools"] = new Dictionary<string, object> { ["default"] = pool } };
+        using ReloadSite site = ReloadSite.Create(Pool(new { Workers = 1, Mode = "handoff" }));
+        await using BatonFront front = await BatonFront.StartAsync(["--config", site.Config, "--listen", "127.0.0.1:0"]);
+        int first = front.AllInitialWorkerPids.Single();
+
+        // A command that exits at once: generation 2 never becomes ready, generation 1 serves on and status says why.
+        site.WriteConfig(Pool(new { Workers = 1, Mode = "handoff", Command = "/bin/sh", Arguments = new[] { "-c", "exit 3" } }));
+        ProcessResult failed = await front.ControlAsync("reload");
+        Assert.True(failed.ExitCode == 1, failed.ToString());
+        Assert.Contains("Baton:Pools:default: generation 2 did not become ready: ", failed.StandardError);
+        Assert.Contains("generation 1 serves on", failed.StandardError);
+        await front.WaitForOutputAsync("deploy failed: pool=default generation 2");
+        JsonNode pool = (await StatusAsync(front))["pools"]![0]!;
+        Assert.Equal(1, (int)pool["generation"]!);
+        Assert.False((bool)pool["lastDeploy"]!["succeeded"]!);
+        // The shell may exit before or while it is sent its settings: either is the reason given.
+        string failure = (string)pool["lastDeploy"]!["failure"]!;
+        Assert.True(failure.Contains("exited before the generation was ready", StringComparison.Ordinal)
+            || failure.StartsWith("a worker could not start: ", StringComparison.Ordinal), failure);
+        Assert.Equal(first, Clients.WorkerPid(await Clients.CurlAsync(front.Port)));
+
+        // Two workers instead of one: generation 2 (the failed one left nothing behind) with two new pids, the old one exits.
+        site.WriteConfig(Pool(new { Workers = 2, Mode = "handoff" }));
+        ProcessResult deployed = await front.ControlAsync("reload");
+        Assert.True(deployed.ExitCode == 0, deployed.ToString());
+        Assert.Contains("note: Baton:Pools:default: generation 2 deployed; generation 1 drains", deployed.StandardOutput);
+        pool = (await StatusAsync(front))["pools"]![0]!;
+        Assert.Equal(2, (int)pool["generation"]!);
+        int[] serving = [.. pool["running"]!.AsArray().Select(w => (int)w!["pid"]!)];
+        Assert.Equal(2, serving.Length);
+        Assert.DoesNotContain(first, serving);
+        await Wait.UntilAsync(() => !ProcFs.IsAlive(first), "generation 1's worker has exited", Generous);
+        Assert.Contains(Clients.WorkerPid(await Clients.CurlAsync(front.Port)), serving);
+    }
+
+    private static async Task<JsonNode> StatusAsync(BatonFront front)
+    {
+        ProcessResult result = await front.ControlAsync("status", "--json");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return JsonNode.Parse(result.StandardOutput)!;
+    }
+
     /// <summary>Restarts pool default and returns the new generation's one worker pid, as the command printed it.</summary>
     private static async Task<int> RestartAsync(BatonFront front)
     {
