@@ -69,6 +69,7 @@ internal sealed class HandbackDispatcher : IDisposable
                 {
                     arrival.Acknowledge();
                     _metrics.HandedOff(target.Name);
+                    _metrics.HandedBack(arrival.FromPool, target.Name);
                     _logger.ConnectionHandedBack(arrival.Id, arrival.FromPool, arrival.FromPid, target.Name, newId);
                     return;
                 }
