@@ -16,9 +16,9 @@ internal static class ChannelHeader
     /// <summary>
     /// Raised whenever a version's peer would break on the new messages, so that it refuses the front's Configure at
     /// start instead (BadVersion), which names the problem: 2 added Ping/Pong, 3 added Certificates, TicketKeys,
-    /// Handback and HandbackAck (and Configure fields an older worker would refuse one by one), 4 added Drain.
+    /// Handback and HandbackAck (and Configure fields an older worker would refuse one by one), 4 added Drain, 5 Routes.
     /// </summary>
-    public const ushort Version = 4;
+    public const ushort Version = 5;
 
     /// <summary>Largest body: room for 64 KiB of initial data, 4 KiB of TLS state and a Configure with certificates.</summary>
     public const int MaxBodyLength = 256 * 1024;

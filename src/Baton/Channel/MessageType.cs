@@ -49,6 +49,10 @@ internal enum MessageType : ushort
     /// <summary>Front → worker: this worker's generation is being replaced; take no new work and hand back or close
     /// what it serves at the next request boundary, then exit when empty. Empty body, connection id 0.</summary>
     Drain = 13,
+
+    /// <summary>Front → handoff worker, on reload: <see cref="RoutesUpdate"/> body, the routes its gates and its 421 filter
+    /// use for the requests that follow. No fd, connection id 0.</summary>
+    Routes = 14,
 }
 
 /// <summary>Which end of the channel a <see cref="ChannelSocket"/> is; decides which types it may send and receive.</summary>
@@ -61,10 +65,11 @@ internal enum ChannelRole
 internal static class MessageTypeRules
 {
     public static bool IsKnown(MessageType type) => type is >= MessageType.Configure and <= MessageType.Pong
-        or MessageType.Certificates or MessageType.TicketKeys or MessageType.Handback or MessageType.HandbackAck or MessageType.Drain;
+        or MessageType.Certificates or MessageType.TicketKeys or MessageType.Handback or MessageType.HandbackAck or MessageType.Drain
+        or MessageType.Routes;
 
     public static bool IsFrontToWorker(MessageType type) => type is MessageType.Configure or MessageType.Connection or MessageType.Ping
-        or MessageType.Certificates or MessageType.TicketKeys or MessageType.HandbackAck or MessageType.Drain;
+        or MessageType.Certificates or MessageType.TicketKeys or MessageType.HandbackAck or MessageType.Drain or MessageType.Routes;
 
     /// <summary>True when a socket playing <paramref name="receiver"/> may receive <paramref name="type"/>.</summary>
     public static bool MayReceive(ChannelRole receiver, MessageType type) =>
@@ -73,10 +78,12 @@ internal static class MessageTypeRules
     public static bool CarriesFd(MessageType type) => type is MessageType.Connection or MessageType.Handback;
 
     public static bool HasBody(MessageType type) =>
-        type is MessageType.Configure or MessageType.Connection or MessageType.Certificates or MessageType.TicketKeys or MessageType.Handback;
+        type is MessageType.Configure or MessageType.Connection or MessageType.Certificates or MessageType.TicketKeys or MessageType.Handback
+            or MessageType.Routes;
 
-    /// <summary>Configure, Ready, Certificates, TicketKeys and Drain are about the channel, every other type about one connection
+    /// <summary>Configure, Ready, Certificates, TicketKeys, Drain and Routes are about the channel, every other type about one connection
     /// (ids start at 1); Ping and Pong carry the ping's number (from 1) in the same field.</summary>
     public static bool HasConnectionId(MessageType type) =>
-        type is not (MessageType.Configure or MessageType.Ready or MessageType.Certificates or MessageType.TicketKeys or MessageType.Drain);
+        type is not (MessageType.Configure or MessageType.Ready or MessageType.Certificates or MessageType.TicketKeys or MessageType.Drain
+            or MessageType.Routes);
 }

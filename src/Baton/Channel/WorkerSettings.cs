@@ -17,7 +17,10 @@ internal sealed class WorkerSettings
     // Tag 6 is retired (it was a test hook): a worker built against another Baton version may still
     // know it, so it is never given a new meaning, and the reader refuses it like any unknown tag.
     private const byte PoolTag = 1, ModeTag = 2, AlpnTag = 3, CertificatesTag = 4, TimeoutTag = 5, TicketKeysTag = 7, TicketsPerHandshakeTag = 8,
-        ClientCertificatesTag = 9, OcspResponsesTag = 10, RoutesTag = 20, DefaultPoolTag = 21;
+        ClientCertificatesTag = 9, OcspResponsesTag = 10;
+
+    /// <summary>The routes' tags, shared with the Routes body (<see cref="RoutesUpdate"/>).</summary>
+    internal const byte RoutesTag = 20, DefaultPoolTag = 21;
 
     public required string Pool { get; init; }
 

@@ -60,6 +60,11 @@ internal sealed class RouteTable
     /// <summary>The pool when no route matches.</summary>
     public string DefaultPool => _defaultPool;
 
+    /// <summary>Some route reads the request's Host or path: a later request on a connection may belong to another pool.</summary>
+    public bool NeedsRequest => _needsRequest ??= _routes.Any(r => r.NeedsRequest);
+
+    private bool? _needsRequest;
+
     /// <summary>The pool for a connection whose request is not read yet; null when a Host/path route may apply.</summary>
     public string? SelectBeforeRequest(string listener, string? serverName)
     {

@@ -123,8 +123,8 @@ internal static partial class Log
     [LoggerMessage(108, LogLevel.Information, "worker pid={Pid}: serving {Certificates} new certificate(s) to the connections it receives from now on")]
     public static partial void WorkerCertificatesReplaced(this ILogger logger, int pid, int certificates);
 
-    [LoggerMessage(109, LogLevel.Warning, "reload: worker pool={Pool} pid={Pid} could not be sent the new certificates; stopping it so that it restarts with them")]
-    public static partial void WorkerCertificatesNotDelivered(this ILogger logger, string pool, int pid);
+    [LoggerMessage(109, LogLevel.Warning, "reload: worker pool={Pool} pid={Pid} could not be sent the new {What}; stopping it so that it restarts with them")]
+    public static partial void WorkerUpdateNotDelivered(this ILogger logger, string pool, int pid, string what);
 
     [LoggerMessage(110, LogLevel.Information, "listener {Listener} on {Address} closed by a reload")]
     public static partial void ListenerClosed(this ILogger logger, string listener, string address);

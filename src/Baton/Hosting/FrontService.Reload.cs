@@ -162,6 +162,7 @@ internal sealed partial class FrontService
             await SendCertificatesAsync().ConfigureAwait(false);
             _metrics.ObserveCertificates(CertificateExpiries.Of(next.Certificates));
         }
+        await SendRoutesAsync(options).ConfigureAwait(false);
         Commit(current, next, added);
         return new ReloadResult(true, next.Number, trigger, DateTimeOffset.UtcNow, [], notes);
     }
@@ -197,6 +198,18 @@ internal sealed partial class FrontService
         {
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(update);
         }
+    }
+
+    /// <summary>
+    /// The reload's routes to the running workers of every handoff pool (those it started have them), so that the requests
+    /// their gates and 421 filter route next follow the new routes; sent before the new generation takes connections.
+    /// </summary>
+    private async Task SendRoutesAsync(BatonOptions options)
+    {
+        byte[] body = new byte[ChannelHeader.MaxBodyLength];
+        int length = new RoutesUpdate { Routes = new RouteTable(options) }.WriteTo(body);
+        TimeSpan patience = _options.Limits.WorkerResponseTimeout / 5;
+        await Task.WhenAll(_pools.Values.Select(pool => pool.ReplaceRoutesAsync(body[..length], patience))).ConfigureAwait(false);
     }
 
     /// <summary>Past this point nothing can fail: the new generation takes over.</summary>

@@ -287,22 +287,27 @@ internal sealed partial class WorkerPool
     /// tried again for up to <paramref name="patience"/>; a worker that still cannot take it is stopped (it drains, and its
     /// restart gets the new certificates from the launcher).
     /// </summary>
-    public async Task ReplaceCertificatesAsync(byte[] body, TimeSpan patience)
+    public Task ReplaceCertificatesAsync(byte[] body, TimeSpan patience) =>
+        Mode == HandoffMode.Passthrough ? PushAsync(worker => worker.TrySendCertificates(body), "certificates", patience) : Task.CompletedTask;
+
+    /// <summary>A reload's routes (a Routes body) to every running worker of a handoff pool, as certificates are sent.</summary>
+    public Task ReplaceRoutesAsync(byte[] body, TimeSpan patience) =>
+        Mode == HandoffMode.Handoff ? PushAsync(worker => worker.TrySendRoutes(body), "routes", patience) : Task.CompletedTask;
+
+    private async Task PushAsync(Func<WorkerProcess, bool> trySend, string what, TimeSpan patience)
     {
-        if (Mode != HandoffMode.Passthrough)
-            return;
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         List<WorkerProcess> waiting = [.. Workers];
         while (true)
         {
-            waiting.RemoveAll(worker => worker.TrySendCertificates(body) || worker.Exited.IsCompleted);
+            waiting.RemoveAll(worker => trySend(worker) || worker.Exited.IsCompleted);
             if (waiting.Count == 0 || System.Diagnostics.Stopwatch.GetElapsedTime(started) > patience)
                 break;
             await Task.Delay(TimeSpan.FromMilliseconds(10)).ConfigureAwait(false);
         }
         foreach (WorkerProcess worker in waiting)
         {
-            _logger.WorkerCertificatesNotDelivered(Name, worker.Pid);
+            _logger.WorkerUpdateNotDelivered(Name, worker.Pid, what);
             worker.Signal(Interop.Libc.SIGTERM);
         }
     }

@@ -199,11 +199,16 @@ internal sealed class WorkerProcess
     }
 
     /// <summary>Sends a passthrough worker the certificates of a reload (a Certificates body); false when it cannot take it now.</summary>
-    public bool TrySendCertificates(ReadOnlySpan<byte> body)
+    public bool TrySendCertificates(ReadOnlySpan<byte> body) => TrySendUpdate(MessageType.Certificates, body);
+
+    /// <summary>A reload's routes (a <see cref="RoutesUpdate"/> body) to a handoff worker; false when not sent (queue full, worker gone).</summary>
+    public bool TrySendRoutes(ReadOnlySpan<byte> body) => TrySendUpdate(MessageType.Routes, body);
+
+    private bool TrySendUpdate(MessageType type, ReadOnlySpan<byte> body)
     {
         try
         {
-            return _channel.TrySend(MessageType.Certificates, 0, body, null);
+            return _channel.TrySend(type, 0, body, null);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {

@@ -28,12 +28,11 @@ internal enum GateVerdict
 /// </summary>
 internal sealed class HandbackGate
 {
-    private readonly RouteTable _routes;
+    private readonly Func<RouteTable> _routes;
     private readonly string _listener;
     private readonly string? _serverName;
     private readonly string _pool;
     private readonly HttpHeadLimits _limits;
-    private readonly bool _checkRoutes;
     private readonly CancellationToken _draining;
     private readonly ArrayBufferWriter<byte> _head = new(1024);
     private readonly Queue<bool> _headRequests = new();
@@ -47,12 +46,11 @@ internal sealed class HandbackGate
     private int _requests;
     private int _answered;
 
-    /// <param name="checkRoutes">Whether a head may be another pool's (Host/path routes exist); without, only a drain is a boundary.</param>
+    /// <param name="routes">The routes as they are now (a reload may replace them), read at each head.</param>
     /// <param name="draining">Cancelled when this worker's generation drains: from then on every head is a boundary.</param>
     public HandbackGate(
-        RouteTable routes, string listener, string? serverName, string pool, HttpHeadLimits? limits = null, bool checkRoutes = true, CancellationToken draining = default)
+        Func<RouteTable> routes, string listener, string? serverName, string pool, HttpHeadLimits? limits = null, CancellationToken draining = default)
     {
-        _checkRoutes = checkRoutes;
         _draining = draining;
         _routes = routes;
         _listener = listener;
@@ -132,8 +130,7 @@ internal sealed class HandbackGate
         }
         // An invalid head is the front's to answer (its parser, its status code); a complete one may be another pool's,
         // and once the generation drains every one goes back to be served by the next.
-        if (status != ParseStatus.Complete || head is null || _draining.IsCancellationRequested
-            || (_checkRoutes && _routes.SelectWithRequest(_listener, _serverName, head.Host, head.NormalizedPath) != _pool))
+        if (status != ParseStatus.Complete || head is null || _draining.IsCancellationRequested || IsAnotherPools(head))
         {
             _held = [.. _head.WrittenSpan, .. data[take..]];
             _head.Clear();
@@ -153,6 +150,13 @@ internal sealed class HandbackGate
         _body = HttpBodyFramer.ForRequest(head);
         _inBody = !_body.IsComplete;
         return GateVerdict.Continue;
+    }
+
+    /// <summary>Only Host/path routes can send a request elsewhere than its connection went: without, the route is not looked up.</summary>
+    private bool IsAnotherPools(HttpRequestHead head)
+    {
+        RouteTable routes = _routes();
+        return routes.NeedsRequest && routes.SelectWithRequest(_listener, _serverName, head.Host, head.NormalizedPath) != _pool;
     }
 
     private bool StartsLikeARequest()

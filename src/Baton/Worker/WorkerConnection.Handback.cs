@@ -32,7 +32,7 @@ internal sealed partial class WorkerConnection
     /// ... and Host/path routes are configured: a later request may be another pool's, so the session stays in user space
     /// (a kernel-TLS one cannot be detached yet); without them kernel TLS wins and a deploy closes the connection instead.
     /// </summary>
-    private bool MayHandBack => CanHandBack && _handbacks!.Routes!.Routes.Any(r => r.NeedsRequest);
+    private bool MayHandBack => CanHandBack && _handbacks!.Routes!.NeedsRequest;
 
     /// <summary>Cancelled when the front drains this worker's generation (a deploy): see <see cref="WorkerListener.Draining"/>.</summary>
     public CancellationToken Draining => _handbacks?.Draining ?? CancellationToken.None;
@@ -48,7 +48,7 @@ internal sealed partial class WorkerConnection
     /// <summary>The gate for this connection's requests once it is open; null when every request stays here.</summary>
     public HandbackGate? CreateGate() =>
         CanHandBack && _stream is TlsRecordStream
-            ? new HandbackGate(_handbacks!.Routes!, _facts.Listener!, _facts.ServerName, Pool, checkRoutes: MayHandBack, draining: Draining)
+            ? new HandbackGate(() => _handbacks!.Routes!, _facts.Listener!, _facts.ServerName, Pool, draining: Draining)
             : null;
 
     /// <summary>

@@ -22,8 +22,19 @@ internal sealed partial class WorkerListener
 
     private readonly ConcurrentDictionary<ulong, TaskCompletionSource<bool>> _handbacks = new();
 
-    /// <summary>The front's routes when this pool's connections may be handed back (Host/path routes exist), else null.</summary>
-    internal RouteTable? Routes => _settings?.Mode == HandoffMode.Handoff ? _settings.Routes : null;
+    /// <summary>A reload's routes (Routes message), replacing those of the settings.</summary>
+    private volatile RouteTable? _reloadedRoutes;
+
+    /// <summary>A handoff worker's routes as the front sent them last (Configure, then each reload's Routes); null otherwise.</summary>
+    internal RouteTable? Routes => _settings?.Mode == HandoffMode.Handoff ? _reloadedRoutes ?? _settings.Routes : null;
+
+    /// <summary>The routes of a reload: the gates and the 421 filter route every later request by them.</summary>
+    private void ReplaceRoutes(ReadOnlySpan<byte> body)
+    {
+        if (Settings.Mode != HandoffMode.Handoff)
+            throw new ChannelProtocolException(ChannelError.WrongDirection, "Routes sent to a worker that does not route requests (only handoff workers do)");
+        _reloadedRoutes = RoutesUpdate.ReadFrom(body).Routes;
+    }
 
     /// <summary>
     /// Sends the connection back and waits for the front's HandbackAck. <see cref="HandbackOutcome.Taken"/>: the worker

@@ -198,6 +198,8 @@ internal sealed partial class WorkerListener : IAsyncDisposable
                     ReplaceCertificates(body.AsSpan(0, message.BodyLength));
                 else if (message.Type == MessageType.HandbackAck)
                     OnHandbackAck(message.ConnectionId);
+                else if (message.Type == MessageType.Routes)
+                    ReplaceRoutes(body.AsSpan(0, message.BodyLength));
                 else if (message.Type == MessageType.Drain)
                     // Its callbacks (one per connection) run on the pool, not on the channel's thread.
                     ThreadPool.UnsafeQueueUserWorkItem(static draining => draining.Cancel(), _draining, preferLocal: false);

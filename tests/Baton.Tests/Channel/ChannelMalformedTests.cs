@@ -203,8 +203,8 @@ public class ChannelMalformedTests : IDisposable
     public void DrainFromTheWorker() => AssertRefused(_worker, _front, ChannelError.WrongDirection, Header(DrainType, 0, 0), fdCount: 0);
 
     [Fact]
-    public void TheTypeAfterDrainIsUnknownToThisVersion() =>
-        AssertRefused(_worker, _front, ChannelError.UnknownType, Header(DrainType + 1, 1, 0), fdCount: 0);
+    public void TheTypeAfterRoutesIsUnknownToThisVersion() =>
+        AssertRefused(_worker, _front, ChannelError.UnknownType, Header((ushort)MessageType.Routes + 1, 1, 0), fdCount: 0);
 
     [Fact]
     public void AWellFormedHandbackArrivesWithItsFd()

@@ -127,6 +127,49 @@ public sealed partial class DeployTests
         Assert.Contains(Clients.WorkerPid(await Clients.CurlAsync(front.Port)), serving);
     }
 
+    /// <summary>argv: port. One connection: a request, then (after a line on stdin) the same request again; prints pool and port each time.</summary>
+    private const string TwoRequestsClient = """
+        import http.client, re, ssl, sys
+        ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+        c = http.client.HTTPSConnection("127.0.0.1", int(sys.argv[1]), context=ctx, timeout=60)
+        c.connect(); c.auto_open = 0
+        for n in (1, 2):
+            if n == 2: sys.stdin.readline()
+            c.request("GET", "/api/x"); r = c.getresponse(); body = r.read()
+            pool = re.search(rb"pool: (\S+)", body).group(1).decode()
+            print("answer %d status %d pool %s port %d" % (n, r.status, pool, c.sock.getsockname()[1]), flush=True)
+        """;
+
+    /// <summary>The routes a running handoff worker holds follow a reload (Routes message): the next request goes by them.</summary>
+    [Fact]
+    public async Task ARouteAddedByAReloadMovesTheNextRequestOfAConnectionAlreadyOpen()
+    {
+        static Dictionary<string, object> Config(bool route)
+        {
+            var baton = new Dictionary<string, object>
+            {
+                ["Pools"] = new Dictionary<string, object> { ["default"] = new { Workers = 1, Mode = "handoff" }, ["api"] = new { Workers = 1, Mode = "handoff" } },
+            };
+            if (route)
+                baton["Routes"] = new[] { new { PathPrefix = "/api/", Pool = "api" } };
+            return baton;
+        }
+        using ReloadSite site = ReloadSite.Create(Config(route: false));
+        await using BatonFront front = await BatonFront.StartAsync(["--config", site.Config, "--listen", "127.0.0.1:0"]);
+        await using ChildProcess client = ChildProcess.Start("python3", ["-c", TwoRequestsClient, front.Port.ToString()]);
+        string first = await client.WaitForLineAsync(l => l.StartsWith("answer 1", StringComparison.Ordinal), "the first answer", Generous);
+        Assert.Contains("status 200 pool default", first);
+
+        site.WriteConfig(Config(route: true));
+        ProcessResult reload = await front.ControlAsync("reload");
+        Assert.True(reload.ExitCode == 0, reload.ToString());
+        await client.WriteAsync("next\n");
+        Assert.True(await client.WaitForExitAsync(Generous) == 0, client.Output);
+        string second = client.StandardOutput.Split('\n').Single(l => l.StartsWith("answer 2", StringComparison.Ordinal));
+        Assert.Contains("status 200 pool api", second);
+        Assert.Equal(first[first.IndexOf(" port ", StringComparison.Ordinal)..], second[second.IndexOf(" port ", StringComparison.Ordinal)..]);
+    }
+
     private static async Task<JsonNode> StatusAsync(BatonFront front)
     {
         ProcessResult result = await front.ControlAsync("status", "--json");

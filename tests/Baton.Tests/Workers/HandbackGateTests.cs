@@ -8,7 +8,7 @@ public sealed class HandbackGateTests
 {
     private static readonly RouteTable Routes = new([new RouteOptions { PathPrefix = "/api/", Pool = "api" }], "default");
 
-    private static HandbackGate Gate() => new(Routes, "main", "localhost", "default");
+    private static HandbackGate Gate() => new(() => Routes, "main", "localhost", "default");
 
     private static byte[] Bytes(string text) => Encoding.Latin1.GetBytes(text);
 
@@ -113,5 +113,34 @@ public sealed class HandbackGateTests
         Assert.Equal(GateVerdict.Broken, verdict);
         Assert.DoesNotContain("GET /d", application);
         Assert.True(gate.Held.IsEmpty);
+    }
+    [Fact]
+    public void OnceDrainingEveryNextHeadIsABoundaryEvenWithoutHostOrPathRoutes()
+    {
+        using var draining = new CancellationTokenSource();
+        var bySni = new RouteTable([], "default");
+        var gate = new HandbackGate(() => bySni, "main", "localhost", "default", draining: draining.Token);
+        var (application, verdict) = Feed(gate, Own + Foreign, 100_000);
+        Assert.Equal(GateVerdict.Continue, verdict);
+        Assert.Equal(Own + Foreign, application);
+
+        draining.Cancel();
+        (application, verdict) = Feed(gate, After, 100_000);
+        Assert.Equal(GateVerdict.Boundary, verdict);
+        Assert.Equal("", application);
+        Assert.Equal(After, Encoding.Latin1.GetString(gate.Held));
+    }
+
+    [Fact]
+    public void RoutesReplacedByAReloadDecideTheNextHead()
+    {
+        RouteTable current = new([], "default");
+        var gate = new HandbackGate(() => current, "main", "localhost", "default");
+        Assert.Equal(GateVerdict.Continue, Feed(gate, Foreign, 100_000).Verdict);
+
+        current = Routes;
+        var (application, verdict) = Feed(gate, Foreign, 100_000);
+        Assert.Equal(GateVerdict.Boundary, verdict);
+        Assert.Equal("", application);
     }
 }
