@@ -53,7 +53,7 @@ public sealed partial class DeployTests
     [Fact]
     public async Task BatonRestartMovesKeptAliveConnectionsToTheNewGenerationWithoutAFailure()
     {
-        const int connections = 10;
+        const int connections = 50;
         await using BatonFront front = await BatonFront.StartAsync(["--mode", "handoff", "--workers", "1"]);
         int first = front.AllInitialWorkerPids.Single();
         await using ChildProcess client = ChildProcess.Start("python3", ["-c", KeepAliveClient, front.Port.ToString(), connections.ToString()]);
@@ -77,6 +77,23 @@ public sealed partial class DeployTests
         Assert.True(load.Failures.Count == 0, string.Join('\n', load.Failures));
         Assert.Contains(third, load.ServedBy.Keys);
         Assert.False(front.HasExited);
+    }
+
+    /// <summary>Passthrough connections cannot move (OpenSSL's session is in the worker): they end at a request boundary with Connection: close, and no request fails.</summary>
+    [Fact]
+    public async Task BatonRestartOfAPassthroughPoolClosesConnectionsAtARequestBoundaryWithoutAFailure()
+    {
+        await using BatonFront front = await BatonFront.StartAsync(["--mode", "passthrough", "--workers", "1"]);
+        int first = front.AllInitialWorkerPids.Single();
+        await using RequestLoad load = RequestLoad.Start(front.Port, keepAliveLoops: 4, newConnectionLoops: 1);
+        await load.WaitForSuccessesAsync(20);
+
+        int second = await RestartAsync(front);
+        await Wait.UntilAsync(() => !ProcFs.IsAlive(first), "generation 1's worker has exited", Generous);
+        await Wait.UntilAsync(() => load.ServedBy.GetValueOrDefault(second) > 20 || load.Failures.Count > 0, "generation 2 serves the load", Generous);
+        await load.StopAsync();
+        Assert.True(load.Failures.Count == 0, string.Join('\n', load.Failures));
+        Assert.Equal(new[] { first, second }.ToHashSet(), load.ServedBy.Keys.ToHashSet());
     }
 
     [Fact]
