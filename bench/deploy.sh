@@ -22,7 +22,7 @@ done
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-command -v wrk >/dev/null || { [[ $(id -u) == 0 ]] && apt-get install -y -qq wrk >/dev/null; } || die "wrk is missing"
+command -v wrk >/dev/null || { [[ $(id -u) == 0 ]] && { apt-get update -qq; apt-get install -y -qq wrk; } >/dev/null 2>&1; } || die "wrk is missing"
 WORK=$(mktemp -d /tmp/baton-deploy.XXXXXX)
 FRONT=""
 cleanup() {
