@@ -53,7 +53,7 @@ internal sealed partial class WorkerPool
     /// <summary>The serving generation's number: 1 at start, one more per deploy that became ready.</summary>
     public int Generation => _serving.Number;
 
-    /// <summary>Every running worker: the serving generation's, then those of generations still draining.</summary>
+    /// <summary>Every running worker: the serving generation's, a deploy's starting one's, and those of generations still draining.</summary>
     public IEnumerable<WorkerProcess> Workers => ServingWorkers.Concat(StartingWorkers).Concat(DrainingWorkers);
 
     /// <summary>The workers new connections go to.</summary>
