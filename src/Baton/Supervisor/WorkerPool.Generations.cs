@@ -84,29 +84,16 @@ internal sealed partial class WorkerPool
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_limits.WorkerStartTimeout);
-        Interlocked.Increment(ref _waiting);
+        StartGeneration(next);
         try
         {
-            StartGeneration(next);
-            while (true)
-            {
-                // The signal is taken before the state is looked at, so a change in between is not missed.
-                Task signal = _changed.Task;
-                if (next.StartFailure is string failure)
-                    return failure;
-                if (next.AllReady)
-                    return null;
-                await signal.WaitAsync(deadline.Token).ConfigureAwait(false);
-            }
+            await WaitUntilAsync(() => next.StartFailure is not null || next.AllReady, deadline.Token).ConfigureAwait(false);
+            return next.StartFailure;
         }
         catch (OperationCanceledException)
         {
             return cancellationToken.IsCancellationRequested ? "the deploy was cancelled"
                 : $"its workers did not all report ready within {_limits.WorkerStartTimeout}";
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _waiting);
         }
     }
 
@@ -128,18 +115,7 @@ internal sealed partial class WorkerPool
                 }
                 await WaitUntilEmptyAsync(workers).ConfigureAwait(false);
             }
-            foreach (WorkerProcess worker in workers.Where(w => !w.Exited.IsCompleted))
-                worker.Signal(Interop.Libc.SIGTERM);
-            Task all = Task.WhenAll(workers.Select(w => w.Exited));
-            if (await Task.WhenAny(all, Task.Delay(_limits.ShutdownTimeout)).ConfigureAwait(false) != all)
-            {
-                foreach (WorkerProcess worker in workers.Where(w => !w.Exited.IsCompleted))
-                {
-                    _logger.WorkerKilledAtDeadline(Name, worker.Pid);
-                    worker.Signal(Interop.Libc.SIGKILL);
-                }
-                await all.ConfigureAwait(false);
-            }
+            await TerminateAsync(workers, _limits.ShutdownTimeout).ConfigureAwait(false);
             if (drainFirst)
                 _logger.GenerationDrained(Name, generation.Number);
         }
@@ -154,24 +130,13 @@ internal sealed partial class WorkerPool
     private async Task WaitUntilEmptyAsync(WorkerProcess[] workers)
     {
         using var deadline = new CancellationTokenSource(_limits.ShutdownTimeout);
-        Interlocked.Increment(ref _waiting);
         try
         {
-            while (!_stopping)
-            {
-                Task signal = _changed.Task;
-                if (workers.All(w => w.Exited.IsCompleted || w.Outstanding == 0))
-                    return;
-                await signal.WaitAsync(deadline.Token).ConfigureAwait(false);
-            }
+            await WaitUntilAsync(() => _stopping || workers.All(w => w.Exited.IsCompleted || w.Outstanding == 0), deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             // The deadline: what is still connected is closed by the workers' own shutdown.
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _waiting);
         }
     }
 }

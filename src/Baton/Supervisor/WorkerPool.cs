@@ -110,7 +110,10 @@ internal sealed partial class WorkerPool
     }
 
     /// <summary>Completes when every worker of the pool has reported Ready.</summary>
-    public async Task WaitReadyAsync(CancellationToken cancellationToken)
+    public Task WaitReadyAsync(CancellationToken cancellationToken) => WaitUntilAsync(() => _serving.AllReady, cancellationToken);
+
+    /// <summary>Until <paramref name="done"/> holds, looked at again on every pool change (Ready, Ack, Closed, exit); throws when cancelled.</summary>
+    private async Task WaitUntilAsync(Func<bool> done, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _waiting);
         try
@@ -119,7 +122,7 @@ internal sealed partial class WorkerPool
             {
                 // The signal is taken before the state is looked at, so a change in between is not missed.
                 Task signal = _changed.Task;
-                if (_serving.AllReady)
+                if (done())
                     return;
                 await signal.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -318,13 +321,18 @@ internal sealed partial class WorkerPool
         _stopping = true;
         // Draining workers are given ShutdownTimeout, not WorkerResponseTimeout.
         _watching.Cancel();
-        WorkerProcess[] running = Workers.ToArray();
-        foreach (WorkerProcess worker in running)
+        await TerminateAsync([.. Workers], deadline).ConfigureAwait(false);
+    }
+
+    /// <summary>SIGTERM to each worker still running (it drains), SIGKILL to those still running at the deadline; completes once all have exited.</summary>
+    private async Task TerminateAsync(WorkerProcess[] workers, TimeSpan deadline)
+    {
+        foreach (WorkerProcess worker in workers.Where(w => !w.Exited.IsCompleted))
             worker.Signal(Interop.Libc.SIGTERM);
-        Task all = Task.WhenAll(running.Select(w => w.Exited));
+        Task all = Task.WhenAll(workers.Select(w => w.Exited));
         if (await Task.WhenAny(all, Task.Delay(deadline)).ConfigureAwait(false) != all)
         {
-            foreach (WorkerProcess worker in running.Where(w => !w.Exited.IsCompleted))
+            foreach (WorkerProcess worker in workers.Where(w => !w.Exited.IsCompleted))
             {
                 _logger.WorkerKilledAtDeadline(Name, worker.Pid);
                 worker.Signal(Interop.Libc.SIGKILL);

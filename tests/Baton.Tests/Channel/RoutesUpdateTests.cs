@@ -49,16 +49,11 @@ public sealed class RoutesUpdateTests : IDisposable
     public static TheoryData<string, byte[]> MalformedBodies()
     {
         byte[] valid = Encode(Table);
-        // The default pool's field alone, and the routes' field alone (the two travel together).
-        byte[] onlyDefault = Encode(new RouteTable([], "default"))[^12..];
-        byte[] routesOnly = valid[..^12];
         return new()
         {
             { "unknown tag", [.. valid, 9, 0, 0, 0, 0] },
             { "truncated", valid[..^3] },
             { "field twice", [.. valid, .. valid] },
-            { "no default pool", routesOnly },
-            { "no routes field", onlyDefault },
             { "empty", [] },
             { "no field", [0] },
         };
@@ -70,6 +65,17 @@ public sealed class RoutesUpdateTests : IDisposable
     {
         var refused = Assert.Throws<ChannelProtocolException>(() => RoutesUpdate.ReadFrom(body));
         Assert.True(refused.Error != ChannelError.None, what);
+    }
+
+    [Fact]
+    public void EachFieldIsRequired()
+    {
+        byte[] valid = Encode(Table);
+        // The default pool's field is the body's last 12 bytes (tag, length, "default"): without it, then with it alone.
+        byte[] routesOnly = valid[..^12];
+        byte[] defaultOnly = Encode(new RouteTable([], "default"))[^12..];
+        Assert.Equal(ChannelError.MissingField, Assert.Throws<ChannelProtocolException>(() => RoutesUpdate.ReadFrom(routesOnly)).Error);
+        Assert.Equal(ChannelError.MissingField, Assert.Throws<ChannelProtocolException>(() => RoutesUpdate.ReadFrom(defaultOnly)).Error);
     }
 
     [Fact]
