@@ -89,6 +89,7 @@ internal sealed partial class BatonConnection : ConnectionContext
         {
             if (_sending is not null) await _sending.ConfigureAwait(false);
             if (_receiving is not null) await _receiving.ConfigureAwait(false);
+            await LingerAsync().ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -125,6 +126,7 @@ internal sealed partial class BatonConnection : ConnectionContext
                 }
                 if (received == 0)
                 {
+                    _peerEnded = true;
                     // The handed-off socket reports a reset as the end of the stream rather than by throwing.
                     if (_stream.ResetByPeer)
                         error = Reset("Connection reset by peer", inner: null);
@@ -138,6 +140,7 @@ internal sealed partial class BatonConnection : ConnectionContext
         }
         catch (Exception ex) when (IsReset(ex))
         {
+            _peerEnded = true;
             error = Reset(ex.Message, ex);
         }
         catch (Exception ex) when (_shutDown && ex is IOException or ObjectDisposedException or OperationCanceledException or SocketException)
@@ -152,6 +155,7 @@ internal sealed partial class BatonConnection : ConnectionContext
         }
         finally
         {
+            _receiveEnded.TrySetResult();
             _input.Writer.Complete(_shutdownReason ?? error);
             FireConnectionClosed();
             await _waitForConnectionClosed.Task.ConfigureAwait(false);
@@ -193,6 +197,7 @@ internal sealed partial class BatonConnection : ConnectionContext
                 if (result.IsCompleted)
                 {
                     // Kestrel finished the response stream: end the TLS session cleanly before the TCP FIN.
+                    await AwaitClientCloseAfterGoAwayAsync().ConfigureAwait(false);
                     await _stream.ShutdownAsync().ConfigureAwait(false);
                     break;
                 }
@@ -232,9 +237,13 @@ internal sealed partial class BatonConnection : ConnectionContext
             _shutdownReason = reason ?? new ConnectionAbortedException("The Baton transport's send loop completed gracefully.");
             try
             {
-                // Wakes a pending receive with end-of-stream and sends FIN; never on a connection being handed back,
-                // whose socket the front (or the worker's own 503) carries on.
-                if (!_handingBack)
+                // Never on a connection being handed back, whose socket the front (or the worker's own 503) carries on.
+                // A graceful end lingers; an abort or a failure wakes a pending receive with end-of-stream and sends FIN.
+                if (_handingBack)
+                    return;
+                if (reason is null)
+                    BeginLinger();
+                else
                     _connection.Socket.Shutdown(SocketShutdown.Both);
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
