@@ -21,6 +21,18 @@ internal sealed class BatonOptions
 
     public LimitOptions Limits { get; set; } = new();
 
+    /// <summary>
+    /// The front's event loops (threads that each run their connections from readiness to handoff); 0: one per core.
+    /// Read at start: a reload does not change it.
+    /// </summary>
+    public int EventLoops { get; set; }
+
+    /// <summary>The most event loops a front may be given.</summary>
+    public const int MaxEventLoops = 256;
+
+    /// <summary><see cref="EventLoops"/>, or one per core when it is 0.</summary>
+    public int EventLoopCount => EventLoops == 0 ? Environment.ProcessorCount : EventLoops;
+
     /// <summary>Session tickets: their keys and how many a handshake issues (both modes).</summary>
     public SessionTicketOptions SessionTickets { get; set; } = new();
 

@@ -38,6 +38,8 @@ internal static class BatonOptionsValidator
         ValidateRoutes(options, Fail);
         ValidateCertificates(options.Certificates, Fail);
         ValidateLimits(options.Limits, Fail);
+        if (options.EventLoops is < 0 or > BatonOptions.MaxEventLoops)
+            Fail("EventLoops", $"must be between 0 (one per core) and {BatonOptions.MaxEventLoops} (got {options.EventLoops})");
         ValidateSessionTickets(options.SessionTickets, Fail);
         ClientCertificatePolicies.Validate(options, Fail);
         if (options.Control.Problem() is string control)

@@ -26,7 +26,8 @@ internal sealed partial class FrontService : IHostedService, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     /// <summary>Replaced, not changed, by a reload (FrontService.Reload.cs).</summary>
     private volatile List<AcceptingListener> _listeners = [];
-    private readonly SocketPoller _poller = new();
+    /// <summary>The front's event loops: a connection runs on one of them from its first wait to its handoff.</summary>
+    private readonly SocketPoller _poller;
     private readonly CertificateStore _certificates;
     private readonly InheritedListeners _inherited;
     private readonly StartedBy? _startedBy;
@@ -48,6 +49,7 @@ internal sealed partial class FrontService : IHostedService, IDisposable
         _startedBy = startedBy;
         _notifier = notifier;
         _options = options;
+        _poller = new SocketPoller(options.EventLoopCount, runToCompletion: true);
         _inherited = inherited;
         _certificates = certificates;
         _metrics = metrics;

@@ -43,6 +43,11 @@ internal static class ReloadPolicy
             loaded.Pools[name] = runningPool.Options;
         }
         KeepRunningLimits(running.Limits, loaded.Limits, notes);
+        if (running.EventLoops != loaded.EventLoops)
+        {
+            notes.Add($"{BatonOptions.SectionName}:EventLoops changed; the front keeps {running.EventLoopCount} loops, {RestartNote}");
+            loaded.EventLoops = running.EventLoops;
+        }
         if (running.Control.EffectiveSocketPath != loaded.Control.EffectiveSocketPath)
         {
             notes.Add($"{BatonOptions.SectionName}:Control:Socket changed; the front keeps answering on {running.Control.EffectiveSocketPath}, {RestartNote}");

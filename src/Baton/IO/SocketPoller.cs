@@ -5,7 +5,8 @@ using Microsoft.Win32.SafeHandles;
 namespace Baton.IO;
 
 /// <summary>
-/// The front's own epoll loop for client sockets it inspects before handing them off.
+/// The front's own epoll loops for client sockets it works on before handing them off: one thread and one epoll set
+/// per loop, each socket in one loop (round robin at its first wait) for as long as it is registered.
 /// </summary>
 /// <remarks>
 /// The front cannot use .NET's async socket operations on a connection it hands off: the runtime
@@ -13,32 +14,45 @@ namespace Baton.IO;
 /// descriptor of the socket is closed — which, after SCM_RIGHTS, lives in the worker. The front would
 /// then be woken for every segment the worker receives. This poller uses one-shot registrations and
 /// deletes them explicitly (<see cref="Forget"/>) before a socket leaves the process.
+/// <para>
+/// With <c>runToCompletion</c> (the front's), what awaits a readiness runs on the loop's thread, as nginx and HAProxy
+/// run a connection: readiness, the OpenSSL step, the next wait, with no hop to the thread pool in between. Code that
+/// awaits these waits must therefore never block (the front's sends are non-blocking, channel sends included).
+/// </para>
 /// </remarks>
 internal sealed class SocketPoller : IDisposable
 {
     private const int MaxEvents = 128;
 
-    private readonly SafeFileHandle _epoll;
-    private readonly SafeFileHandle _wakeup;
+    private readonly EventLoop[] _loops;
     private readonly ConcurrentDictionary<int, Registration> _registrations = new();
-    private readonly Thread _thread;
+    private readonly TaskCreationOptions _waiterOptions;
     private volatile bool _disposed;
     private volatile Exception? _failure;
     private long _generation;
+    private int _nextLoop;
 
-    public SocketPoller()
+    /// <param name="loops">Threads, each with its own epoll set.</param>
+    /// <param name="runToCompletion">Run what awaits a wait on the loop's thread instead of the thread pool's.</param>
+    public SocketPoller(int loops = 1, bool runToCompletion = false)
     {
-        _epoll = new SafeFileHandle(Interop.ThrowIfMinusOne(Interop.Libc.EpollCreate1(Interop.Libc.EPOLL_CLOEXEC), "epoll_create1"), ownsHandle: true);
-        _wakeup = new SafeFileHandle(
-            Interop.ThrowIfMinusOne(Interop.Libc.EventFd(0, Interop.Libc.EFD_CLOEXEC | Interop.Libc.EFD_NONBLOCK), "eventfd"), ownsHandle: true);
-        int wakeFd = (int)_wakeup.DangerousGetHandle();
-        Interop.ThrowIfMinusOne(
-            Interop.Libc.EpollControl(EpollFd, Interop.Libc.EPOLL_CTL_ADD, wakeFd, Interop.Libc.EPOLLIN, ulong.MaxValue), "epoll_ctl");
-        _thread = new Thread(Run) { IsBackground = true, Name = "baton-front-poller" };
-        _thread.Start();
+        ArgumentOutOfRangeException.ThrowIfLessThan(loops, 1);
+        _waiterOptions = runToCompletion ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously;
+        _loops = new EventLoop[loops];
+        try
+        {
+            for (int i = 0; i < loops; i++)
+                _loops[i] = new EventLoop(this, $"baton-front-loop-{i}");
+        }
+        catch
+        {
+            foreach (EventLoop? loop in _loops)
+                loop?.Dispose();
+            throw;
+        }
     }
 
-    private int EpollFd => (int)_epoll.DangerousGetHandle();
+    public int Loops => _loops.Length;
 
     /// <summary>
     /// Completes when <paramref name="socket"/> is readable (or writable), has an error, or hung up,
@@ -50,8 +64,8 @@ internal sealed class SocketPoller : IDisposable
         if (_failure is not null)
             return Task.FromException<uint>(_failure);
         int fd = (int)socket.DangerousGetHandle();
-        Registration registration = _registrations.GetOrAdd(fd, static (_, poller) => new Registration(poller.NextGeneration()), this);
-        var waiter = new TaskCompletionSource<uint>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Registration registration = _registrations.GetOrAdd(fd, static (_, poller) => poller.NewRegistration(), this);
+        var waiter = new TaskCompletionSource<uint>(_waiterOptions);
         uint events = (writable ? Interop.Libc.EPOLLOUT : Interop.Libc.EPOLLIN) | Interop.Libc.EPOLLRDHUP | Interop.Libc.EPOLLONESHOT;
         lock (registration)
         {
@@ -59,7 +73,7 @@ internal sealed class SocketPoller : IDisposable
             int op = registration.InEpoll ? Interop.Libc.EPOLL_CTL_MOD : Interop.Libc.EPOLL_CTL_ADD;
             // The generation in the event's data lets the loop drop an event that was already queued
             // for an earlier socket with the same descriptor number (closed, then reused by accept).
-            if (Interop.Libc.EpollControl(EpollFd, op, fd, events, registration.Generation << 32 | (uint)fd) == -1)
+            if (Interop.Libc.EpollControl(registration.Loop.EpollFd, op, fd, events, registration.Generation << 32 | (uint)fd) == -1)
                 return Task.FromException<uint>(Interop.ErrnoException("epoll_ctl", Interop.LastErrno));
             registration.InEpoll = true;
         }
@@ -80,85 +94,136 @@ internal sealed class SocketPoller : IDisposable
         int fd = (int)socket.DangerousGetHandle();
         if (!_registrations.TryRemove(fd, out Registration? registration))
             return;
+        TaskCompletionSource<uint>? waiter;
         lock (registration)
         {
             if (registration.InEpoll)
-                Interop.Libc.EpollControl(EpollFd, Interop.Libc.EPOLL_CTL_DEL, fd, 0, 0);
+                Interop.Libc.EpollControl(registration.Loop.EpollFd, Interop.Libc.EPOLL_CTL_DEL, fd, 0, 0);
             registration.InEpoll = false;
-            registration.Waiter?.TrySetCanceled();
+            waiter = registration.Waiter;
+            registration.Waiter = null;
         }
+        // Outside the lock: with run-to-completion, what awaited the wait runs here.
+        waiter?.TrySetCanceled();
     }
 
-    private unsafe void Run()
+    private Registration NewRegistration()
     {
-        byte* events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * Interop.Libc.EpollEventSize));
-        try
-        {
-            while (!_disposed)
-            {
-                int count = Interop.Libc.EpollWait(EpollFd, events, MaxEvents, -1);
-                if (count == -1)
-                {
-                    int errno = Interop.LastErrno;
-                    if (errno == Interop.EINTR) continue;
-                    FailAll(Interop.ErrnoException("epoll_wait", errno));
-                    return;
-                }
-                for (int i = 0; i < count; i++)
-                {
-                    byte* entry = events + i * Interop.Libc.EpollEventSize;
-                    ulong data = *(ulong*)(entry + Interop.Libc.EpollDataOffset);
-                    if (data == ulong.MaxValue)
-                        Interop.Libc.EventFdDrain((int)_wakeup.DangerousGetHandle());
-                    else if (_registrations.TryGetValue((int)(uint)data, out Registration? registration) && registration.Generation == data >> 32)
-                        registration.Signal(*(uint*)entry);
-                }
-            }
-        }
-        finally
-        {
-            NativeMemory.Free(events);
-        }
+        EventLoop loop = _loops[(uint)Interlocked.Increment(ref _nextLoop) % (uint)_loops.Length];
+        return new Registration(loop, (ulong)Interlocked.Increment(ref _generation) & 0xFFFF_FFFF);
     }
 
-    /// <summary>The loop cannot go on: every waiting connection fails now instead of at its timeout.</summary>
+    /// <summary>An event of <paramref name="loop"/>'s for the descriptor and generation in <paramref name="data"/>.</summary>
+    private void Dispatch(EventLoop loop, ulong data, uint events)
+    {
+        if (_registrations.TryGetValue((int)(uint)data, out Registration? registration)
+            && registration.Generation == data >> 32 && registration.Loop == loop)
+            registration.Signal(events);
+    }
+
+    /// <summary>A loop cannot go on: every waiting connection fails now instead of at its timeout.</summary>
     private void FailAll(Exception reason)
     {
         _failure = reason;
         foreach (Registration registration in _registrations.Values)
-            registration.Waiter?.TrySetException(reason);
+            registration.Take()?.TrySetException(reason);
     }
-
-    private ulong NextGeneration() => (ulong)Interlocked.Increment(ref _generation) & 0xFFFF_FFFF;
 
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
-        Interop.Libc.EventFdSignal((int)_wakeup.DangerousGetHandle());
-        _thread.Join();
+        foreach (EventLoop loop in _loops)
+            loop.Dispose();
         foreach (Registration registration in _registrations.Values)
-            registration.Waiter?.TrySetCanceled();
+            registration.Take()?.TrySetCanceled();
         _registrations.Clear();
-        _epoll.Dispose();
-        _wakeup.Dispose();
     }
 
-    private sealed class Registration(ulong generation)
+    private sealed class Registration(EventLoop loop, ulong generation)
     {
+        public EventLoop Loop { get; } = loop;
         public ulong Generation { get; } = generation;
         public bool InEpoll;
         public TaskCompletionSource<uint>? Waiter;
 
-        public void Signal(uint events)
+        public TaskCompletionSource<uint>? Take()
         {
-            TaskCompletionSource<uint>? waiter;
             lock (this)
             {
-                waiter = Waiter;
+                TaskCompletionSource<uint>? waiter = Waiter;
                 Waiter = null;
+                return waiter;
             }
-            waiter?.TrySetResult(events);
+        }
+
+        public void Signal(uint events) => Take()?.TrySetResult(events);
+    }
+
+    /// <summary>One thread waiting on one epoll set, woken for shutdown through an eventfd.</summary>
+    private sealed class EventLoop : IDisposable
+    {
+        private const ulong WakeupData = ulong.MaxValue;
+
+        private readonly SocketPoller _owner;
+        private readonly SafeFileHandle _epoll;
+        private readonly SafeFileHandle _wakeup;
+        private readonly Thread _thread;
+
+        public EventLoop(SocketPoller owner, string name)
+        {
+            _owner = owner;
+            _epoll = new SafeFileHandle(Interop.ThrowIfMinusOne(Interop.Libc.EpollCreate1(Interop.Libc.EPOLL_CLOEXEC), "epoll_create1"), ownsHandle: true);
+            _wakeup = new SafeFileHandle(
+                Interop.ThrowIfMinusOne(Interop.Libc.EventFd(0, Interop.Libc.EFD_CLOEXEC | Interop.Libc.EFD_NONBLOCK), "eventfd"), ownsHandle: true);
+            Interop.ThrowIfMinusOne(
+                Interop.Libc.EpollControl(EpollFd, Interop.Libc.EPOLL_CTL_ADD, (int)_wakeup.DangerousGetHandle(), Interop.Libc.EPOLLIN, WakeupData), "epoll_ctl");
+            _thread = new Thread(Run) { IsBackground = true, Name = name };
+            _thread.Start();
+        }
+
+        public int EpollFd => (int)_epoll.DangerousGetHandle();
+
+        private unsafe void Run()
+        {
+            byte* events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * Interop.Libc.EpollEventSize));
+            try
+            {
+                while (!_owner._disposed)
+                {
+                    int count = Interop.Libc.EpollWait(EpollFd, events, MaxEvents, -1);
+                    if (count == -1)
+                    {
+                        int errno = Interop.LastErrno;
+                        if (errno == Interop.EINTR) continue;
+                        _owner.FailAll(Interop.ErrnoException("epoll_wait", errno));
+                        return;
+                    }
+                    for (int i = 0; i < count; i++)
+                    {
+                        byte* entry = events + i * Interop.Libc.EpollEventSize;
+                        ulong data = *(ulong*)(entry + Interop.Libc.EpollDataOffset);
+                        if (data == WakeupData)
+                            Interop.Libc.EventFdDrain((int)_wakeup.DangerousGetHandle());
+                        else
+                            // What awaited the wait runs inside (run-to-completion); an exception in it stays in its own task.
+                            _owner.Dispatch(this, data, *(uint*)entry);
+                    }
+                }
+            }
+            finally
+            {
+                NativeMemory.Free(events);
+            }
+        }
+
+        public void Dispose()
+        {
+            Interop.Libc.EventFdSignal((int)_wakeup.DangerousGetHandle());
+            if (_thread != Thread.CurrentThread)
+                _thread.Join();
+            _epoll.Dispose();
+            _wakeup.Dispose();
         }
     }
 }

@@ -29,6 +29,7 @@ public sealed class ConfigurationTests
         options.Routes.Add(new RouteOptions { ServerNames = ["bad name"], Pool = "missing" });
         options.Routes.Add(new RouteOptions { PathPrefix = "/api", Pool = "default" });
         options.Limits.DispatchTimeout = TimeSpan.Zero;
+        options.EventLoops = BatonOptions.MaxEventLoops + 1;
         options.Certificates.Add(new CertificateOptions { CertificateFile = "/nonexistent.pem", KeyFile = "/nonexistent.key" });
 
         IReadOnlyList<string> errors = BatonOptionsValidator.Validate(options);
@@ -39,6 +40,7 @@ public sealed class ConfigurationTests
         Assert.Contains(errors, e => e.StartsWith("Baton:Routes:0:ServerNames:0:", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("Baton:Routes:1:Pool: routes by Host or path", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("Baton:Limits:DispatchTimeout:", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Baton:EventLoops: must be between 0 (one per core) and 256 (got 257)", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("Baton:Certificates:0:CertificateFile:", StringComparison.Ordinal));
         Assert.Contains(errors, e => e.StartsWith("Baton:Certificates:0:KeyFile:", StringComparison.Ordinal));
     }
