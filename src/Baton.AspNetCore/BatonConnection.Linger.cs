@@ -14,9 +14,10 @@ namespace Baton.AspNetCore;
 internal sealed partial class BatonConnection
 {
     private readonly TaskCompletionSource _receiveEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>Set by a graceful end (under the shutdown lock, before the send loop ends): the linger's deadline.</summary>
     private Timer? _lingerTimer;
-    private volatile bool _lingering;
-    private volatile bool _peerEnded;
+    /// <summary>Nothing left to drop: the client closed or reset, or the h2 wait already lingered.</summary>
+    private volatile bool _readSideDone;
 
     /// <summary>
     /// In the send loop, once Kestrel's output is complete: an h2 connection's last frame is a GOAWAY, which the client
@@ -28,7 +29,6 @@ internal sealed partial class BatonConnection
     {
         if (_stream.ApplicationProtocol != "h2")
             return;
-        long started = Environment.TickCount64;
         try
         {
             await _receiveEnded.Task.WaitAsync(LingeringClose.Timeout).ConfigureAwait(false);
@@ -38,8 +38,11 @@ internal sealed partial class BatonConnection
             // The client keeps the connection open: end it from our side, lingering as for any other connection.
             return;
         }
-        if (!_peerEnded && Environment.TickCount64 - started < LingeringClose.Timeout.TotalMilliseconds)
-            _peerEnded = await LingeringClose.DrainAsync(static () => { }, _stream.ReadAsync).ConfigureAwait(false);
+        if (!_readSideDone)
+        {
+            await LingeringClose.DrainAsync(static () => { }, _stream.ReadAsync).ConfigureAwait(false);
+            _readSideDone = true;
+        }
     }
 
     /// <summary>Under the shutdown lock, for a graceful end: FIN now; a read still pending ends at the deadline.</summary>
@@ -47,7 +50,6 @@ internal sealed partial class BatonConnection
     {
         _connection.Socket.Shutdown(SocketShutdown.Send);
         _lingerTimer = new Timer(static state => ((BatonConnection)state!).EndLinger(), this, LingeringClose.Timeout, Timeout.InfiniteTimeSpan);
-        _lingering = true;
     }
 
     /// <summary>A timer callback: wakes a read still pending with end-of-stream. Must not throw.</summary>
@@ -66,16 +68,16 @@ internal sealed partial class BatonConnection
     /// <summary>After both loops ended: drops what the client still sends until it closes or the linger is over.</summary>
     private async Task LingerAsync()
     {
-        if (!_lingering)
+        if (_lingerTimer is null)
             return;
         try
         {
-            if (!_peerEnded)
-                _peerEnded = await LingeringClose.DrainAsync(static () => { }, _stream.ReadAsync).ConfigureAwait(false);
+            if (!_readSideDone)
+                await LingeringClose.DrainAsync(static () => { }, _stream.ReadAsync).ConfigureAwait(false);
         }
         finally
         {
-            await _lingerTimer!.DisposeAsync().ConfigureAwait(false);
+            await _lingerTimer.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

@@ -126,7 +126,7 @@ internal sealed partial class BatonConnection : ConnectionContext
                 }
                 if (received == 0)
                 {
-                    _peerEnded = true;
+                    _readSideDone = true;
                     // The handed-off socket reports a reset as the end of the stream rather than by throwing.
                     if (_stream.ResetByPeer)
                         error = Reset("Connection reset by peer", inner: null);
@@ -140,7 +140,7 @@ internal sealed partial class BatonConnection : ConnectionContext
         }
         catch (Exception ex) when (IsReset(ex))
         {
-            _peerEnded = true;
+            _readSideDone = true;
             error = Reset(ex.Message, ex);
         }
         catch (Exception ex) when (_shutDown && ex is IOException or ObjectDisposedException or OperationCanceledException or SocketException)

@@ -16,8 +16,7 @@ internal static class LingeringClose
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(1);
     public const int MaxBytes = 64 * 1024;
 
-    /// <summary>Returns whether the client closed (as opposed to the deadline, the byte limit or a failure ending it).</summary>
-    public static async Task<bool> DrainAsync(Action shutdownSend, Func<Memory<byte>, CancellationToken, ValueTask<int>> receive)
+    public static async Task DrainAsync(Action shutdownSend, Func<Memory<byte>, CancellationToken, ValueTask<int>> receive)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(4096);
         using var bounded = new CancellationTokenSource(Timeout);
@@ -25,20 +24,16 @@ internal static class LingeringClose
         {
             shutdownSend();
             int drained = 0, read;
-            while ((read = await receive(buffer, bounded.Token).ConfigureAwait(false)) > 0)
+            while (drained < MaxBytes && (read = await receive(buffer, bounded.Token).ConfigureAwait(false)) > 0)
             {
                 // Behind a TLS layer what is dropped is the client's plaintext.
                 CryptographicOperations.ZeroMemory(buffer.AsSpan(0, read));
                 drained += read;
-                if (drained >= MaxBytes)
-                    return false;
             }
-            return true;
         }
         catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException or ObjectDisposedException)
         {
             // Gone, reset or silent: nothing more to wait for.
-            return false;
         }
         finally
         {

@@ -52,8 +52,6 @@ internal sealed class SocketPoller : IDisposable
         }
     }
 
-    public int Loops => _loops.Length;
-
     /// <summary>
     /// Completes when <paramref name="socket"/> is readable (or writable), has an error, or hung up,
     /// with the epoll event bits that fired.
@@ -94,17 +92,14 @@ internal sealed class SocketPoller : IDisposable
         int fd = (int)socket.DangerousGetHandle();
         if (!_registrations.TryRemove(fd, out Registration? registration))
             return;
-        TaskCompletionSource<uint>? waiter;
         lock (registration)
         {
             if (registration.InEpoll)
                 Interop.Libc.EpollControl(registration.Loop.EpollFd, Interop.Libc.EPOLL_CTL_DEL, fd, 0, 0);
             registration.InEpoll = false;
-            waiter = registration.Waiter;
-            registration.Waiter = null;
         }
         // Outside the lock: with run-to-completion, what awaited the wait runs here.
-        waiter?.TrySetCanceled();
+        registration.Take()?.TrySetCanceled();
     }
 
     private Registration NewRegistration()
@@ -113,11 +108,10 @@ internal sealed class SocketPoller : IDisposable
         return new Registration(loop, (ulong)Interlocked.Increment(ref _generation) & 0xFFFF_FFFF);
     }
 
-    /// <summary>An event of <paramref name="loop"/>'s for the descriptor and generation in <paramref name="data"/>.</summary>
-    private void Dispatch(EventLoop loop, ulong data, uint events)
+    /// <summary>An event for the descriptor and generation in <paramref name="data"/> (a generation is one registration's, so one loop's).</summary>
+    private void Dispatch(ulong data, uint events)
     {
-        if (_registrations.TryGetValue((int)(uint)data, out Registration? registration)
-            && registration.Generation == data >> 32 && registration.Loop == loop)
+        if (_registrations.TryGetValue((int)(uint)data, out Registration? registration) && registration.Generation == data >> 32)
             registration.Signal(events);
     }
 
@@ -207,7 +201,7 @@ internal sealed class SocketPoller : IDisposable
                             Interop.Libc.EventFdDrain((int)_wakeup.DangerousGetHandle());
                         else
                             // What awaited the wait runs inside (run-to-completion); an exception in it stays in its own task.
-                            _owner.Dispatch(this, data, *(uint*)entry);
+                            _owner.Dispatch(data, *(uint*)entry);
                     }
                 }
             }
