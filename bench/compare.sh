@@ -288,12 +288,12 @@ handshake_client() { # handshake_client new|resume PORT PATH SECONDS: one client
     fi
 }
 
-run_handshakes() { # run_handshakes PORT PATH RAWPREFIX new|resume -> "handshakes wall_s cpu_s resumed failed"
-    local port=$1 path=$2 raw=$3 mode=$4 before after start end i pids=()
+run_handshakes() { # run_handshakes PORT PATH RAWPREFIX new|resume [SECONDS] -> "handshakes wall_s cpu_s resumed failed"
+    local port=$1 path=$2 raw=$3 mode=$4 seconds=${5:-$HS_DURATION} before after start end i pids=()
     before=$(tree_cpu "${ROOTS[@]}")
     start=$(date +%s.%N)
     for ((i = 0; i < HS_CLIENTS; i++)); do
-        handshake_client "$mode" "$port" "$path" "$HS_DURATION" >"$raw.$i" 2>&1 &
+        handshake_client "$mode" "$port" "$path" "$seconds" >"$raw.$i" 2>&1 &
         pids+=($!)
     done
     wait "${pids[@]}"
@@ -335,9 +335,12 @@ measure_contender() {
     fi
     log "$name: port $PORT, suite ${R[$name.suite]}, server pids $(python3 "$CONTENDERS_DIR/proctree.py" pids "${ROOTS[@]}" | tr '\n' ' ')"
 
-    # Warm-up, not measured: JIT tiering in the .NET servers (Kestrel, Baton), caches and pools everywhere.
+    # Warm-up, not measured: JIT tiering in the .NET servers (Kestrel, Baton), caches and pools everywhere. New
+    # connections warm up under the measured load for three times as long: a .NET server's tiered JIT was still busy
+    # after 8 s of it (bench/profile.sh showed a worker spending a third of its CPU in the JIT), and every later
+    # connection path (handshake, handoff, Kestrel's connection setup) only tiers up under that load.
     wrk -t1 -c50 -d"${WARMUP}s" "$base$hello_path" >"$raw/warmup.txt" 2>&1
-    openssl s_time -connect "127.0.0.1:$PORT" -new -time "$WARMUP" -www "$hello_path" >>"$raw/warmup.txt" 2>&1
+    run_handshakes "$PORT" "$hello_path" "$raw/warmup-new" new "$((3 * WARMUP))" >/dev/null
     handshake_client resume "$PORT" "$hello_path" "$WARMUP" >>"$raw/warmup.txt" 2>&1
     [[ -n $big_path ]] && wrk -t1 -c"$BIG_CONNECTIONS" -d"${WARMUP}s" "$base$big_path" >>"$raw/warmup.txt" 2>&1
 
@@ -402,7 +405,7 @@ R[meta.date]=$(date -u +'%Y-%m-%d %H:%M UTC')
 R[meta.runs]=$RUNS
 R[meta.line1]="machine: $(lscpu | awk -F: '/^Model name/ { gsub(/^ +/, "", $2); print $2 }'), $(nproc) CPUs; kernel $(uname -r); $(openssl version | cut -d' ' -f1-2); .NET SDK $(dotnet --version 2>/dev/null)"
 R[meta.line2]="$(nginx -v 2>&1 | cut -d' ' -f3); hitch $(hitch --version 2>&1 | awk '{ print $2 }'); HAProxy $(haproxy -v | awk 'NR == 1 { print $3 }'); YARP $(grep -oE 'Yarp.ReverseProxy" Version="[^"]+' "$ROOT/bench/YarpProxy/YarpProxy.csproj" | cut -d'"' -f3); wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"
-R[meta.line3]="settings: ${WARMUP}s warm-up of each load per contender (not measured), then wrk -t1 -c50 -d${DURATION}s (/hello), $HS_CLIENTS × openssl s_time -new -time $HS_DURATION -www /hello, $HS_CLIENTS × resume_clients.py /hello $HS_DURATION s, wrk -t1 -c$BIG_CONNECTIONS -d${DURATION}s (/1mb); $RUNS run(s) each"
+R[meta.line3]="settings: ${WARMUP}s warm-up of each load per contender ($((3 * WARMUP))s of new connections under the measured load; not measured), then wrk -t1 -c50 -d${DURATION}s (/hello), $HS_CLIENTS × openssl s_time -new -time $HS_DURATION -www /hello, $HS_CLIENTS × resume_clients.py /hello $HS_DURATION s, wrk -t1 -c$BIG_CONNECTIONS -d${DURATION}s (/1mb); $RUNS run(s) each"
 R[meta.line4]="load average at start: $(cut -d' ' -f1-3 /proc/loadavg); busiest other processes: $(ps -eo pcpu,comm --sort=-pcpu --no-headers | head -4 | awk '{ printf "%s %s%%; ", $2, $1 }')"
 
 if ((DO_SPEED)); then log "openssl speed"; measure_speed; fi
