@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.Win32.SafeHandles;
 using Baton.Channel;
 using Baton.Configuration;
+using Baton.IO;
 using Baton.Tls;
 using Baton.Worker;
 
@@ -22,6 +23,7 @@ internal sealed class TestWorker
     private readonly ChannelSocket _channel;
     private readonly Behaviour _firstBehaviour;
     private readonly Lock _gate = new();
+    private readonly ReadinessLoop _readiness = new("test-worker-io");
     private readonly List<SafeFdHandle> _ignored = [];
     private Behaviour _behaviour;
     private string? _marker;
@@ -95,6 +97,15 @@ internal sealed class TestWorker
             }
             _serving++;
         }
+        if (behaviour == Behaviour.Tls)
+        {
+            // As the real worker takes it: the raw descriptor on its readiness loop, no .NET Socket.
+            var connection = new HandedOffSocket(fd, _readiness);
+            Tell(MessageType.Ack, id);
+            // The session state is parsed now, while the receive buffer still holds it (it is reused for the next message).
+            _ = ServeTlsAsync(new WorkerConnection(id, facts, tlsState, connection, _tls, _handshakeTimeout, Closed));
+            return;
+        }
         var socket = new Socket(new SafeSocketHandle(fd.DetachFd(), ownsHandle: true));
         Tell(MessageType.Ack, id);
         if (behaviour is Behaviour.HandBackAndDie or Behaviour.HandBackMalformed or Behaviour.HandBackUnknown)
@@ -103,10 +114,7 @@ internal sealed class TestWorker
             HandBack(behaviour, id, socket);
             return;
         }
-        // The session state is parsed now, while the receive buffer still holds it (it is reused for the next message).
-        _ = behaviour == Behaviour.Tls
-            ? ServeTlsAsync(new WorkerConnection(id, facts, tlsState, socket, _tls, _handshakeTimeout, Closed))
-            : HoldAsync(id, facts, socket);
+        _ = HoldAsync(id, facts, socket);
     }
 
     /// <summary>The handback variants: the connection goes back to the front at once, well or badly.</summary>

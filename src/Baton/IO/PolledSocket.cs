@@ -48,7 +48,7 @@ internal sealed class PolledSocket : IDisposable
             if (peeked == 0)
                 return 0;
             if (peeked < 0 && errno != Interop.EAGAIN)
-                throw Failure("recv", errno);
+                throw SocketErrors.FromErrno("recv", errno);
             if (peerClosed)
                 return 0;
             SetLowWatermark(Math.Min(alreadySeen + 1, buffer.Length));
@@ -68,7 +68,7 @@ internal sealed class PolledSocket : IDisposable
             if (received >= 0)
                 return (int)received;
             if (errno != Interop.EAGAIN)
-                throw Failure("recv", errno);
+                throw SocketErrors.FromErrno("recv", errno);
             await _poller.WaitAsync(Handle, writable: false, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -84,35 +84,23 @@ internal sealed class PolledSocket : IDisposable
                 continue;
             }
             if (errno != Interop.EAGAIN)
-                throw Failure("send", errno);
+                throw SocketErrors.FromErrno("send", errno);
             await _poller.WaitAsync(Handle, writable: true, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Shuts the sending side (FIN after what was sent); receiving goes on.</summary>
+    public void ShutdownSend() => _socket.Shutdown(SocketShutdown.Send);
 
     /// <summary>
     /// Leaves the socket as the worker must find it: out of the front's epoll set and with the
     /// default receive low-water mark (socket options travel with the descriptor).
     /// </summary>
-    /// <summary>Shuts the sending side (FIN after what was sent); receiving goes on.</summary>
-    public void ShutdownSend() => _socket.Shutdown(SocketShutdown.Send);
-
     public void PrepareForHandoff()
     {
         SetLowWatermark(1);
         _poller.Forget(Handle);
     }
-
-    /// <summary>
-    /// SocketException takes a SocketError, not an errno (104 would read as an unknown code): the errors a client
-    /// connection produces are mapped, and the message keeps the errno and its text.
-    /// </summary>
-    private static SocketException Failure(string call, int errno) => new((int)(errno switch
-    {
-        Interop.Libc.ECONNRESET => SocketError.ConnectionReset,
-        Interop.Libc.EPIPE => SocketError.Shutdown,
-        Interop.Libc.ENOTCONN => SocketError.NotConnected,
-        _ => SocketError.SocketError,
-    }), $"{call} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
 
     private void SetLowWatermark(int bytes)
     {

@@ -24,6 +24,7 @@ internal static partial class Interop
         internal const int MSG_DONTWAIT = 0x40;
         internal const int MSG_NOSIGNAL = 0x4000;
         internal const int MSG_CMSG_CLOEXEC = 0x40000000;
+        internal const int SHUT_WR = 1;
         internal const int SHUT_RDWR = 2;
         internal const int EPIPE = 32;
         internal const int ECONNRESET = 104;
@@ -87,7 +88,7 @@ internal static partial class Interop
         private static unsafe partial nint RecvMsgRaw(SafeFdHandle socket, MsgHdr* message, int flags);
 
         [LibraryImport(Libraries.Libc, EntryPoint = "shutdown", SetLastError = true)]
-        private static partial int ShutdownRaw(SafeFdHandle socket, int how);
+        private static partial int ShutdownRaw(SafeHandle socket, int how);
 
         [LibraryImport(Libraries.Libc, EntryPoint = "getsockopt", SetLastError = true)]
         private static unsafe partial int GetSockOptRaw(SafeHandle socket, int level, int name, void* value, uint* length);
@@ -130,7 +131,7 @@ internal static partial class Interop
         }
 
         /// <summary>shutdown(2); returns errno (0 on success) because callers on a closing path only log it.</summary>
-        internal static int Shutdown(SafeFdHandle socket, int how) =>
+        internal static int Shutdown(SafeHandle socket, int how) =>
             ShutdownRaw(socket, how) == 0 ? 0 : LastErrno;
 
         internal static unsafe int GetSocketOptionInt32(SafeFdHandle socket, int level, int name)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using Baton.IO;
 using Baton.Tls;
 using Baton.Tls.Records;
 using Baton.Tls.Session;
@@ -40,7 +41,7 @@ internal sealed class RelayConnection : IDisposable
     public const int BufferBytes = 64 * 1024;
 
     private readonly TlsStream _client;
-    private readonly Socket _clientSocket;
+    private readonly HandedOffSocket _clientSocket;
     private readonly Socket _backend;
     private readonly TimeSpan _clientIdle;
     private readonly TimeSpan _backendIdle;
@@ -53,7 +54,7 @@ internal sealed class RelayConnection : IDisposable
     private readonly SemaphoreSlim _clientWrites = new(1, 1), _backendWrites = new(1, 1);
     private volatile bool _clientWriteFailed, _backendWriteFailed;
 
-    public RelayConnection(TlsStream client, Socket clientSocket, Socket backend, TimeSpan clientIdle, TimeSpan backendIdle)
+    public RelayConnection(TlsStream client, HandedOffSocket clientSocket, Socket backend, TimeSpan clientIdle, TimeSpan backendIdle)
     {
         _client = client;
         _clientSocket = clientSocket;

@@ -87,7 +87,7 @@ internal sealed partial class WorkerConnection
             {
                 length = facts.WriteTo(body, out Span<byte> state);
                 detached.State.Write(state);
-                outcome = await _handbacks!.HandBackAsync(Id, body.AsMemory(0, length), _socket.SafeHandle).ConfigureAwait(false);
+                outcome = await _handbacks!.HandBackAsync(Id, body.AsMemory(0, length), _socket.Handle).ConfigureAwait(false);
             }
         }
         finally
@@ -107,7 +107,7 @@ internal sealed partial class WorkerConnection
     {
         using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         // The state moves to the new stream, which wipes it; the detached session's copy is the same object.
-        await using var tls = new TlsRecordStream(new HandedOffSocketStream(_socket), detached.State, default, detached.UnreadCiphertext, leaveInnerStreamOpen: true);
+        await using var tls = new TlsRecordStream(_socket, detached.State, default, detached.UnreadCiphertext, leaveInnerStreamOpen: true);
         try
         {
             await tls.WriteAsync(UnavailableResponse, bounded.Token).ConfigureAwait(false);

@@ -17,7 +17,7 @@ namespace Baton.Worker;
 internal sealed partial class WorkerConnection : IAsyncDisposable
 {
     private readonly ConnectionFacts _facts;
-    private readonly Socket _socket;
+    private readonly HandedOffSocket _socket;
     private readonly TlsServerContext? _tls;
     private readonly TimeSpan _handshakeTimeout;
     private readonly Action<ulong> _closed;
@@ -35,7 +35,7 @@ internal sealed partial class WorkerConnection : IAsyncDisposable
     /// </param>
     /// <param name="clientCertificates">Passthrough: the pool's client-certificate settings, of which the facts name the one to apply.</param>
     internal WorkerConnection(
-        ulong id, ConnectionFacts facts, ReadOnlySpan<byte> tlsState, Socket socket, TlsServerContext? tls, TimeSpan handshakeTimeout,
+        ulong id, ConnectionFacts facts, ReadOnlySpan<byte> tlsState, HandedOffSocket socket, TlsServerContext? tls, TimeSpan handshakeTimeout,
         Action<ulong> closed, WorkerListener? handbacks = null, IReadOnlyList<ClientCertificatePolicy>? clientCertificates = null)
     {
         _clientCertificates = clientCertificates ?? [];
@@ -68,8 +68,8 @@ internal sealed partial class WorkerConnection : IAsyncDisposable
     /// <summary>Passthrough: why the handshake refused the client's certificate, once <see cref="OpenAsync"/> failed over it.</summary>
     public ClientCertificateRefusal? ClientCertificateRefusal => (_stream as OpenSslStream)?.ClientCertificateRefusal;
 
-    /// <summary>The underlying socket (for socket options; the stream owns reading and writing).</summary>
-    public Socket Socket => _socket;
+    /// <summary>The underlying socket (to shut it down; the TLS stream owns reading and writing).</summary>
+    public HandedOffSocket Socket => _socket;
 
     /// <summary>
     /// Runs or resumes TLS and returns the plaintext stream, which says what was negotiated; throws when the
@@ -85,7 +85,7 @@ internal sealed partial class WorkerConnection : IAsyncDisposable
             {
                 if (policy > _clientCertificates.Count)
                     throw new InvalidDataException($"the front asked for client-certificate setting {policy}; this worker has {_clientCertificates.Count}");
-                tls = new OpenSslStream(new HandedOffSocketStream(_socket), _tls!, clientCertificates: policy == 0 ? null : _clientCertificates[policy - 1]);
+                tls = new OpenSslStream(_socket, _tls!, clientCertificates: policy == 0 ? null : _clientCertificates[policy - 1]);
             }
             finally
             {
@@ -102,7 +102,7 @@ internal sealed partial class WorkerConnection : IAsyncDisposable
             catch (System.Security.Authentication.AuthenticationException) when (tls.ClientCertificateRefusal is not null)
             {
                 await LingeringClose.DrainAsync(() => _socket.Shutdown(SocketShutdown.Send),
-                    (buffer, token) => _socket.ReceiveAsync(buffer, SocketFlags.None, token)).ConfigureAwait(false);
+                    (buffer, token) => _socket.ReadAsync(buffer, token)).ConfigureAwait(false);
                 throw;
             }
             tls.ServerName ??= _facts.ServerName;
@@ -113,8 +113,8 @@ internal sealed partial class WorkerConnection : IAsyncDisposable
         // Kernel TLS where the kernel offers it for this session, else the user-space record layer; either takes
         // the state over. Both read the initial plaintext in place: the facts are wiped when the connection ends.
         // A connection that may be handed back keeps its session in user space: only that layer can give it back.
-        TlsStream records = (MayHandBack ? null : KernelTls.TryEnable(_socket, _state, _facts.InitialData, _facts.InitialCiphertext, out _))
-            ?? new TlsRecordStream(new HandedOffSocketStream(_socket), _state, _facts.InitialData, _facts.InitialCiphertext);
+        TlsStream records = (MayHandBack ? null : KernelTls.TryEnable(_socket.Handle, _socket.DetachToSocket, _state, _facts.InitialData, _facts.InitialCiphertext, out _))
+            ?? new TlsRecordStream(_socket, _state, _facts.InitialData, _facts.InitialCiphertext);
         records.ServerName = _facts.ServerName;
         records.ApplicationProtocol = _facts.NegotiatedAlpn;
         records.ClientCertificateChain = _facts.ClientCertificateChain;
@@ -126,9 +126,6 @@ internal sealed partial class WorkerConnection : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
-        // The connection lives on elsewhere: this process's epoll sets must forget it before the descriptor closes.
-        if (HandedBack)
-            EpollRegistrations.RemoveEverywhere(_socket.SafeHandle);
         if (_stream is not null)
             await _stream.DisposeAsync().ConfigureAwait(false);
         else

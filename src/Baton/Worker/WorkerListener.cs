@@ -26,6 +26,8 @@ internal sealed partial class WorkerListener : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly int _maxConnections;
     private readonly Timer _resume;
+    /// <summary>Readiness for every connection this worker is handed (no .NET Socket per connection).</summary>
+    private readonly ReadinessLoop _readiness = new("baton-worker-io");
     private readonly Channel<WorkerConnection> _accepted = System.Threading.Channels.Channel.CreateUnbounded<WorkerConnection>(
         new UnboundedChannelOptions { SingleWriter = true });
     private WorkerSettings? _settings;
@@ -271,7 +273,7 @@ internal sealed partial class WorkerListener : IAsyncDisposable
                 Refuse(message.ConnectionId, _budget!.ToString());
                 return;
             }
-            var socket = new Socket(new SafeSocketHandle(fd.DetachFd(), ownsHandle: true));
+            var socket = new HandedOffSocket(fd, _readiness);
             _channel.Send(MessageType.Ack, message.ConnectionId, []);
             _accepted.Writer.TryWrite(new WorkerConnection(
                 message.ConnectionId, facts, tlsState, socket, _tls, Settings.HandshakeTimeout, OnClosed, this, _clientCertificates));
@@ -372,6 +374,7 @@ internal sealed partial class WorkerListener : IAsyncDisposable
     {
         _resume.Dispose();
         _channel.Dispose();
+        _readiness.Dispose();
         _tls?.Dispose();
         foreach (ClientCertificatePolicy policy in _clientCertificates)
             policy.Dispose();

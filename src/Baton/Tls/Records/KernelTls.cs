@@ -63,10 +63,17 @@ internal static class KernelTls
         out string? reason)
     {
         ArgumentNullException.ThrowIfNull(socket);
+        return TryEnable(socket.SafeHandle, () => socket, state, initialPlaintext, initialCiphertext, out reason);
+    }
+
+    /// <summary>As above over a raw descriptor: <paramref name="backendSocket"/> builds the socket only once the keys are in.</summary>
+    public static TlsStream? TryEnable(
+        SafeHandle handle, Func<Socket> backendSocket, TlsSessionState state, ReadOnlyMemory<byte> initialPlaintext,
+        ReadOnlyMemory<byte> initialCiphertext, out string? reason)
+    {
         ArgumentNullException.ThrowIfNull(state);
         reason = CheckSession(state, initialCiphertext) ?? UnavailableReason ?? CheckKernel(state, KernelVersion);
         if (reason is not null) return null;
-        SafeHandle handle = socket.SafeHandle;
         int errno = Interop.Libc.SetSocketOption(handle, Interop.Libc.SOL_TCP, Interop.Libc.TCP_ULP, "tls\0"u8);
         if (errno != 0)
         {
@@ -82,7 +89,7 @@ internal static class KernelTls
         errno = InstallKeys(handle, Interop.Libc.TLS_TX, state.Suite, state.WriteKey, state.WriteIv, state.WriteSequence);
         if (errno != 0)
             throw new IOException($"kernel TLS took the read key but refused the write key: {Describe(errno)}; the connection cannot continue");
-        return new TlsRecordStream(new KernelRecordBackend(socket, state), state, initialPlaintext);
+        return new TlsRecordStream(new KernelRecordBackend(backendSocket(), state), state, initialPlaintext);
     }
 
     /// <summary>The session-only fallback rules (no kernel needed); null when the session can go to the kernel.</summary>

@@ -1,11 +1,12 @@
 using System.Net.Sockets;
+using Baton.Tests.Infrastructure;
 using static Baton.Tests.Tls.Records.RecordTestSupport;
 
 namespace Baton.Tests.Tls.Records;
 
 /// <summary>
 /// The two record backends as test rows: a server <see cref="TlsRecordStream"/> over a real loopback socket, in user
-/// space (over <see cref="HandedOffSocketStream"/>, as the worker builds it) or in the kernel (through
+/// space (over <see cref="HandedOffSocket"/>, as the worker builds it) or in the kernel (through
 /// <see cref="KernelTls.TryEnable"/>; skipped with the reason where the kernel cannot carry the session), and a
 /// <see cref="RawTlsPeer"/> as the client.
 /// </summary>
@@ -33,7 +34,7 @@ internal static class RecordBackends
         string? reason = null;
         TlsStream? stream = backend == Kernel
             ? KernelTls.TryEnable(server, state, default, default, out reason)
-            : new TlsRecordStream(new HandedOffSocketStream(server), state);
+            : new TlsRecordStream(HandedOffSockets.TakeOver(server), state);
         Assert.True(stream is not null, reason);
         return new BackendSession((TlsRecordStream)stream, state, peer);
     }

@@ -1,0 +1,164 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Baton.IO;
+
+/// <summary>
+/// A client connection handed to a worker, as the stream under the worker's TLS layer: the raw descriptor, read and
+/// written with non-blocking recv/send, waiting for readiness in the worker's <see cref="ReadinessLoop"/>. No .NET
+/// <c>Socket</c> is built for it (see ReadinessLoop for what that cost per connection).
+/// <para>
+/// A connection reset does not throw: the read returns 0 as at end of stream and <see cref="ResetByPeer"/> says why.
+/// Clients reset all the time (a browser closing a tab, a client that closes right after the response, before our
+/// close_notify arrives), and a thrown exception per connection costs a stack trace and an unwind through every async
+/// frame, as Kestrel's socket transport also avoids. A zero-byte read waits until data (or the end) is there without
+/// taking any, as on a .NET socket. One read and one write at a time.
+/// </para>
+/// </summary>
+internal sealed class HandedOffSocket : DuplexStream
+{
+    private readonly ReadinessLoop.Readiness _readiness;
+    private SafeHandle _handle;
+    private bool _detached;
+    private bool _resetByPeer;
+    private int _disposed;
+
+    /// <param name="socket">The descriptor, which this stream now owns.</param>
+    public HandedOffSocket(SafeFdHandle socket, ReadinessLoop loop)
+    {
+        _handle = socket;
+        _readiness = loop.Register(socket);
+    }
+
+    /// <summary>The descriptor (to send it back to the front, to set options on it).</summary>
+    public SafeHandle Handle => _handle;
+
+    /// <summary>True once a read saw the peer reset the connection; every later read returns 0.</summary>
+    public override bool ResetByPeer => _resetByPeer;
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        try
+        {
+            if (_resetByPeer) return ValueTask.FromResult(0);
+            _readiness.BeforeAttempt(write: false);
+            return TryReceive(buffer.Span, out int received) ? ValueTask.FromResult(received) : ReceiveWhenReadyAsync(buffer, cancellationToken);
+        }
+        catch (IOException e)
+        {
+            return ValueTask.FromException<int>(e);
+        }
+    }
+
+    private async ValueTask<int> ReceiveWhenReadyAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await _readiness.WaitAsync(write: false, cancellationToken).ConfigureAwait(false);
+            _readiness.BeforeAttempt(write: false);
+            if (TryReceive(buffer.Span, out int received)) return received;
+        }
+    }
+
+    /// <summary>False when nothing is there yet; an empty buffer only looks (MSG_PEEK), so the bytes stay for the next read.</summary>
+    private bool TryReceive(Span<byte> buffer, out int received)
+    {
+        Span<byte> probe = stackalloc byte[1];
+        bool peek = buffer.IsEmpty;
+        nint result = Interop.Libc.Recv(_handle, peek ? probe : buffer, peek ? Interop.Libc.MSG_PEEK | Interop.Libc.MSG_DONTWAIT : Interop.Libc.MSG_DONTWAIT, out int errno);
+        received = result > 0 && !peek ? (int)result : 0;
+        if (result >= 0) return true;
+        if (errno == Interop.EAGAIN) return false;
+        if (errno != Interop.Libc.ECONNRESET) throw Failure("recv", errno);
+        _resetByPeer = true;
+        return true;
+    }
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        try
+        {
+            return TrySend(ref buffer) ? ValueTask.CompletedTask : SendWhenReadyAsync(buffer, cancellationToken);
+        }
+        catch (IOException e)
+        {
+            return ValueTask.FromException(e);
+        }
+    }
+
+    private async ValueTask SendWhenReadyAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
+        do await _readiness.WaitAsync(write: true, cancellationToken).ConfigureAwait(false);
+        while (!TrySend(ref buffer));
+    }
+
+    /// <summary>Sends until done (true) or the socket's buffer is full (false, <paramref name="buffer"/> holds the rest).</summary>
+    private bool TrySend(ref ReadOnlyMemory<byte> buffer)
+    {
+        while (!buffer.IsEmpty)
+        {
+            _readiness.BeforeAttempt(write: true);
+            nint sent = Interop.Libc.Send(_handle, buffer.Span, Interop.Libc.MSG_DONTWAIT | Interop.Libc.MSG_NOSIGNAL, out int errno);
+            if (sent >= 0)
+                buffer = buffer[(int)sent..];
+            else if (errno == Interop.EAGAIN)
+                return false;
+            else
+                throw Failure("send", errno);
+        }
+        return true;
+    }
+
+    /// <summary>shutdown(2), throwing as <see cref="Socket.Shutdown"/> does.</summary>
+    public void Shutdown(SocketShutdown how)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0 && !_detached, this);
+        int errno = Interop.Libc.Shutdown(_handle, how switch
+        {
+            SocketShutdown.Send => Interop.Libc.SHUT_WR,
+            SocketShutdown.Both => Interop.Libc.SHUT_RDWR,
+            _ => throw new ArgumentOutOfRangeException(nameof(how)),
+        });
+        if (errno != 0) throw SocketErrors.FromErrno("shutdown", errno);
+    }
+
+    /// <summary>
+    /// Kernel TLS: the descriptor as a .NET <see cref="Socket"/>, which owns it from now on (the kernel record backend
+    /// reads and writes it); this object only shuts it down after that. Call before any read or write.
+    /// </summary>
+    public Socket DetachToSocket()
+    {
+        _readiness.Dispose();
+        var socket = new Socket(new SafeSocketHandle(((SafeFdHandle)_handle).DetachFd(), ownsHandle: true));
+        _handle = socket.SafeHandle;
+        _detached = true;
+        return socket;
+    }
+
+    private static IOException Failure(string call, int errno)
+    {
+        // As NetworkStream does: callers look for the SocketException inside an IOException.
+        SocketException error = SocketErrors.FromErrno(call, errno);
+        return new IOException(error.Message, error);
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0 && !_detached)
+        {
+            // Out of the epoll set first: the descriptor number is free again once it is closed.
+            _readiness.Dispose();
+            _handle.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,192 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Baton.IO;
+
+/// <summary>
+/// A worker's epoll loop for the client connections it serves: one thread, one epoll set, each socket registered once,
+/// edge-triggered for both directions, as .NET's own socket engine and Kestrel's transport wait. An event only marks
+/// a direction ready or wakes the one operation waiting on it; what waited continues on the thread pool, never here.
+/// </summary>
+/// <remarks>
+/// The worker used to wrap every handed-off descriptor in a .NET <c>Socket</c>: ten syscalls to learn what the front
+/// already knew (getsockopt ×4, fcntl ×3, fstat, getsockname, getpeername) and the runtime's per-socket engine state.
+/// Edge-triggered registrations cost one epoll_ctl per connection, not one per wait (the front's <see cref="SocketPoller"/>
+/// is one-shot because it hands its sockets away).
+/// </remarks>
+internal sealed class ReadinessLoop : IDisposable
+{
+    private const int MaxEvents = 128;
+    private const ulong WakeupData = ulong.MaxValue;
+    private const uint Events = Interop.Libc.EPOLLIN | Interop.Libc.EPOLLOUT | Interop.Libc.EPOLLRDHUP | EPOLLET;
+    private const uint EPOLLET = 1u << 31;
+    private const uint ReadEvents = Interop.Libc.EPOLLIN | Interop.Libc.EPOLLRDHUP | Interop.Libc.EPOLLHUP | Interop.Libc.EPOLLERR;
+    private const uint WriteEvents = Interop.Libc.EPOLLOUT | Interop.Libc.EPOLLHUP | Interop.Libc.EPOLLERR;
+
+    private readonly ConcurrentDictionary<int, Readiness> _registered = new();
+    private readonly SafeFileHandle _epoll;
+    private readonly SafeFileHandle _wakeup;
+    private readonly Thread _thread;
+    private volatile bool _disposed;
+    private long _generation;
+
+    public ReadinessLoop(string threadName)
+    {
+        _epoll = new SafeFileHandle(Interop.ThrowIfMinusOne(Interop.Libc.EpollCreate1(Interop.Libc.EPOLL_CLOEXEC), "epoll_create1"), ownsHandle: true);
+        _wakeup = new SafeFileHandle(
+            Interop.ThrowIfMinusOne(Interop.Libc.EventFd(0, Interop.Libc.EFD_CLOEXEC | Interop.Libc.EFD_NONBLOCK), "eventfd"), ownsHandle: true);
+        Interop.ThrowIfMinusOne(
+            Interop.Libc.EpollControl(EpollFd, Interop.Libc.EPOLL_CTL_ADD, (int)_wakeup.DangerousGetHandle(), Interop.Libc.EPOLLIN, WakeupData), "epoll_ctl");
+        _thread = new Thread(Run) { IsBackground = true, Name = threadName };
+        _thread.Start();
+    }
+
+    private int EpollFd => (int)_epoll.DangerousGetHandle();
+
+    /// <summary>
+    /// The readiness of <paramref name="socket"/>, which joins the epoll set at its first wait. Dispose it before the
+    /// descriptor is closed: the number may come back with the next connection.
+    /// </summary>
+    public Readiness Register(SafeHandle socket)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var readiness = new Readiness(this, socket, (ulong)Interlocked.Increment(ref _generation) & 0xFFFF_FFFF);
+        if (!_registered.TryAdd(readiness.Fd, readiness))
+            throw new InvalidOperationException($"descriptor {readiness.Fd} is registered twice");
+        return readiness;
+    }
+
+    /// <summary>Joins the epoll set; edge-triggered, so the first event reports what is already ready.</summary>
+    private int Add(Readiness readiness) =>
+        Interop.Libc.EpollControl(EpollFd, Interop.Libc.EPOLL_CTL_ADD, readiness.Fd, Events, readiness.Generation << 32 | (uint)readiness.Fd) == -1
+            ? Interop.LastErrno
+            : 0;
+
+    /// <summary>Leaves the set when the descriptor stays open elsewhere (a close of the last descriptor leaves it anyway).</summary>
+    private void Remove(Readiness readiness, bool inEpoll)
+    {
+        if (!_registered.TryRemove(new KeyValuePair<int, Readiness>(readiness.Fd, readiness)))
+            return;
+        if (inEpoll && !_disposed)
+            Interop.Libc.EpollControl(EpollFd, Interop.Libc.EPOLL_CTL_DEL, readiness.Fd, 0, 0);
+    }
+
+    private unsafe void Run()
+    {
+        byte* events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * Interop.Libc.EpollEventSize));
+        try
+        {
+            while (!_disposed)
+            {
+                int count = Interop.Libc.EpollWait(EpollFd, events, MaxEvents, -1);
+                if (count == -1)
+                {
+                    int errno = Interop.LastErrno;
+                    if (errno == Interop.EINTR) continue;
+                    FailAll(Interop.ErrnoException("epoll_wait", errno));
+                    return;
+                }
+                for (int i = 0; i < count; i++)
+                {
+                    byte* entry = events + i * Interop.Libc.EpollEventSize;
+                    ulong data = *(ulong*)(entry + Interop.Libc.EpollDataOffset);
+                    if (data == WakeupData)
+                        Interop.Libc.EventFdDrain((int)_wakeup.DangerousGetHandle());
+                    // The generation drops an event read for an earlier socket on the same descriptor number.
+                    else if (_registered.TryGetValue((int)(uint)data, out Readiness? readiness) && readiness.Generation == data >> 32)
+                        readiness.Signal(*(uint*)entry);
+                }
+            }
+        }
+        finally
+        {
+            NativeMemory.Free(events);
+        }
+    }
+
+    private void FailAll(Exception reason)
+    {
+        foreach (Readiness readiness in _registered.Values)
+            readiness.Fail(reason);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        Interop.Libc.EventFdSignal((int)_wakeup.DangerousGetHandle());
+        if (_thread != Thread.CurrentThread)
+            _thread.Join();
+        FailAll(new ObjectDisposedException(nameof(ReadinessLoop)));
+        _epoll.Dispose();
+        _wakeup.Dispose();
+    }
+
+    /// <summary>One socket's two directions: each is ready (an event came that no attempt has used) or has one waiter.</summary>
+    internal sealed class Readiness : IDisposable
+    {
+        private readonly ReadinessLoop _loop;
+        private readonly Lock _gate = new();
+        private readonly ReadinessWaiter _read = new();
+        private readonly ReadinessWaiter _write = new();
+        private bool _inEpoll;
+        private bool _disposed;
+
+        public Readiness(ReadinessLoop loop, SafeHandle socket, ulong generation)
+        {
+            _loop = loop;
+            Fd = (int)socket.DangerousGetHandle();
+            Generation = generation;
+        }
+
+        public int Fd { get; }
+        public ulong Generation { get; }
+
+        /// <summary>Call before each attempt: an event from then on makes the next wait return at once.</summary>
+        public void BeforeAttempt(bool write) => (write ? _write : _read).Consume();
+
+        /// <summary>Completes when the direction was ready since <see cref="BeforeAttempt"/>, or is next.</summary>
+        public ValueTask WaitAsync(bool write, CancellationToken cancellationToken)
+        {
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (!_inEpoll)
+                {
+                    int errno = _loop.Add(this);
+                    if (errno != 0)
+                        return ValueTask.FromException(Interop.ErrnoException("epoll_ctl", errno));
+                    _inEpoll = true;
+                }
+            }
+            return (write ? _write : _read).WaitAsync(cancellationToken);
+        }
+
+        public void Signal(uint events)
+        {
+            if ((events & ReadEvents) != 0) _read.Signal();
+            if ((events & WriteEvents) != 0) _write.Signal();
+        }
+
+        public void Fail(Exception reason)
+        {
+            _read.Fail(reason);
+            _write.Fail(reason);
+        }
+
+        /// <summary>Leaves the loop; a wait still pending fails (the socket is being closed under it).</summary>
+        public void Dispose()
+        {
+            bool inEpoll;
+            lock (_gate)
+            {
+                if (_disposed) return;
+                _disposed = true;
+                inEpoll = _inEpoll;
+            }
+            _loop.Remove(this, inEpoll);
+            Fail(new ObjectDisposedException("socket", "the connection was closed while an operation waited on it"));
+        }
+    }
+}

@@ -1,0 +1,20 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Baton.IO;
+
+/// <summary>The errno of a failed call on a client socket as the SocketException .NET's own sockets would throw.</summary>
+internal static class SocketErrors
+{
+    /// <summary>
+    /// SocketException takes a SocketError, not an errno (104 would read as an unknown code): the errors a client
+    /// connection produces are mapped, and the message keeps the errno and its text.
+    /// </summary>
+    public static SocketException FromErrno(string call, int errno) => new((int)(errno switch
+    {
+        Interop.Libc.ECONNRESET => SocketError.ConnectionReset,
+        Interop.Libc.EPIPE => SocketError.Shutdown,
+        Interop.Libc.ENOTCONN => SocketError.NotConnected,
+        _ => SocketError.SocketError,
+    }), $"{call} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
+}

@@ -1,0 +1,192 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Baton.IO;
+using Baton.Tests.Infrastructure;
+
+namespace Baton.Tests.Workers;
+
+/// <summary>
+/// The worker's raw-descriptor stream and its readiness loop on real loopback TCP: data, orderly close, reset, sends
+/// after a reset, zero-byte waits, cancellation, a close under a pending read, reused descriptor numbers, and many
+/// connections at once in both directions.
+/// </summary>
+public sealed class HandedOffSocketTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Reads_data_then_end_of_stream_on_an_orderly_close()
+    {
+        (Socket client, HandedOffSocket stream) = await ConnectedPairAsync();
+        using var _ = stream;
+        await client.SendAsync("hello"u8.ToArray());
+        client.Shutdown(SocketShutdown.Send);
+
+        byte[] buffer = new byte[16];
+        Assert.Equal(0, await stream.ReadAsync(Memory<byte>.Empty).AsTask().WaitAsync(Deadline));
+        Assert.Equal(5, await stream.ReadAsync(buffer).AsTask().WaitAsync(Deadline));
+        Assert.Equal("hello"u8.ToArray(), buffer[..5]);
+        Assert.Equal(0, await stream.ReadAsync(buffer).AsTask().WaitAsync(Deadline));
+        Assert.False(stream.ResetByPeer);
+        client.Dispose();
+    }
+
+    [Fact]
+    public async Task A_zero_byte_read_waits_for_data_and_takes_none_of_it()
+    {
+        (Socket client, HandedOffSocket stream) = await ConnectedPairAsync();
+        using var _ = stream;
+        Task<int> waiting = stream.ReadAsync(Memory<byte>.Empty).AsTask();
+        Assert.False(waiting.IsCompleted);
+
+        await client.SendAsync("ab"u8.ToArray());
+        Assert.Equal(0, await waiting.WaitAsync(Deadline));
+        byte[] buffer = new byte[8];
+        Assert.Equal(2, await stream.ReadAsync(buffer).AsTask().WaitAsync(Deadline));
+        Assert.Equal("ab"u8.ToArray(), buffer[..2]);
+        client.Dispose();
+    }
+
+    [Fact]
+    public async Task A_reset_ends_the_stream_without_throwing_and_says_so()
+    {
+        (Socket client, HandedOffSocket stream) = await ConnectedPairAsync();
+        using var _ = stream;
+        byte[] buffer = new byte[16];
+        Task<int> pending = stream.ReadAsync(buffer).AsTask();
+
+        client.LingerState = new LingerOption(enable: true, seconds: 0); // close sends RST
+        client.Dispose();
+
+        Assert.Equal(0, await pending.WaitAsync(Deadline));
+        Assert.True(stream.ResetByPeer);
+        Assert.Equal(0, await stream.ReadAsync(buffer).AsTask().WaitAsync(Deadline));
+        IOException error = await Assert.ThrowsAsync<IOException>(() => stream.WriteAsync(new byte[64]).AsTask().WaitAsync(Deadline));
+        Assert.IsType<SocketException>(error.InnerException);
+    }
+
+    [Fact]
+    public async Task A_cancelled_read_ends_and_the_next_read_still_gets_the_data()
+    {
+        (Socket client, HandedOffSocket stream) = await ConnectedPairAsync();
+        using var _ = stream;
+        using var cancellation = new CancellationTokenSource();
+        byte[] buffer = new byte[16];
+        Task<int> pending = stream.ReadAsync(buffer, cancellation.Token).AsTask();
+        cancellation.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending.WaitAsync(Deadline));
+
+        await client.SendAsync("later"u8.ToArray());
+        Assert.Equal(5, await stream.ReadAsync(buffer).AsTask().WaitAsync(Deadline));
+        client.Dispose();
+    }
+
+    [Fact]
+    public async Task Closing_under_a_pending_read_fails_that_read_instead_of_leaving_it_hanging()
+    {
+        (Socket client, HandedOffSocket stream) = await ConnectedPairAsync();
+        Task<int> pending = stream.ReadAsync(new byte[16]).AsTask();
+        stream.Dispose();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => pending.WaitAsync(Deadline));
+        // The descriptor was closed: the client sees the end of the connection.
+        Assert.Equal(0, await client.ReceiveAsync(new byte[1]).WaitAsync(Deadline));
+        client.Dispose();
+    }
+
+    [Fact]
+    public async Task Writes_every_byte_of_a_large_buffer()
+    {
+        (Socket client, HandedOffSocket stream) = await ConnectedPairAsync();
+        using var _ = stream;
+        byte[] payload = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
+
+        Task write = stream.WriteAsync(payload).AsTask();
+        byte[] received = new byte[payload.Length];
+        int total = 0;
+        while (total < received.Length)
+        {
+            int n = await client.ReceiveAsync(received.AsMemory(total)).AsTask().WaitAsync(Deadline);
+            Assert.NotEqual(0, n);
+            total += n;
+        }
+        await write.WaitAsync(Deadline);
+        Assert.Equal(payload, received);
+        client.Dispose();
+    }
+
+    [Fact]
+    public async Task A_descriptor_number_used_again_gets_its_own_events()
+    {
+        // Closed and reopened at once, the next connection usually gets the same number: its events must reach it.
+        for (int i = 0; i < 20; i++)
+        {
+            (Socket client, HandedOffSocket stream) = await ConnectedPairAsync();
+            Task<int> pending = stream.ReadAsync(new byte[4]).AsTask();
+            await client.SendAsync(new byte[] { (byte)i });
+            Assert.Equal(1, await pending.WaitAsync(Deadline));
+            stream.Dispose();
+            client.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Many_connections_echo_in_both_directions_at_once()
+    {
+        // Edge-triggered waits: a lost edge shows as a connection that never finishes its echo.
+        const int Connections = 64, Bytes = 256 * 1024;
+        var pairs = new List<(Socket Client, HandedOffSocket Server)>();
+        for (int i = 0; i < Connections; i++)
+            pairs.Add(await ConnectedPairAsync());
+        try
+        {
+            await Task.WhenAll(pairs.Select(pair => EchoAsync(pair.Client, pair.Server, Bytes))).WaitAsync(Deadline * 2);
+        }
+        finally
+        {
+            foreach ((Socket client, HandedOffSocket server) in pairs)
+            {
+                server.Dispose();
+                client.Dispose();
+            }
+        }
+    }
+
+    private static async Task EchoAsync(Socket client, HandedOffSocket server, int bytes)
+    {
+        byte[] payload = RandomNumberGenerator.GetBytes(bytes);
+        Task serve = Task.Run(async () =>
+        {
+            byte[] buffer = new byte[Random.Shared.Next(1, 20_000)];
+            int n;
+            while ((n = await server.ReadAsync(buffer)) > 0)
+                await server.WriteAsync(buffer.AsMemory(0, n));
+            server.Shutdown(SocketShutdown.Send);
+        });
+        Task send = Task.Run(async () =>
+        {
+            for (int sent = 0; sent < bytes;)
+                sent += await client.SendAsync(payload.AsMemory(sent, Math.Min(Random.Shared.Next(1, 50_000), bytes - sent)));
+            client.Shutdown(SocketShutdown.Send);
+        });
+        byte[] echoed = new byte[bytes + 1];
+        int total = 0, read;
+        while ((read = await client.ReceiveAsync(echoed.AsMemory(total))) > 0)
+            total += read;
+        await Task.WhenAll(serve, send);
+        Assert.Equal(bytes, total);
+        Assert.Equal(payload, echoed[..bytes]);
+    }
+
+    private static async Task<(Socket Client, HandedOffSocket Server)> ConnectedPairAsync()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(listener.LocalEndPoint!).WaitAsync(Deadline);
+        Socket server = await listener.AcceptAsync().WaitAsync(Deadline);
+        return (client, HandedOffSockets.TakeOver(server));
+    }
+}
