@@ -29,6 +29,7 @@ internal sealed class ReadinessLoop : IDisposable
     private readonly SafeFileHandle _wakeup;
     private readonly Thread _thread;
     private volatile bool _disposed;
+    private volatile Exception? _failure;
     private long _generation;
 
     public ReadinessLoop(string threadName)
@@ -51,17 +52,29 @@ internal sealed class ReadinessLoop : IDisposable
     public Readiness Register(SafeHandle socket)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_failure is not null)
+            throw new IOException("the worker's readiness loop stopped", _failure);
         var readiness = new Readiness(this, socket, (ulong)Interlocked.Increment(ref _generation) & 0xFFFF_FFFF);
-        if (!_registered.TryAdd(readiness.Fd, readiness))
-            throw new InvalidOperationException($"descriptor {readiness.Fd} is registered twice");
+        // The kernel gave this number out again, so whatever still holds it closed its descriptor without leaving:
+        // that registration can never see an event again, and must not stop this connection from being served.
+        Readiness? stale = null;
+        _registered.AddOrUpdate(readiness.Fd, readiness, (_, previous) => { stale = previous; return readiness; });
+        stale?.Fail(new ObjectDisposedException("socket", "the descriptor was closed and its number given to another connection"));
         return readiness;
     }
 
     /// <summary>Joins the epoll set; edge-triggered, so the first event reports what is already ready.</summary>
-    private int Add(Readiness readiness) =>
-        Interop.Libc.EpollControl(EpollFd, Interop.Libc.EPOLL_CTL_ADD, readiness.Fd, Events, readiness.Generation << 32 | (uint)readiness.Fd) == -1
-            ? Interop.LastErrno
-            : 0;
+    private int Add(Readiness readiness)
+    {
+        ulong data = readiness.Generation << 32 | (uint)readiness.Fd;
+        if (Interop.Libc.EpollControl(EpollFd, Interop.Libc.EPOLL_CTL_ADD, readiness.Fd, Events, data) == 0)
+            return 0;
+        int errno = Interop.LastErrno;
+        // The same connection back on the same number while another process still held it open: take the entry over.
+        if (errno == Interop.EEXIST && Interop.Libc.EpollControl(EpollFd, Interop.Libc.EPOLL_CTL_MOD, readiness.Fd, Events, data) == 0)
+            return 0;
+        return errno == Interop.EEXIST ? Interop.LastErrno : errno;
+    }
 
     /// <summary>Leaves the set when the descriptor stays open elsewhere (a close of the last descriptor leaves it anyway).</summary>
     private void Remove(Readiness readiness, bool inEpoll)
@@ -107,6 +120,7 @@ internal sealed class ReadinessLoop : IDisposable
 
     private void FailAll(Exception reason)
     {
+        _failure ??= reason;
         foreach (Readiness readiness in _registered.Values)
             readiness.Fail(reason);
     }
@@ -152,6 +166,8 @@ internal sealed class ReadinessLoop : IDisposable
             lock (_gate)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
+                if (_loop._failure is Exception failure)
+                    return ValueTask.FromException(new IOException("the worker's readiness loop stopped", failure));
                 if (!_inEpoll)
                 {
                     int errno = _loop.Add(this);

@@ -6,6 +6,7 @@ internal static partial class Interop
     internal const int EINTR = 4;
     internal const int EAGAIN = 11;
     internal const int ECHILD = 10;
+    internal const int EEXIST = 17;
 
     /// <summary>The errno of the last P/Invoke declared with SetLastError = true.</summary>
     internal static int LastErrno => Marshal.GetLastPInvokeError();
