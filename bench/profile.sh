@@ -107,6 +107,9 @@ profile() { # profile NAME: warm-up, then perf under the same load; writes NAME.
         >"$WORK/$name.report.txt"
     python3 "$ROOT/bench/contenders/perf_layers.py" "$WORK/$name.report.txt" "$connections" "$WORK/$name.tids" >"$WORK/$name.rows"
     echo "$name: $connections connections in ${SECONDS_LOADED}s" >>"$WORK/counts"
+    { echo "## $name: µs per connection by thread name"
+      python3 "$ROOT/bench/contenders/perf_layers.py" "$WORK/$name.report.txt" "$connections" "$WORK/$name.tids" --threads
+    } >>"$ROOT/bench/results/profile-symbols.txt"
     while IFS='=' read -r role tids; do
         echo "## $name, $role: top symbols (% of all samples on the machine)"
         perf report -i "$WORK/$name.perf.data" --stdio --no-children -g none --tid "$tids" --sort dso,sym \

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """µs of CPU per connection by process role and layer, from `perf report --sort pid,dso -F sample,pid,dso -t ';'`.
 
-usage: perf_layers.py REPORT CONNECTIONS TIDS_FILE
+usage: perf_layers.py REPORT CONNECTIONS TIDS_FILE [--threads]
 TIDS_FILE holds one "role=tid,tid,..." line per role (perf counts threads, so each role lists its processes' threads).
 Prints one markdown row per role, then one for the openssl clients: "| role | total | libcrypto | ... | other |".
+With --threads: per role, µs per connection by thread name instead (which threads of a process do the work).
 Samples are at 999 Hz (bench/profile.sh's perf record -F 999).
 """
 import re
@@ -29,7 +30,7 @@ def layer(dso):
     return "other"
 
 
-def main(report, connections, tids_file):
+def main(report, connections, tids_file, mode=None):
     connections = max(int(connections), 1)
     roles = {}
     for line in open(tids_file):
@@ -37,6 +38,7 @@ def main(report, connections, tids_file):
         roles[role] = {int(t) for t in tids.split(",") if t}
     order = list(roles) + ["openssl s_time"]
     totals = {role: dict.fromkeys(LAYERS, 0) for role in order}
+    threads = {role: {} for role in order}
     for line in open(report):
         m = re.match(r"\s*(\d+)\s*;\s*(\d+):(.*?)\s*;(.+?)\s*$", line)
         if not m:
@@ -45,6 +47,12 @@ def main(report, connections, tids_file):
         role = next((r for r, tids in roles.items() if tid in tids), "openssl s_time" if comm == "openssl" else None)
         if role is not None:
             totals[role][layer(dso)] += samples
+            threads[role][comm] = threads[role].get(comm, 0) + samples
+    if mode == "--threads":
+        for role in order:
+            named = sorted(threads[role].items(), key=lambda item: -item[1])
+            print(f"{role}: " + ", ".join(f"{name} {n * US_PER_SAMPLE / connections:.0f}" for name, n in named if n * US_PER_SAMPLE / connections >= 1))
+        return
     for role in order:
         per = {k: v * US_PER_SAMPLE / connections for k, v in totals[role].items()}
         print(f"| {role} | {sum(per.values()):.0f} | " + " | ".join(f"{per[k]:.0f}" for k in LAYERS) + " |")
