@@ -206,6 +206,22 @@ internal sealed partial class FrontService : IHostedService, IDisposable
         // A reload that removes the listener ends the loop, and so does a stop (which ends every loop first).
         CancellationToken closing = entry.Closing;
         Socket listenerSocket = entry.Socket;
+        // Accepted on the front's loops (see AcceptAsync): never block one of their threads on an empty queue.
+        listenerSocket.Blocking = false;
+        try
+        {
+            await AcceptConnectionsAsync(entry, listenerSocket, slots, stopping, closing).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Before CloseAsync closes the socket: the loops must not keep its descriptor number.
+            _poller.Forget(listenerSocket.SafeHandle);
+        }
+    }
+
+    private async Task AcceptConnectionsAsync(
+        AcceptingListener entry, Socket listenerSocket, ConnectionSlots slots, CancellationToken stopping, CancellationToken closing)
+    {
         int failures = 0;
         while (!closing.IsCancellationRequested)
         {
@@ -216,7 +232,7 @@ internal sealed partial class FrontService : IHostedService, IDisposable
                 // At the cap the front stops accepting (the kernel's backlog holds the rest) rather than run out of descriptors.
                 await slots.AcquireAsync(closing).ConfigureAwait(false);
                 acquired = true;
-                accepted = await listenerSocket.AcceptAsync(closing).ConfigureAwait(false);
+                accepted = await AcceptAsync(listenerSocket, closing).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -250,7 +266,40 @@ internal sealed partial class FrontService : IHostedService, IDisposable
             _metrics.Accepted(listener.Name);
             ulong id = (ulong)Interlocked.Increment(ref _nextConnectionId);
             Interlocked.Increment(ref _inFront);
-            _ = HandleAsync(generation, accepted, listener, id, slots, stopping);
+            // The next loop serves it from here to its handoff (the accepting loop too, in its turn).
+            _poller.Post(
+                static state =>
+                {
+                    var (front, generation, accepted, listener, id, slots, stopping) =
+                        ((FrontService, FrontGeneration, Socket, ListenerOptions, ulong, ConnectionSlots, CancellationToken))state!;
+                    _ = front.HandleAsync(generation, accepted, listener, id, slots, stopping);
+                },
+                (this, generation, accepted, listener, id, slots, stopping));
+        }
+    }
+
+    /// <summary>
+    /// The next connection, accepted on the listener's loop rather than by the runtime's socket engine, so that a
+    /// connection's first step (its ClientHello and the ServerHello's key exchange and signature, the costliest part)
+    /// runs on a loop as every later step does, not on a thread-pool thread. Poll first: a non-blocking Accept with
+    /// nothing queued throws, and an exception per drained queue is not cheap. It can still throw would-block when
+    /// another process took the connection in between (a binary upgrade shares the listener).
+    /// </summary>
+    private async ValueTask<Socket> AcceptAsync(Socket listener, CancellationToken closing)
+    {
+        while (true)
+        {
+            if (listener.Poll(0, SelectMode.SelectRead))
+            {
+                try
+                {
+                    return listener.Accept();
+                }
+                catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
+                {
+                }
+            }
+            await _poller.WaitAsync(listener.SafeHandle, writable: false, closing).ConfigureAwait(false);
         }
     }
 

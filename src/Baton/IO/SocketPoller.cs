@@ -24,6 +24,10 @@ internal sealed class SocketPoller : IDisposable
 {
     private const int MaxEvents = 128;
 
+    /// <summary>The loop whose thread this is, so a socket first waited on there stays on that loop.</summary>
+    [ThreadStatic]
+    private static EventLoop? t_currentLoop;
+
     private readonly EventLoop[] _loops;
     private readonly ConcurrentDictionary<int, Registration> _registrations = new();
     private readonly TaskCreationOptions _waiterOptions;
@@ -86,6 +90,21 @@ internal sealed class SocketPoller : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> on the next loop's thread (round robin; inline when that is this thread), where the
+    /// sockets it waits on first then stay: an accepted connection is served from its first step to its handoff on one
+    /// loop. <paramref name="work"/> must not throw (it starts an async method, whose task holds what goes wrong).
+    /// </summary>
+    public void Post(Action<object?> work, object? state)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        EventLoop loop = NextLoop();
+        if (loop == t_currentLoop)
+            work(state);
+        else
+            loop.Post(work, state);
+    }
+
     /// <summary>Removes the socket from the epoll set. Call before the socket is closed or handed off.</summary>
     public void Forget(SafeHandle socket)
     {
@@ -102,11 +121,14 @@ internal sealed class SocketPoller : IDisposable
         registration.Take()?.TrySetCanceled();
     }
 
+    /// <summary>On a loop's thread the socket joins that loop (what runs there goes on there); elsewhere the next one.</summary>
     private Registration NewRegistration()
     {
-        EventLoop loop = _loops[(uint)Interlocked.Increment(ref _nextLoop) % (uint)_loops.Length];
+        EventLoop loop = t_currentLoop is { } current && current.Owner == this ? current : NextLoop();
         return new Registration(loop, (ulong)Interlocked.Increment(ref _generation) & 0xFFFF_FFFF);
     }
+
+    private EventLoop NextLoop() => _loops[(uint)Interlocked.Increment(ref _nextLoop) % (uint)_loops.Length];
 
     /// <summary>An event for the descriptor and generation in <paramref name="data"/> (a generation is one registration's, so one loop's).</summary>
     private void Dispatch(ulong data, uint events)
@@ -154,12 +176,13 @@ internal sealed class SocketPoller : IDisposable
         public void Signal(uint events) => Take()?.TrySetResult(events);
     }
 
-    /// <summary>One thread waiting on one epoll set, woken for shutdown through an eventfd.</summary>
+    /// <summary>One thread waiting on one epoll set, woken through an eventfd for posted work and for shutdown.</summary>
     private sealed class EventLoop : IDisposable
     {
         private const ulong WakeupData = ulong.MaxValue;
 
         private readonly SocketPoller _owner;
+        private readonly ConcurrentQueue<(Action<object?> Work, object? State)> _posted = new();
         private readonly SafeFileHandle _epoll;
         private readonly SafeFileHandle _wakeup;
         private readonly Thread _thread;
@@ -178,9 +201,18 @@ internal sealed class SocketPoller : IDisposable
 
         public int EpollFd => (int)_epoll.DangerousGetHandle();
 
+        public SocketPoller Owner => _owner;
+
+        public void Post(Action<object?> work, object? state)
+        {
+            _posted.Enqueue((work, state));
+            Interop.Libc.EventFdSignal((int)_wakeup.DangerousGetHandle());
+        }
+
         private unsafe void Run()
         {
             byte* events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * Interop.Libc.EpollEventSize));
+            t_currentLoop = this;
             try
             {
                 while (!_owner._disposed)
@@ -198,7 +230,7 @@ internal sealed class SocketPoller : IDisposable
                         byte* entry = events + i * Interop.Libc.EpollEventSize;
                         ulong data = *(ulong*)(entry + Interop.Libc.EpollDataOffset);
                         if (data == WakeupData)
-                            Interop.Libc.EventFdDrain((int)_wakeup.DangerousGetHandle());
+                            RunPosted();
                         else
                             // What awaited the wait runs inside (run-to-completion); an exception in it stays in its own task.
                             _owner.Dispatch(data, *(uint*)entry);
@@ -209,6 +241,13 @@ internal sealed class SocketPoller : IDisposable
             {
                 NativeMemory.Free(events);
             }
+        }
+
+        private void RunPosted()
+        {
+            Interop.Libc.EventFdDrain((int)_wakeup.DangerousGetHandle());
+            while (!_owner._disposed && _posted.TryDequeue(out (Action<object?> Work, object? State) item))
+                item.Work(item.State);
         }
 
         public void Dispose()

@@ -57,6 +57,45 @@ public sealed partial class SocketPollerTests
         Assert.Equal(1, await twoWakes.WaitAsync(Deadline));
     }
 
+    [Fact]
+    public async Task PostedWorkRunsOnTheLoopsInTurnAndWhatItWaitsOnStaysOnItsLoop()
+    {
+        using var poller = new SocketPoller(loops: 2, runToCompletion: true);
+        using LoopbackPair first = await LoopbackPair.ConnectAsync();
+        using LoopbackPair second = await LoopbackPair.ConnectAsync();
+        Task<(string? Posted, string? AfterWait)> one = PostWaitingAsync(poller, first);
+        Task<(string? Posted, string? AfterWait)> other = PostWaitingAsync(poller, second);
+
+        first.Send("x"u8);
+        second.Send("y"u8);
+        (string? postedOne, string? afterOne) = await one.WaitAsync(Deadline);
+        (string? postedOther, string? afterOther) = await other.WaitAsync(Deadline);
+        Assert.StartsWith("baton-front-loop-", postedOne);
+        Assert.StartsWith("baton-front-loop-", postedOther);
+        Assert.NotEqual(postedOne, postedOther);
+        // An accepted connection is served on the loop it was posted to, from its first wait on.
+        Assert.Equal(postedOne, afterOne);
+        Assert.Equal(postedOther, afterOther);
+    }
+
+    private static Task<(string? Posted, string? AfterWait)> PostWaitingAsync(SocketPoller poller, LoopbackPair pair)
+    {
+        var result = new TaskCompletionSource<(string?, string?)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        poller.Post(static state =>
+        {
+            var (poller, pair, result) = ((SocketPoller, LoopbackPair, TaskCompletionSource<(string?, string?)>))state!;
+            _ = WaitThenReportAsync(poller, pair, result);
+        }, (poller, pair, result));
+        return result.Task;
+    }
+
+    private static async Task WaitThenReportAsync(SocketPoller poller, LoopbackPair pair, TaskCompletionSource<(string?, string?)> result)
+    {
+        string? posted = Thread.CurrentThread.Name;
+        await poller.WaitAsync(pair.Server.SafeHandle, writable: false, CancellationToken.None).ConfigureAwait(false);
+        result.SetResult((posted, Thread.CurrentThread.Name));
+    }
+
     private static async Task<string?> ThreadAfterReadinessAsync(SocketPoller poller, LoopbackPair pair, bool pool = false)
     {
         await poller.WaitAsync(pair.Server.SafeHandle, writable: false, CancellationToken.None).ConfigureAwait(false);
