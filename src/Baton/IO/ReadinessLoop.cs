@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
 
 namespace Baton.IO;
 
@@ -15,35 +14,19 @@ namespace Baton.IO;
 /// Edge-triggered registrations cost one epoll_ctl per connection, not one per wait (the front's <see cref="SocketPoller"/>
 /// is one-shot because it hands its sockets away).
 /// </remarks>
-internal sealed class ReadinessLoop : IDisposable
+internal sealed class ReadinessLoop : EpollThread
 {
-    private const int MaxEvents = 128;
-    private const ulong WakeupData = ulong.MaxValue;
     private const uint Events = Interop.Libc.EPOLLIN | Interop.Libc.EPOLLOUT | Interop.Libc.EPOLLRDHUP | EPOLLET;
     private const uint EPOLLET = 1u << 31;
     private const uint ReadEvents = Interop.Libc.EPOLLIN | Interop.Libc.EPOLLRDHUP | Interop.Libc.EPOLLHUP | Interop.Libc.EPOLLERR;
     private const uint WriteEvents = Interop.Libc.EPOLLOUT | Interop.Libc.EPOLLHUP | Interop.Libc.EPOLLERR;
 
     private readonly ConcurrentDictionary<int, Readiness> _registered = new();
-    private readonly SafeFileHandle _epoll;
-    private readonly SafeFileHandle _wakeup;
-    private readonly Thread _thread;
     private volatile bool _disposed;
     private volatile Exception? _failure;
     private long _generation;
 
-    public ReadinessLoop(string threadName)
-    {
-        _epoll = new SafeFileHandle(Interop.ThrowIfMinusOne(Interop.Libc.EpollCreate1(Interop.Libc.EPOLL_CLOEXEC), "epoll_create1"), ownsHandle: true);
-        _wakeup = new SafeFileHandle(
-            Interop.ThrowIfMinusOne(Interop.Libc.EventFd(0, Interop.Libc.EFD_CLOEXEC | Interop.Libc.EFD_NONBLOCK), "eventfd"), ownsHandle: true);
-        Interop.ThrowIfMinusOne(
-            Interop.Libc.EpollControl(EpollFd, Interop.Libc.EPOLL_CTL_ADD, (int)_wakeup.DangerousGetHandle(), Interop.Libc.EPOLLIN, WakeupData), "epoll_ctl");
-        _thread = new Thread(Run) { IsBackground = true, Name = threadName };
-        _thread.Start();
-    }
-
-    private int EpollFd => (int)_epoll.DangerousGetHandle();
+    public ReadinessLoop(string threadName) : base(threadName) => Start();
 
     /// <summary>
     /// The readiness of <paramref name="socket"/>, which joins the epoll set at its first wait. Dispose it before the
@@ -85,38 +68,14 @@ internal sealed class ReadinessLoop : IDisposable
             Interop.Libc.EpollControl(EpollFd, Interop.Libc.EPOLL_CTL_DEL, readiness.Fd, 0, 0);
     }
 
-    private unsafe void Run()
+    // The generation drops an event read for an earlier socket on the same descriptor number.
+    protected override void OnEvent(ulong data, uint events)
     {
-        byte* events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * Interop.Libc.EpollEventSize));
-        try
-        {
-            while (!_disposed)
-            {
-                int count = Interop.Libc.EpollWait(EpollFd, events, MaxEvents, -1);
-                if (count == -1)
-                {
-                    int errno = Interop.LastErrno;
-                    if (errno == Interop.EINTR) continue;
-                    FailAll(Interop.ErrnoException("epoll_wait", errno));
-                    return;
-                }
-                for (int i = 0; i < count; i++)
-                {
-                    byte* entry = events + i * Interop.Libc.EpollEventSize;
-                    ulong data = *(ulong*)(entry + Interop.Libc.EpollDataOffset);
-                    if (data == WakeupData)
-                        Interop.Libc.EventFdDrain((int)_wakeup.DangerousGetHandle());
-                    // The generation drops an event read for an earlier socket on the same descriptor number.
-                    else if (_registered.TryGetValue((int)(uint)data, out Readiness? readiness) && readiness.Generation == data >> 32)
-                        readiness.Signal(*(uint*)entry);
-                }
-            }
-        }
-        finally
-        {
-            NativeMemory.Free(events);
-        }
+        if (_registered.TryGetValue((int)(uint)data, out Readiness? readiness) && readiness.Generation == data >> 32)
+            readiness.Signal(events);
     }
+
+    protected override void OnFailed(Exception reason) => FailAll(reason);
 
     private void FailAll(Exception reason)
     {
@@ -125,16 +84,12 @@ internal sealed class ReadinessLoop : IDisposable
             readiness.Fail(reason);
     }
 
-    public void Dispose()
+    protected override void Dispose(bool disposing)
     {
-        if (_disposed) return;
+        if (!disposing || _disposed) return;
         _disposed = true;
-        Interop.Libc.EventFdSignal((int)_wakeup.DangerousGetHandle());
-        if (_thread != Thread.CurrentThread)
-            _thread.Join();
+        base.Dispose(disposing);
         FailAll(new ObjectDisposedException(nameof(ReadinessLoop)));
-        _epoll.Dispose();
-        _wakeup.Dispose();
     }
 
     /// <summary>One socket's two directions: each is ready (an event came that no attempt has used) or has one waiter.</summary>

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
 
 namespace Baton.IO;
 
@@ -22,12 +21,6 @@ namespace Baton.IO;
 /// </remarks>
 internal sealed class SocketPoller : IDisposable
 {
-    private const int MaxEvents = 128;
-
-    /// <summary>The loop whose thread this is, so a socket first waited on there stays on that loop.</summary>
-    [ThreadStatic]
-    private static EventLoop? t_currentLoop;
-
     private readonly EventLoop[] _loops;
     private readonly ConcurrentDictionary<int, Registration> _registrations = new();
     private readonly TaskCreationOptions _waiterOptions;
@@ -99,7 +92,7 @@ internal sealed class SocketPoller : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         EventLoop loop = NextLoop();
-        if (loop == t_currentLoop)
+        if (loop == EventLoop.CurrentLoop)
             work(state);
         else
             loop.Post(work, state);
@@ -124,7 +117,7 @@ internal sealed class SocketPoller : IDisposable
     /// <summary>On a loop's thread the socket joins that loop (what runs there goes on there); elsewhere the next one.</summary>
     private Registration NewRegistration()
     {
-        EventLoop loop = t_currentLoop is { } current && current.Owner == this ? current : NextLoop();
+        EventLoop loop = EventLoop.CurrentLoop is { } current && current.Owner == this ? current : NextLoop();
         return new Registration(loop, (ulong)Interlocked.Increment(ref _generation) & 0xFFFF_FFFF);
     }
 
@@ -176,87 +169,37 @@ internal sealed class SocketPoller : IDisposable
         public void Signal(uint events) => Take()?.TrySetResult(events);
     }
 
-    /// <summary>One thread waiting on one epoll set, woken through an eventfd for posted work and for shutdown.</summary>
-    private sealed class EventLoop : IDisposable
+    /// <summary>One of the poller's loops: its registrations' events, and the work posted to it.</summary>
+    private sealed class EventLoop : EpollThread
     {
-        private const ulong WakeupData = ulong.MaxValue;
-
-        private readonly SocketPoller _owner;
         private readonly ConcurrentQueue<(Action<object?> Work, object? State)> _posted = new();
-        private readonly SafeFileHandle _epoll;
-        private readonly SafeFileHandle _wakeup;
-        private readonly Thread _thread;
 
-        public EventLoop(SocketPoller owner, string name)
+        public EventLoop(SocketPoller owner, string name) : base(name)
         {
-            _owner = owner;
-            _epoll = new SafeFileHandle(Interop.ThrowIfMinusOne(Interop.Libc.EpollCreate1(Interop.Libc.EPOLL_CLOEXEC), "epoll_create1"), ownsHandle: true);
-            _wakeup = new SafeFileHandle(
-                Interop.ThrowIfMinusOne(Interop.Libc.EventFd(0, Interop.Libc.EFD_CLOEXEC | Interop.Libc.EFD_NONBLOCK), "eventfd"), ownsHandle: true);
-            Interop.ThrowIfMinusOne(
-                Interop.Libc.EpollControl(EpollFd, Interop.Libc.EPOLL_CTL_ADD, (int)_wakeup.DangerousGetHandle(), Interop.Libc.EPOLLIN, WakeupData), "epoll_ctl");
-            _thread = new Thread(Run) { IsBackground = true, Name = name };
-            _thread.Start();
+            Owner = owner;
+            Start();
         }
 
-        public int EpollFd => (int)_epoll.DangerousGetHandle();
+        public SocketPoller Owner { get; }
 
-        public SocketPoller Owner => _owner;
+        /// <summary>The loop whose thread this is, if it is one.</summary>
+        public static EventLoop? CurrentLoop => Current as EventLoop;
 
         public void Post(Action<object?> work, object? state)
         {
             _posted.Enqueue((work, state));
-            Interop.Libc.EventFdSignal((int)_wakeup.DangerousGetHandle());
+            Wake();
         }
 
-        private unsafe void Run()
-        {
-            byte* events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * Interop.Libc.EpollEventSize));
-            t_currentLoop = this;
-            try
-            {
-                while (!_owner._disposed)
-                {
-                    int count = Interop.Libc.EpollWait(EpollFd, events, MaxEvents, -1);
-                    if (count == -1)
-                    {
-                        int errno = Interop.LastErrno;
-                        if (errno == Interop.EINTR) continue;
-                        _owner.FailAll(Interop.ErrnoException("epoll_wait", errno));
-                        return;
-                    }
-                    for (int i = 0; i < count; i++)
-                    {
-                        byte* entry = events + i * Interop.Libc.EpollEventSize;
-                        ulong data = *(ulong*)(entry + Interop.Libc.EpollDataOffset);
-                        if (data == WakeupData)
-                            RunPosted();
-                        else
-                            // What awaited the wait runs inside (run-to-completion); an exception in it stays in its own task.
-                            _owner.Dispatch(data, *(uint*)entry);
-                    }
-                }
-            }
-            finally
-            {
-                NativeMemory.Free(events);
-            }
-        }
+        // What awaited the wait runs inside (run-to-completion); an exception in it stays in its own task.
+        protected override void OnEvent(ulong data, uint events) => Owner.Dispatch(data, events);
 
-        private void RunPosted()
+        protected override void OnWakeup()
         {
-            Interop.Libc.EventFdDrain((int)_wakeup.DangerousGetHandle());
-            while (!_owner._disposed && _posted.TryDequeue(out (Action<object?> Work, object? State) item))
+            while (!IsStopping && _posted.TryDequeue(out (Action<object?> Work, object? State) item))
                 item.Work(item.State);
         }
 
-        public void Dispose()
-        {
-            Interop.Libc.EventFdSignal((int)_wakeup.DangerousGetHandle());
-            if (_thread != Thread.CurrentThread)
-                _thread.Join();
-            _epoll.Dispose();
-            _wakeup.Dispose();
-        }
+        protected override void OnFailed(Exception reason) => Owner.FailAll(reason);
     }
 }
