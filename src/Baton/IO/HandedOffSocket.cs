@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -52,6 +53,8 @@ internal sealed class HandedOffSocket : DuplexStream
         }
     }
 
+    // Pooled: an idle keep-alive connection comes here once per request.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReceiveWhenReadyAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         while (true)
@@ -89,6 +92,7 @@ internal sealed class HandedOffSocket : DuplexStream
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendWhenReadyAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
     {
         do await _readiness.WaitAsync(write: true, cancellationToken).ConfigureAwait(false);

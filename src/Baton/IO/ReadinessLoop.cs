@@ -6,7 +6,9 @@ namespace Baton.IO;
 /// <summary>
 /// A worker's epoll loop for the client connections it serves: one thread, one epoll set, each socket registered once,
 /// edge-triggered for both directions, as .NET's own socket engine and Kestrel's transport wait. An event only marks
-/// a direction ready or wakes the one operation waiting on it; what waited continues on the thread pool, never here.
+/// a direction ready or takes the one operation waiting on it; what waited continues on the thread pool, never here,
+/// and as in .NET's engine one pool work item takes the woken operations of an epoll batch, asking for another work
+/// item whenever more are left, so a batch fans out over the pool's threads without a work item per operation.
 /// </summary>
 /// <remarks>
 /// The worker used to wrap every handed-off descriptor in a .NET <c>Socket</c>: ten syscalls to learn what the front
@@ -14,7 +16,7 @@ namespace Baton.IO;
 /// Edge-triggered registrations cost one epoll_ctl per connection, not one per wait (the front's <see cref="SocketPoller"/>
 /// is one-shot because it hands its sockets away).
 /// </remarks>
-internal sealed class ReadinessLoop : EpollThread
+internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
 {
     private const uint Events = Interop.Libc.EPOLLIN | Interop.Libc.EPOLLOUT | Interop.Libc.EPOLLRDHUP | EPOLLET;
     private const uint EPOLLET = 1u << 31;
@@ -22,6 +24,9 @@ internal sealed class ReadinessLoop : EpollThread
     private const uint WriteEvents = Interop.Libc.EPOLLOUT | Interop.Libc.EPOLLHUP | Interop.Libc.EPOLLERR;
 
     private readonly ConcurrentDictionary<int, Readiness> _registered = new();
+    private readonly ConcurrentQueue<ReadinessWaiter> _woken = new();
+    /// <summary>1 while a work item is queued that has not started taking from <see cref="_woken"/>.</summary>
+    private int _dispatchQueued;
     private volatile bool _disposed;
     private volatile Exception? _failure;
     private long _generation;
@@ -71,8 +76,37 @@ internal sealed class ReadinessLoop : EpollThread
     // The generation drops an event read for an earlier socket on the same descriptor number.
     protected override void OnEvent(ulong data, uint events)
     {
-        if (_registered.TryGetValue((int)(uint)data, out Readiness? readiness) && readiness.Generation == data >> 32)
-            readiness.Signal(events);
+        if (!_registered.TryGetValue((int)(uint)data, out Readiness? readiness) || readiness.Generation != data >> 32)
+            return;
+        if ((events & ReadEvents) != 0 && readiness.Read.Signal())
+            Wake(readiness.Read);
+        if ((events & WriteEvents) != 0 && readiness.Write.Signal())
+            Wake(readiness.Write);
+    }
+
+    private void Wake(ReadinessWaiter waiter)
+    {
+        _woken.Enqueue(waiter);
+        QueueDispatch();
+    }
+
+    private void QueueDispatch()
+    {
+        if (Interlocked.CompareExchange(ref _dispatchQueued, 1, 0) == 0)
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
+
+    /// <summary>On a pool thread: completes woken operations, their continuations inline, another work item taking the rest.</summary>
+    void IThreadPoolWorkItem.Execute()
+    {
+        // Cleared before the first take: a wake-up from now on queues a work item, or this one sees it.
+        Volatile.Write(ref _dispatchQueued, 0);
+        while (_woken.TryDequeue(out ReadinessWaiter? waiter))
+        {
+            if (!_woken.IsEmpty)
+                QueueDispatch();
+            waiter.Complete();
+        }
     }
 
     protected override void OnFailed(Exception reason) => FailAll(reason);
@@ -111,6 +145,8 @@ internal sealed class ReadinessLoop : EpollThread
 
         public int Fd { get; }
         public ulong Generation { get; }
+        public ReadinessWaiter Read => _read;
+        public ReadinessWaiter Write => _write;
 
         /// <summary>Call before each attempt: an event from then on makes the next wait return at once.</summary>
         public void BeforeAttempt(bool write) => (write ? _write : _read).Consume();
@@ -132,12 +168,6 @@ internal sealed class ReadinessLoop : EpollThread
                 }
             }
             return (write ? _write : _read).WaitAsync(cancellationToken);
-        }
-
-        public void Signal(uint events)
-        {
-            if ((events & ReadEvents) != 0) _read.Signal();
-            if ((events & WriteEvents) != 0) _write.Signal();
         }
 
         public void Fail(Exception reason)

@@ -5,13 +5,13 @@ namespace Baton.IO;
 /// <summary>
 /// One direction of a socket in a <see cref="ReadinessLoop"/>: either ready (an edge came that no attempt has used
 /// since <see cref="Consume"/>) or holding the one operation waiting for the next edge. Reused for every wait, so a
-/// wait allocates nothing unless it can be cancelled.
+/// wait allocates nothing unless it can be cancelled. The wait a signal took is completed apart from it, on a pool
+/// thread (<see cref="Complete"/>), so that nothing the reader runs ever runs on the loop's thread.
 /// </summary>
 internal sealed class ReadinessWaiter : IValueTaskSource
 {
     private readonly Lock _gate = new();
-    // The loop's thread completes a wait: what awaited it runs on the thread pool, never on that thread.
-    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    private ManualResetValueTaskSourceCore<bool> _core;
     private int _ready;
     private bool _waiting;
     private Exception? _failure;
@@ -51,18 +51,28 @@ internal sealed class ReadinessWaiter : IValueTaskSource
         return new ValueTask(this, version);
     }
 
-    /// <summary>An edge: wakes the waiting operation, or marks the direction ready for the next one.</summary>
-    public void Signal()
+    /// <summary>
+    /// An edge, on the loop's thread: true when it took the waiting operation, which the caller then completes with
+    /// <see cref="Complete"/> on a pool thread; otherwise the direction is marked ready for the next wait.
+    /// </summary>
+    public bool Signal()
     {
         lock (_gate)
         {
             if (!_waiting)
             {
                 _ready = 1;
-                return;
+                return false;
             }
             _waiting = false;
+            return true;
         }
+    }
+
+    /// <summary>Ends the wait <see cref="Signal"/> took; what awaited it runs here, on the calling pool thread.</summary>
+    public void Complete()
+    {
+        _core.RunContinuationsAsynchronously = false;
         _core.SetResult(true);
     }
 
@@ -75,6 +85,8 @@ internal sealed class ReadinessWaiter : IValueTaskSource
             if (!_waiting) return;
             _waiting = false;
         }
+        // Whoever fails it (a close, the loop stopping) must not run the reader's code inside that call.
+        _core.RunContinuationsAsynchronously = true;
         _core.SetException(reason);
     }
 
@@ -86,6 +98,7 @@ internal sealed class ReadinessWaiter : IValueTaskSource
             if (!_waiting || _core.Version != version) return;
             _waiting = false;
         }
+        _core.RunContinuationsAsynchronously = true;
         _core.SetException(new OperationCanceledException(token));
     }
 

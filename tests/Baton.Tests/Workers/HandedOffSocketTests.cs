@@ -49,6 +49,25 @@ public sealed class HandedOffSocketTests
     }
 
     [Fact]
+    public async Task What_awaited_a_read_goes_on_on_a_pool_thread_never_on_the_loop()
+    {
+        (Socket client, HandedOffSocket stream) = await ConnectedPairAsync();
+        using var _ = stream;
+        async Task<(bool Pool, string? Name)> ReadThenLookAsync()
+        {
+            await stream.ReadAsync(new byte[4]).ConfigureAwait(false);
+            return (Thread.CurrentThread.IsThreadPoolThread, Thread.CurrentThread.Name);
+        }
+        Task<(bool Pool, string? Name)> reading = ReadThenLookAsync();
+        Assert.False(reading.IsCompleted);
+
+        await client.SendAsync("x"u8.ToArray());
+        (bool pool, string? name) = await reading.WaitAsync(Deadline);
+        Assert.True(pool, $"continued on {name}");
+        client.Dispose();
+    }
+
+    [Fact]
     public async Task A_reset_ends_the_stream_without_throwing_and_says_so()
     {
         (Socket client, HandedOffSocket stream) = await ConnectedPairAsync();
