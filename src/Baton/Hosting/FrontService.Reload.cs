@@ -219,7 +219,8 @@ internal sealed partial class FrontService
         List<AcceptingListener> removedListeners = [.. _listeners.Where(l => next.Listener(l.Key) is null)];
         foreach (AcceptingListener removed in removedListeners)
         {
-            removed.Close();
+            // After its accept loop ends (at once: it is cancelled), which takes the socket out of the front's loops first.
+            _ = removed.CloseAsync();
             _logger.ListenerClosed(current.Listener(removed.Key)!.Name, removed.Key);
         }
         _current = next;

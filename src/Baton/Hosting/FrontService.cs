@@ -222,7 +222,7 @@ internal sealed partial class FrontService : IHostedService, IDisposable
     private async Task AcceptConnectionsAsync(
         AcceptingListener entry, Socket listenerSocket, ConnectionSlots slots, CancellationToken stopping, CancellationToken closing)
     {
-        int failures = 0;
+        int failures = 0, accepts = 0;
         while (!closing.IsCancellationRequested)
         {
             Socket accepted;
@@ -232,7 +232,8 @@ internal sealed partial class FrontService : IHostedService, IDisposable
                 // At the cap the front stops accepting (the kernel's backlog holds the rest) rather than run out of descriptors.
                 await slots.AcquireAsync(closing).ConfigureAwait(false);
                 acquired = true;
-                accepted = await AcceptAsync(listenerSocket, closing).ConfigureAwait(false);
+                // A full backlog must not keep the loop from its other connections: every so often, back to its epoll_wait.
+                accepted = await AcceptAsync(listenerSocket, waitFirst: ++accepts % AcceptsPerWakeup == 0, closing).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -241,9 +242,11 @@ internal sealed partial class FrontService : IHostedService, IDisposable
                     slots.Release();
                 return;
             }
-            catch (SocketException) when (closing.IsCancellationRequested)
+            catch (Exception) when (closing.IsCancellationRequested)
             {
-                slots.Release();
+                // Closed under the accept (a stop or a reload's removal): whatever it threw, the loop ends here.
+                if (acquired)
+                    slots.Release();
                 return;
             }
             catch (SocketException ex)
@@ -278,6 +281,9 @@ internal sealed partial class FrontService : IHostedService, IDisposable
         }
     }
 
+    /// <summary>How many connections a loop accepts in a row before it serves the events of the others.</summary>
+    private const int AcceptsPerWakeup = 16;
+
     /// <summary>
     /// The next connection, accepted on the listener's loop rather than by the runtime's socket engine, so that a
     /// connection's first step (its ClientHello and the ServerHello's key exchange and signature, the costliest part)
@@ -285,8 +291,10 @@ internal sealed partial class FrontService : IHostedService, IDisposable
     /// nothing queued throws, and an exception per drained queue is not cheap. It can still throw would-block when
     /// another process took the connection in between (a binary upgrade shares the listener).
     /// </summary>
-    private async ValueTask<Socket> AcceptAsync(Socket listener, CancellationToken closing)
+    private async ValueTask<Socket> AcceptAsync(Socket listener, bool waitFirst, CancellationToken closing)
     {
+        if (waitFirst)
+            await _poller.WaitAsync(listener.SafeHandle, writable: false, closing).ConfigureAwait(false);
         while (true)
         {
             if (listener.Poll(0, SelectMode.SelectRead))

@@ -21,7 +21,8 @@ internal sealed class HandedOffSocket : DuplexStream
 {
     private readonly ReadinessLoop.Readiness _readiness;
     private SafeHandle _handle;
-    private bool _detached;
+    /// <summary>Kernel TLS: the .NET socket that owns the descriptor now.</summary>
+    private Socket? _detached;
     private bool _resetByPeer;
     private int _disposed;
 
@@ -116,17 +117,22 @@ internal sealed class HandedOffSocket : DuplexStream
         return true;
     }
 
-    /// <summary>shutdown(2), throwing as <see cref="Socket.Shutdown"/> does.</summary>
+    /// <summary>shutdown(2) as <see cref="Socket.Shutdown"/> does it: ENOTCONN (the peer reset) is not an error.</summary>
     public void Shutdown(SocketShutdown how)
     {
-        ObjectDisposedException.ThrowIf(_disposed != 0 && !_detached, this);
+        if (_detached is not null)
+        {
+            _detached.Shutdown(how);
+            return;
+        }
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
         int errno = Interop.Libc.Shutdown(_handle, how switch
         {
             SocketShutdown.Send => Interop.Libc.SHUT_WR,
             SocketShutdown.Both => Interop.Libc.SHUT_RDWR,
             _ => throw new ArgumentOutOfRangeException(nameof(how)),
         });
-        if (errno != 0) throw SocketErrors.FromErrno("shutdown", errno);
+        if (errno != 0 && errno != Interop.Libc.ENOTCONN) throw SocketErrors.FromErrno("shutdown", errno);
     }
 
     /// <summary>
@@ -138,7 +144,7 @@ internal sealed class HandedOffSocket : DuplexStream
         _readiness.Dispose();
         var socket = new Socket(new SafeSocketHandle(((SafeFdHandle)_handle).DetachFd(), ownsHandle: true));
         _handle = socket.SafeHandle;
-        _detached = true;
+        _detached = socket;
         return socket;
     }
 
@@ -157,7 +163,7 @@ internal sealed class HandedOffSocket : DuplexStream
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0 && !_detached)
+        if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0 && _detached is null)
         {
             // Out of the epoll set first: the descriptor number is free again once it is closed.
             _readiness.Dispose();

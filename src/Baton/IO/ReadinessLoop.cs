@@ -99,8 +99,9 @@ internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
     /// <summary>On a pool thread: completes woken operations, their continuations inline, another work item taking the rest.</summary>
     void IThreadPoolWorkItem.Execute()
     {
-        // Cleared before the first take: a wake-up from now on queues a work item, or this one sees it.
-        Volatile.Write(ref _dispatchQueued, 0);
+        // Cleared, with a full fence, before the first take: a wake-up from now on queues a work item or this one sees
+        // it (a plain write may be overtaken by the empty queue's read, and a waiter would sit there with no work item).
+        Interlocked.Exchange(ref _dispatchQueued, 0);
         while (_woken.TryDequeue(out ReadinessWaiter? waiter))
         {
             if (!_woken.IsEmpty)
@@ -163,7 +164,7 @@ internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
                 {
                     int errno = _loop.Add(this);
                     if (errno != 0)
-                        return ValueTask.FromException(Interop.ErrnoException("epoll_ctl", errno));
+                        return ValueTask.FromException(new IOException("the worker could not wait on the connection", Interop.ErrnoException("epoll_ctl", errno)));
                     _inEpoll = true;
                 }
             }

@@ -6,6 +6,7 @@ namespace Baton.IO;
 /// <summary>The errno of a failed call on a client socket as the SocketException .NET's own sockets would throw.</summary>
 internal static class SocketErrors
 {
+
     /// <summary>
     /// SocketException takes a SocketError, not an errno (104 would read as an unknown code): the errors a client
     /// connection produces are mapped, and the message keeps the errno and its text.
@@ -15,6 +16,10 @@ internal static class SocketErrors
         Interop.Libc.ECONNRESET => SocketError.ConnectionReset,
         Interop.Libc.EPIPE => SocketError.Shutdown,
         Interop.Libc.ENOTCONN => SocketError.NotConnected,
+        Interop.Libc.ECONNABORTED => SocketError.ConnectionAborted,
+        Interop.Libc.ETIMEDOUT => SocketError.TimedOut,
+        Interop.Libc.ENETUNREACH => SocketError.NetworkUnreachable,
+        Interop.Libc.EHOSTUNREACH => SocketError.HostUnreachable,
         _ => SocketError.SocketError,
     }), $"{call} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
 }

@@ -27,8 +27,12 @@ internal static partial class Interop
         internal const int SHUT_WR = 1;
         internal const int SHUT_RDWR = 2;
         internal const int EPIPE = 32;
+        internal const int ENETUNREACH = 101;
+        internal const int ECONNABORTED = 103;
         internal const int ECONNRESET = 104;
         internal const int ENOTCONN = 107;
+        internal const int ETIMEDOUT = 110;
+        internal const int EHOSTUNREACH = 113;
 
         /// <summary>struct iovec (glibc, LP64).</summary>
         [StructLayout(LayoutKind.Sequential)]

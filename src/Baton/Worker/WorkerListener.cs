@@ -273,7 +273,19 @@ internal sealed partial class WorkerListener : IAsyncDisposable
                 Refuse(message.ConnectionId, _budget!.ToString());
                 return;
             }
-            var socket = new HandedOffSocket(fd, _readiness);
+            HandedOffSocket socket;
+            try
+            {
+                socket = new HandedOffSocket(fd, _readiness);
+            }
+            catch
+            {
+                // The readiness loop stopped: the intake is over (the receive loop ends), and this connection is not kept.
+                fd.Dispose();
+                facts.Wipe();
+                _budget!.Release();
+                throw;
+            }
             _channel.Send(MessageType.Ack, message.ConnectionId, []);
             _accepted.Writer.TryWrite(new WorkerConnection(
                 message.ConnectionId, facts, tlsState, socket, _tls, Settings.HandshakeTimeout, OnClosed, this, _clientCertificates));
