@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using Baton.IO;
 using Baton.Tests.Infrastructure;
+using Microsoft.Win32.SafeHandles;
 
 namespace Baton.Tests.Workers;
 
@@ -151,6 +152,37 @@ public sealed class HandedOffSocketTests
     }
 
     [Fact]
+    public async Task A_registration_left_behind_on_a_reused_number_gives_way_to_the_next_connection()
+    {
+        // A descriptor closed without leaving the loop (a bug elsewhere) must not cost the connection that gets its
+        // number next. Far above the numbers in use, so that the close and the reuse are this test's alone.
+        (Socket firstClient, Socket firstServer) = await SocketPairAsync();
+        (Socket secondClient, Socket secondServer) = await SocketPairAsync();
+        SafeFdHandle firstFd = SafeFdHandle.DuplicateAbove(firstServer.SafeHandle, 900);
+        firstServer.Dispose();
+        int number = firstFd.Fd;
+        var stale = new HandedOffSocket(firstFd, HandedOffSockets.Loop);
+        Task<int> pending = stale.ReadAsync(new byte[4]).AsTask();
+        firstFd.Dispose();
+
+        SafeFdHandle secondFd = SafeFdHandle.DuplicateAbove(secondServer.SafeHandle, number);
+        secondServer.Dispose();
+        Assert.Equal(number, secondFd.Fd);
+        using var fresh = new HandedOffSocket(secondFd, HandedOffSockets.Loop);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => pending.WaitAsync(Deadline));
+        stale.Dispose(); // must not take the new connection's registration with it
+
+        for (byte i = 1; i <= 2; i++)
+        {
+            Task<int> read = fresh.ReadAsync(new byte[4]).AsTask();
+            await secondClient.SendAsync(new[] { i });
+            Assert.Equal(1, await read.WaitAsync(Deadline));
+        }
+        firstClient.Dispose();
+        secondClient.Dispose();
+    }
+
+    [Fact]
     public async Task Many_connections_echo_in_both_directions_at_once()
     {
         // Edge-triggered waits: a lost edge shows as a connection that never finishes its echo.
@@ -200,12 +232,18 @@ public sealed class HandedOffSocketTests
 
     private static async Task<(Socket Client, HandedOffSocket Server)> ConnectedPairAsync()
     {
+        (Socket client, Socket server) = await SocketPairAsync();
+        return (client, HandedOffSockets.TakeOver(server));
+    }
+
+    private static async Task<(Socket Client, Socket Server)> SocketPairAsync()
+    {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen(1);
         var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(listener.LocalEndPoint!).WaitAsync(Deadline);
         Socket server = await listener.AcceptAsync().WaitAsync(Deadline);
-        return (client, HandedOffSockets.TakeOver(server));
+        return (client, server);
     }
 }
