@@ -13,8 +13,8 @@ namespace Baton.IO;
 /// <remarks>
 /// The worker used to wrap every handed-off descriptor in a .NET <c>Socket</c>: ten syscalls to learn what the front
 /// already knew (getsockopt ×4, fcntl ×3, fstat, getsockname, getpeername) and the runtime's per-socket engine state.
-/// Edge-triggered registrations cost one epoll_ctl per connection, not one per wait (the front's <see cref="SocketPoller"/>
-/// is one-shot because it hands its sockets away).
+/// Edge-triggered registrations cost two epoll_ctl per connection (the add, and the delete before the close), none per
+/// wait (the front's <see cref="SocketPoller"/> is one-shot because it hands its sockets away).
 /// </remarks>
 internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
 {
@@ -64,7 +64,11 @@ internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
         return errno == Interop.EEXIST ? Interop.LastErrno : errno;
     }
 
-    /// <summary>Leaves the set when the descriptor stays open elsewhere (a close of the last descriptor leaves it anyway).</summary>
+    /// <summary>
+    /// Leaves the set before the descriptor closes: after a handback the front keeps the connection open, and the kernel
+    /// drops an entry only with the file's last descriptor (the connection coming back on the same number would then
+    /// meet its old entry). A registration already replaced (<see cref="Register"/>) leaves nothing.
+    /// </summary>
     private void Remove(Readiness readiness, bool inEpoll)
     {
         if (!_registered.TryRemove(new KeyValuePair<int, Readiness>(readiness.Fd, readiness)))
