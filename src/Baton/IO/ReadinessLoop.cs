@@ -27,7 +27,6 @@ internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
     private readonly ConcurrentQueue<ReadinessWaiter> _woken = new();
     /// <summary>1 while a work item is queued that has not started taking from <see cref="_woken"/>.</summary>
     private int _dispatchQueued;
-    private volatile bool _disposed;
     private volatile Exception? _failure;
     private long _generation;
 
@@ -39,7 +38,7 @@ internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
     /// </summary>
     public Readiness Register(SafeHandle socket)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(IsStopping, this);
         if (_failure is not null)
             throw new IOException("the worker's readiness loop stopped", _failure);
         var readiness = new Readiness(this, socket, (ulong)Interlocked.Increment(ref _generation) & 0xFFFF_FFFF);
@@ -73,7 +72,7 @@ internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
     {
         if (!_registered.TryRemove(new KeyValuePair<int, Readiness>(readiness.Fd, readiness)))
             return;
-        if (inEpoll && !_disposed)
+        if (inEpoll && !IsStopping)
             Interop.Libc.EpollControl(EpollFd, Interop.Libc.EPOLL_CTL_DEL, readiness.Fd, 0, 0);
     }
 
@@ -125,8 +124,7 @@ internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
 
     protected override void Dispose(bool disposing)
     {
-        if (!disposing || _disposed) return;
-        _disposed = true;
+        if (!disposing || IsStopping) return;
         base.Dispose(disposing);
         FailAll(new ObjectDisposedException(nameof(ReadinessLoop)));
     }
