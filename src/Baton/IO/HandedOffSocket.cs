@@ -16,6 +16,13 @@ namespace Baton.IO;
 /// frame, as Kestrel's socket transport also avoids. A zero-byte read waits until data (or the end) is there without
 /// taking any, as on a .NET socket. One read and one write at a time.
 /// </para>
+/// <para>
+/// A zero-byte read makes no syscall. A receive that returned less than it asked for (or would have blocked) left
+/// the socket drained, and the registration is edge-triggered: every arrival after the attempt began marks the read
+/// direction ready. So a zero-byte read returns at once unless the last receive drained the socket and no edge came
+/// since; then it waits for the next edge. Peeking (MSG_PEEK) instead cost one or two recv calls per keep-alive
+/// request.
+/// </para>
 /// </summary>
 internal sealed class HandedOffSocket : DuplexStream
 {
@@ -24,6 +31,8 @@ internal sealed class HandedOffSocket : DuplexStream
     /// <summary>Kernel TLS: the .NET socket that owns the descriptor now.</summary>
     private Socket? _detached;
     private bool _resetByPeer;
+    /// <summary>The last receive took all there was; true at first, when the registration's first edge says what is there.</summary>
+    private bool _drained = true;
     private int _disposed;
 
     /// <param name="socket">The descriptor, which this stream now owns.</param>
@@ -45,6 +54,7 @@ internal sealed class HandedOffSocket : DuplexStream
         try
         {
             if (_resetByPeer) return ValueTask.FromResult(0);
+            if (buffer.IsEmpty) return WaitForDataAsync(cancellationToken);
             _readiness.BeforeAttempt(write: false);
             return TryReceive(buffer.Span, out int received) ? ValueTask.FromResult(received) : ReceiveWhenReadyAsync(buffer, cancellationToken);
         }
@@ -66,13 +76,37 @@ internal sealed class HandedOffSocket : DuplexStream
         }
     }
 
-    /// <summary>False when nothing is there yet; an empty buffer only looks (MSG_PEEK), so the bytes stay for the next read.</summary>
+    /// <summary>The zero-byte read: at once while bytes may be left, else at the next edge (data, the end, an error).</summary>
+    private ValueTask<int> WaitForDataAsync(CancellationToken cancellationToken)
+    {
+        if (!_drained) return ValueTask.FromResult(0);
+        ValueTask wait;
+        try
+        {
+            wait = _readiness.WaitAsync(write: false, cancellationToken);
+        }
+        catch (ObjectDisposedException e)
+        {
+            return ValueTask.FromException<int>(e);
+        }
+        return wait.IsCompletedSuccessfully ? ValueTask.FromResult(0) : ZeroAfterAsync(wait);
+    }
+
+    // Pooled: an idle keep-alive connection comes here once per request.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<int> ZeroAfterAsync(ValueTask wait)
+    {
+        await wait.ConfigureAwait(false);
+        return 0;
+    }
+
+    /// <summary>False when nothing is there yet.</summary>
     private bool TryReceive(Span<byte> buffer, out int received)
     {
-        Span<byte> probe = stackalloc byte[1];
-        bool peek = buffer.IsEmpty;
-        nint result = Interop.Libc.Recv(_handle, peek ? probe : buffer, peek ? Interop.Libc.MSG_PEEK | Interop.Libc.MSG_DONTWAIT : Interop.Libc.MSG_DONTWAIT, out int errno);
-        received = result > 0 && !peek ? (int)result : 0;
+        nint result = Interop.Libc.Recv(_handle, buffer, Interop.Libc.MSG_DONTWAIT, out int errno);
+        received = result > 0 ? (int)result : 0;
+        // A short receive took everything queued; a full one may have left bytes that no new edge will announce.
+        _drained = result < buffer.Length;
         if (result >= 0) return true;
         if (errno == Interop.EAGAIN) return false;
         if (errno != Interop.Libc.ECONNRESET) throw Failure("recv", errno);
