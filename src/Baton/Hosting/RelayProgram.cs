@@ -39,7 +39,7 @@ public static class RelayProgram
         }
         try
         {
-            await using var relay = new RelayWorker(WorkerListener.FromEnvironment(logger), logger);
+            await using var relay = new RelayWorker(WorkerListener.FromEnvironment(logger, inlineContinuations: true), logger);
             await relay.RunAsync(stopping.Token).ConfigureAwait(false);
             return 0;
         }

@@ -20,11 +20,13 @@ namespace Baton.IO;
 /// A zero-byte read makes no syscall. A receive that returned less than it asked for (or would have blocked) left
 /// the socket drained, and the registration is edge-triggered: every arrival after the attempt began marks the read
 /// direction ready. So a zero-byte read returns at once unless the last receive drained the socket and no edge came
-/// since; then it waits for the next edge. Peeking (MSG_PEEK) instead cost one or two recv calls per keep-alive
+/// since; then it waits for the next edge. The peer's FIN is the exception, as nginx's pending_eof: a short receive can
+/// take the last bytes and leave the end, whose edge it consumed, so once the loop saw the peer close, a zero-byte read
+/// returns at once. Peeking (MSG_PEEK) instead cost one or two recv calls per keep-alive
 /// request.
 /// </para>
 /// </summary>
-internal sealed class HandedOffSocket : DuplexStream
+internal sealed partial class HandedOffSocket : DuplexStream
 {
     private readonly ReadinessLoop.Readiness _readiness;
     private SafeHandle _handle;
@@ -79,7 +81,7 @@ internal sealed class HandedOffSocket : DuplexStream
     /// <summary>The zero-byte read: at once while bytes may be left, else at the next edge (data, the end, an error).</summary>
     private ValueTask<int> WaitForDataAsync(CancellationToken cancellationToken)
     {
-        if (!_drained) return ValueTask.FromResult(0);
+        if (!_drained || _readiness.PeerClosed) return ValueTask.FromResult(0);
         ValueTask wait;
         try
         {
@@ -167,6 +169,13 @@ internal sealed class HandedOffSocket : DuplexStream
             _ => throw new ArgumentOutOfRangeException(nameof(how)),
         });
         if (errno != 0 && errno != Interop.Libc.ENOTCONN) throw SocketErrors.FromErrno("shutdown", errno);
+    }
+
+    /// <summary>SO_LINGER with a zero timeout: closing then resets the connection (RST) instead of a FIN.</summary>
+    public void ResetOnClose()
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        Interop.Libc.SetResetOnClose(_handle);
     }
 
     /// <summary>

@@ -9,6 +9,11 @@ namespace Baton.IO;
 /// a direction ready or takes the one operation waiting on it; what waited continues on the thread pool, never here,
 /// and as in .NET's engine one pool work item takes the woken operations of an epoll batch, asking for another work
 /// item whenever more are left, so a batch fans out over the pool's threads without a work item per operation.
+/// <para>
+/// With <c>inlineContinuations</c> (the relay worker, whose continuations only move bytes between non-blocking
+/// sockets) a woken operation continues on the loop's thread instead, as hitch and nginx run: no pool hop, no thread
+/// woken per event. Code that can block (an application's handlers) must not run on such a loop.
+/// </para>
 /// </summary>
 /// <remarks>
 /// The worker used to wrap every handed-off descriptor in a .NET <c>Socket</c>: ten syscalls to learn what the front
@@ -22,6 +27,7 @@ internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
     private const uint EPOLLET = 1u << 31;
     private const uint ReadEvents = Interop.Libc.EPOLLIN | Interop.Libc.EPOLLRDHUP | Interop.Libc.EPOLLHUP | Interop.Libc.EPOLLERR;
     private const uint WriteEvents = Interop.Libc.EPOLLOUT | Interop.Libc.EPOLLHUP | Interop.Libc.EPOLLERR;
+    private const uint PeerClosedEvents = Interop.Libc.EPOLLRDHUP | Interop.Libc.EPOLLHUP | Interop.Libc.EPOLLERR;
 
     private readonly ConcurrentDictionary<int, Readiness> _registered = new();
     private readonly ConcurrentQueue<ReadinessWaiter> _woken = new();
@@ -29,8 +35,13 @@ internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
     private int _dispatchQueued;
     private volatile Exception? _failure;
     private long _generation;
+    private readonly bool _inlineContinuations;
 
-    public ReadinessLoop(string threadName) : base(threadName) => Start();
+    public ReadinessLoop(string threadName, bool inlineContinuations = false) : base(threadName)
+    {
+        _inlineContinuations = inlineContinuations;
+        Start();
+    }
 
     /// <summary>
     /// The readiness of <paramref name="socket"/>, which joins the epoll set at its first wait. Dispose it before the
@@ -81,6 +92,8 @@ internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
     {
         if (!_registered.TryGetValue((int)(uint)data, out Readiness? readiness) || readiness.Generation != data >> 32)
             return;
+        if ((events & PeerClosedEvents) != 0)
+            readiness.PeerClosed = true;
         if ((events & ReadEvents) != 0 && readiness.Read.Signal())
             Wake(readiness.Read);
         if ((events & WriteEvents) != 0 && readiness.Write.Signal())
@@ -89,6 +102,11 @@ internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
 
     private void Wake(ReadinessWaiter waiter)
     {
+        if (_inlineContinuations)
+        {
+            waiter.Complete();
+            return;
+        }
         _woken.Enqueue(waiter);
         QueueDispatch();
     }
@@ -138,6 +156,7 @@ internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
         private readonly ReadinessWaiter _write = new();
         private bool _inEpoll;
         private bool _disposed;
+        private bool _peerClosed;
 
         public Readiness(ReadinessLoop loop, SafeHandle socket, ulong generation)
         {
@@ -150,6 +169,16 @@ internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
         public ulong Generation { get; }
         public ReadinessWaiter Read => _read;
         public ReadinessWaiter Write => _write;
+
+        /// <summary>
+        /// The peer closed its side (or the connection failed): set before the edge that said so is signalled, and never
+        /// cleared. A read that takes the last bytes does not take the end with them, and no edge will announce it again.
+        /// </summary>
+        public bool PeerClosed
+        {
+            get => Volatile.Read(ref _peerClosed);
+            set => Volatile.Write(ref _peerClosed, value);
+        }
 
         /// <summary>Call before each attempt: an event from then on makes the next wait return at once.</summary>
         public void BeforeAttempt(bool write) => (write ? _write : _read).Consume();

@@ -5,8 +5,8 @@ namespace Baton.IO;
 /// <summary>
 /// One direction of a socket in a <see cref="ReadinessLoop"/>: either ready (an edge came that no attempt has used
 /// since <see cref="Consume"/>) or holding the one operation waiting for the next edge. Reused for every wait, so a
-/// wait allocates nothing unless it can be cancelled. The wait a signal took is completed apart from it, on a pool
-/// thread (<see cref="Complete"/>), so that nothing the reader runs ever runs on the loop's thread.
+/// wait allocates nothing unless it can be cancelled. The wait a signal took is completed apart from it
+/// (<see cref="Complete"/>): on a pool thread, or on the loop's own thread where the loop runs continuations inline.
 /// </summary>
 internal sealed class ReadinessWaiter : IValueTaskSource
 {
@@ -69,7 +69,7 @@ internal sealed class ReadinessWaiter : IValueTaskSource
         }
     }
 
-    /// <summary>Ends the wait <see cref="Signal"/> took; what awaited it runs here, on the calling pool thread.</summary>
+    /// <summary>Ends the wait <see cref="Signal"/> took; what awaited it runs here, on the calling thread.</summary>
     public void Complete()
     {
         _core.RunContinuationsAsynchronously = false;

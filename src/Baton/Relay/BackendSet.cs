@@ -5,6 +5,7 @@ using Baton.Channel;
 using Baton.Configuration;
 using Baton.Diagnostics;
 using Baton.Inspection;
+using Baton.IO;
 
 namespace Baton.Relay;
 
@@ -26,14 +27,17 @@ internal sealed class BackendSet : IDisposable
     private readonly Backend[] _backends;
     private readonly RelaySettings _settings;
     private readonly ILogger _logger;
+    private readonly ReadinessLoop _loop;
     private readonly CancellationTokenSource _disposed = new();
     private readonly Lock _gate = new();
     private int _next;
 
-    public BackendSet(RelaySettings settings, ILogger logger)
+    /// <param name="loop">Where the backend connections wait: the relay worker's loop, with its client connections.</param>
+    public BackendSet(RelaySettings settings, ILogger logger, ReadinessLoop loop)
     {
         _settings = settings;
         _logger = logger;
+        _loop = loop;
         _backends = settings.Backends.Select(text =>
         {
             BackendAddress.TryParse(text, out EndPoint? endPoint);
@@ -42,7 +46,7 @@ internal sealed class BackendSet : IDisposable
     }
 
     /// <summary>A connected backend socket and the backend's name for log lines.</summary>
-    public readonly record struct Connected(Socket Socket, string Name);
+    public readonly record struct Connected(HandedOffSocket Socket, string Name);
 
     /// <summary>Connects to the next backend that answers; throws <see cref="BackendUnavailableException"/> when none does.</summary>
     public async Task<Connected> ConnectAsync(CancellationToken cancellationToken)
@@ -52,7 +56,7 @@ internal sealed class BackendSet : IDisposable
         {
             try
             {
-                Socket socket = await OpenAsync(backend.EndPoint, cancellationToken).ConfigureAwait(false);
+                HandedOffSocket socket = await OpenAsync(backend.EndPoint, cancellationToken).ConfigureAwait(false);
                 MarkUp(backend);
                 return new Connected(socket, backend.Name);
             }
@@ -79,27 +83,17 @@ internal sealed class BackendSet : IDisposable
     }
 
     /// <summary>One attempt, bounded by the connect timeout (the name, if any, resolved as part of it).</summary>
-    private async Task<Socket> OpenAsync(EndPoint endPoint, CancellationToken cancellationToken)
+    private async Task<HandedOffSocket> OpenAsync(EndPoint endPoint, CancellationToken cancellationToken)
     {
-        Socket socket = endPoint is UnixDomainSocketEndPoint
-            ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
-            : new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_settings.ConnectTimeout);
         try
         {
-            await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
-            return socket;
+            return await HandedOffSocket.ConnectAsync(endPoint, _loop, timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            socket.Dispose();
             throw new TimeoutException($"no connection within {_settings.ConnectTimeout}");
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
         }
     }
 
@@ -152,7 +146,7 @@ internal sealed class BackendSet : IDisposable
                 }
                 try
                 {
-                    using Socket socket = await OpenAsync(backend.EndPoint, _disposed.Token).ConfigureAwait(false);
+                    using HandedOffSocket socket = await OpenAsync(backend.EndPoint, _disposed.Token).ConfigureAwait(false);
                     if (_settings.SendProxyProtocol)
                         await SendLocalHeaderAsync(socket).ConfigureAwait(false);
                     MarkUp(backend);
@@ -181,17 +175,17 @@ internal sealed class BackendSet : IDisposable
     }
 
     /// <summary>"This is the proxy itself" (LOCAL): a backend that requires the header does not count the probe as a client.</summary>
-    private static async Task SendLocalHeaderAsync(Socket socket)
+    private static async Task SendLocalHeaderAsync(HandedOffSocket socket)
     {
         byte[] header = new byte[ProxyV2Format.FixedLength];
         ProxyV2Writer.WriteLocal(header);
         using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(1));
         try
         {
-            await socket.SendAsync(header, SocketFlags.None, bounded.Token).ConfigureAwait(false);
+            await socket.WriteAsync(header, bounded.Token).ConfigureAwait(false);
             socket.Shutdown(SocketShutdown.Send);
         }
-        catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException)
         {
             // It accepted the connection: that is what the probe asks.
         }

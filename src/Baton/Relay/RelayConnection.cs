@@ -42,7 +42,7 @@ internal sealed class RelayConnection : IDisposable
 
     private readonly TlsStream _client;
     private readonly HandedOffSocket _clientSocket;
-    private readonly Socket _backend;
+    private readonly HandedOffSocket _backend;
     private readonly TimeSpan _clientIdle;
     private readonly TimeSpan _backendIdle;
     private readonly CancellationTokenSource _clientTimer = new();
@@ -54,7 +54,7 @@ internal sealed class RelayConnection : IDisposable
     private readonly SemaphoreSlim _clientWrites = new(1, 1), _backendWrites = new(1, 1);
     private volatile bool _clientWriteFailed, _backendWriteFailed;
 
-    public RelayConnection(TlsStream client, HandedOffSocket clientSocket, Socket backend, TimeSpan clientIdle, TimeSpan backendIdle)
+    public RelayConnection(TlsStream client, HandedOffSocket clientSocket, HandedOffSocket backend, TimeSpan clientIdle, TimeSpan backendIdle)
     {
         _client = client;
         _clientSocket = clientSocket;
@@ -117,9 +117,9 @@ internal sealed class RelayConnection : IDisposable
             await _backendWrites.WaitAsync(CancellationToken.None).ConfigureAwait(false);
             try
             {
-                await _backend.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, token).ConfigureAwait(false);
+                await _backend.WriteAsync(buffer.AsMemory(0, read), token).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
             {
                 _backendWriteFailed = ex is not OperationCanceledException;
                 return Interrupted(ex, BackendFailure(ex));
@@ -143,11 +143,11 @@ internal sealed class RelayConnection : IDisposable
             int read;
             try
             {
-                await _backend.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, token).ConfigureAwait(false);
+                await _backend.ReadAsync(Memory<byte>.Empty, token).ConfigureAwait(false);
                 buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
-                read = await _backend.ReceiveAsync(buffer.AsMemory(0, BufferBytes), SocketFlags.None, token).ConfigureAwait(false);
+                read = await _backend.ReadAsync(buffer.AsMemory(0, BufferBytes), token).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
             {
                 Return(buffer, buffer?.Length ?? 0);
                 return Interrupted(ex, BackendFailure(ex));
@@ -155,7 +155,7 @@ internal sealed class RelayConnection : IDisposable
             if (read == 0)
             {
                 Return(buffer, 0);
-                if (await WriteFailedAsync(_backendWrites, () => _backendWriteFailed, token).ConfigureAwait(false))
+                if (_backend.ResetByPeer || await WriteFailedAsync(_backendWrites, () => _backendWriteFailed, token).ConfigureAwait(false))
                     return (RelayEnd.BackendReset, "the backend reset the connection");
                 _backendReadOpen = false;
                 Touch(client: false);
@@ -251,7 +251,7 @@ internal sealed class RelayConnection : IDisposable
         return null;
     }
 
-    private static string BackendFailure(Exception ex) => IsReset(ex) ? RelayEnd.BackendReset : RelayEnd.BackendError;
+    private static string BackendFailure(Exception ex) => IsReset(ex) || IsReset(ex.InnerException) ? RelayEnd.BackendReset : RelayEnd.BackendError;
 
     /// <summary>A write that meets the client's RST (EPIPE, ECONNRESET) is its reset, whichever direction saw it first.</summary>
     private static string ClientFailure(Exception ex) => IsReset(ex) || IsReset(ex.InnerException) ? RelayEnd.ClientReset : RelayEnd.ClientError;
@@ -297,7 +297,7 @@ internal sealed class RelayConnection : IDisposable
             }
         }
         if (reason is RelayEnd.ClientReset or RelayEnd.ClientError)
-            _backend.LingerState = new LingerOption(true, 0);
+            _backend.ResetOnClose();
     }
 
     /// <summary>

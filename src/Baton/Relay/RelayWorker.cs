@@ -5,6 +5,7 @@ using Baton.Channel;
 using Baton.Configuration;
 using Baton.Diagnostics;
 using Baton.Inspection;
+using Baton.IO;
 using Baton.Tls;
 using Baton.Tls.Records;
 using Baton.Tls.Session;
@@ -40,7 +41,7 @@ internal sealed class RelayWorker : IAsyncDisposable
         if (_listener.Settings is not { Mode: HandoffMode.Proxy, Relay: RelaySettings settings })
             throw new InvalidOperationException($"pool {_listener.Settings.Pool} is not a proxy pool: `baton relay` serves only those");
         _settings = settings;
-        _backends = new BackendSet(settings, _logger);
+        _backends = new BackendSet(settings, _logger, _listener.Readiness);
         _logger.RelayServing(Environment.ProcessId, _listener.Settings.Pool, string.Join(", ", settings.Backends), settings.SendProxyProtocol,
             KernelTls.UnavailableReason is string reason ? $"records in user space ({reason})" : "records in the kernel where the session allows it");
         using CancellationTokenRegistration draining = stopping.Register(_listener.StopAccepting);
@@ -79,7 +80,7 @@ internal sealed class RelayWorker : IAsyncDisposable
                     _failures.Failed(connection.Id, connection.RemoteEndPoint, RelayEnd.BackendUnavailable, $"{ex.Message}; answered an internal_error alert");
                     return;
                 }
-                using Socket backendSocket = backend.Socket;
+                using HandedOffSocket backendSocket = backend.Socket;
                 backendName = backend.Name;
                 if (_settings!.SendProxyProtocol)
                     await SendProxyHeaderAsync(connection, client, backendSocket).ConfigureAwait(false);
@@ -103,12 +104,12 @@ internal sealed class RelayWorker : IAsyncDisposable
     }
 
     /// <summary>The client's addresses and TLS facts, first on the backend connection (hitch's write-proxy-v2).</summary>
-    private static async Task SendProxyHeaderAsync(WorkerConnection connection, TlsStream client, Socket backend)
+    private static async Task SendProxyHeaderAsync(WorkerConnection connection, TlsStream client, HandedOffSocket backend)
     {
         byte[] header = new byte[ProxyV2Writer.MaxLength];
         int length = ProxyV2Writer.Write(header, new ProxyV2Facts(
             connection.RemoteEndPoint, connection.LocalEndPoint, client.ServerName, client.ApplicationProtocol, client.ProtocolName, client.CipherSuiteName));
-        await backend.SendAsync(header.AsMemory(0, length), SocketFlags.None).ConfigureAwait(false);
+        await backend.WriteAsync(header.AsMemory(0, length)).ConfigureAwait(false);
     }
 
     /// <summary>No backend: the client gets a fatal internal_error alert (TLS has no "try later"), as the front sends when no worker can take it.</summary>

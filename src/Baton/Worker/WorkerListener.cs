@@ -27,7 +27,7 @@ internal sealed partial class WorkerListener : IAsyncDisposable
     private readonly int _maxConnections;
     private readonly Timer _resume;
     /// <summary>Readiness for every connection this worker is handed (no .NET Socket per connection).</summary>
-    private readonly ReadinessLoop _readiness = new("baton-worker-io");
+    private readonly ReadinessLoop _readiness;
     private readonly Channel<WorkerConnection> _accepted = System.Threading.Channels.Channel.CreateUnbounded<WorkerConnection>(
         new UnboundedChannelOptions { SingleWriter = true });
     private WorkerSettings? _settings;
@@ -45,15 +45,20 @@ internal sealed partial class WorkerListener : IAsyncDisposable
     private ConnectionBudget? _budget;
     private bool _refusing;
 
-    /// <summary>Over an already checked channel (<see cref="FromEnvironment"/>; tests pass one end of a socketpair).</summary>
+    /// <summary>Over an already checked channel (<see cref="FromEnvironment(ILogger)"/>; tests pass one end of a socketpair).</summary>
     /// <param name="maxConnections">The most connections held at once when the descriptor limit allows more.</param>
-    internal WorkerListener(ChannelSocket channel, ILogger logger, int maxConnections = int.MaxValue)
+    /// <param name="inlineContinuations">Socket waits continue on the readiness loop's thread (<see cref="ReadinessLoop"/>).</param>
+    internal WorkerListener(ChannelSocket channel, ILogger logger, int maxConnections = int.MaxValue, bool inlineContinuations = false)
     {
+        _readiness = new ReadinessLoop("baton-worker-io", inlineContinuations);
         _channel = channel;
         _logger = logger;
         _maxConnections = maxConnections;
         _resume = new Timer(static state => ((WorkerListener)state!).TryResume(), this, Timeout.Infinite, Timeout.Infinite);
     }
+
+    /// <summary>The loop this worker's connections wait on; the relay puts its backend connections there too.</summary>
+    internal ReadinessLoop Readiness => _readiness;
 
     /// <summary>The pool settings the front sent; available after <see cref="StartAsync"/>.</summary>
     internal WorkerSettings Settings => _settings ?? throw new InvalidOperationException("the listener has not started");
@@ -70,7 +75,7 @@ internal sealed partial class WorkerListener : IAsyncDisposable
     /// <summary>
     /// Drops this process to the pool's <c>User</c> (the front passes it in BATON_WORKER_USER), once. UseBaton calls
     /// it before any of the app's services exist, so that only the code before that call runs as the front's user;
-    /// <see cref="FromEnvironment"/> calls it again for a host that opens the channel without UseBaton.
+    /// <see cref="FromEnvironment(ILogger)"/> calls it again for a host that opens the channel without UseBaton.
     /// </summary>
     public static void AssumeWorkerUser()
     {
@@ -87,7 +92,10 @@ internal sealed partial class WorkerListener : IAsyncDisposable
     }
 
     /// <summary>Opens the channel the front passed at spawn; throws with one clear line when there is none.</summary>
-    public static WorkerListener FromEnvironment(ILogger logger)
+    public static WorkerListener FromEnvironment(ILogger logger) => FromEnvironment(logger, inlineContinuations: false);
+
+    /// <inheritdoc cref="FromEnvironment(ILogger)"/>
+    internal static WorkerListener FromEnvironment(ILogger logger, bool inlineContinuations)
     {
         // First: the runtime's own opens (assemblies) must not meet a soft limit below what the system allows.
         DescriptorLimit.RaiseSoftToHard();
@@ -104,7 +112,7 @@ internal sealed partial class WorkerListener : IAsyncDisposable
             channel.Dispose();
             throw new InvalidOperationException($"channel fd {fd} belongs to pid {peer}, not to the parent front {parent}");
         }
-        return new WorkerListener(channel, logger);
+        return new WorkerListener(channel, logger, inlineContinuations: inlineContinuations);
     }
 
     /// <summary>

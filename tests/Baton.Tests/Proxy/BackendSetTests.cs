@@ -27,7 +27,7 @@ public sealed class BackendSetTests
         live.Start();
         int livePort = ((IPEndPoint)live.LocalEndpoint).Port;
         var logger = new CollectingLogger();
-        using var backends = new BackendSet(Settings(PortOf(later), livePort), logger);
+        using var backends = new BackendSet(Settings(PortOf(later), livePort), logger, HandedOffSockets.Loop);
 
         for (int i = 0; i < 4; i++)
         {
@@ -54,7 +54,7 @@ public sealed class BackendSetTests
     public async Task WithEveryBackendDownTheErrorNamesEachAttempt()
     {
         using Socket first = ProxyBackends.DeadPort(), second = ProxyBackends.DeadPort();
-        using var backends = new BackendSet(Settings(PortOf(first), PortOf(second)), new CollectingLogger());
+        using var backends = new BackendSet(Settings(PortOf(first), PortOf(second)), new CollectingLogger(), HandedOffSockets.Loop);
         var refused = await Assert.ThrowsAsync<BackendUnavailableException>(() => backends.ConnectAsync(CancellationToken.None));
         Assert.Contains($"127.0.0.1:{PortOf(first)}: Connection refused", refused.Message);
         Assert.Contains($"127.0.0.1:{PortOf(second)}: Connection refused", refused.Message);
@@ -63,6 +63,33 @@ public sealed class BackendSetTests
         BackendSet.Connected connected = await backends.ConnectAsync(CancellationToken.None);
         using (connected.Socket)
             Assert.Equal($"127.0.0.1:{PortOf(first)}", connected.Name);
+    }
+
+    [Theory]
+    [InlineData("localhost", "127.0.0.1")]
+    [InlineData("[::1]", "::1")]
+    public async Task ANamedOrIPv6BackendIsReachedAndCarriesBytes(string host, string listenOn)
+    {
+        using var listener = new TcpListener(IPAddress.Parse(listenOn), 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var settings = new RelaySettings
+        {
+            Backends = [$"{host}:{port}"], ConnectTimeout = TimeSpan.FromSeconds(5), ClientIdleTimeout = TimeSpan.FromMinutes(1),
+            BackendIdleTimeout = TimeSpan.FromMinutes(1), MaxRetryBackoff = TimeSpan.FromSeconds(2),
+        };
+        using var backends = new BackendSet(settings, new CollectingLogger(), HandedOffSockets.Loop);
+        BackendSet.Connected connected = await backends.ConnectAsync(CancellationToken.None);
+        using (connected.Socket)
+        {
+            using Socket accepted = await listener.AcceptSocketAsync();
+            await connected.Socket.WriteAsync("ping"u8.ToArray());
+            byte[] buffer = new byte[4];
+            Assert.Equal(4, await accepted.ReceiveAsync(buffer));
+            await accepted.SendAsync("pong"u8.ToArray());
+            Assert.Equal(4, await connected.Socket.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
+            Assert.Equal("pong"u8.ToArray(), buffer);
+        }
     }
 
     [Fact]
@@ -79,13 +106,13 @@ public sealed class BackendSetTests
                 Backends = [path], ConnectTimeout = TimeSpan.FromSeconds(5), ClientIdleTimeout = TimeSpan.FromMinutes(1),
                 BackendIdleTimeout = TimeSpan.FromMinutes(1), MaxRetryBackoff = TimeSpan.FromSeconds(2),
             };
-            using var backends = new BackendSet(settings, new CollectingLogger());
+            using var backends = new BackendSet(settings, new CollectingLogger(), HandedOffSockets.Loop);
             BackendSet.Connected connected = await backends.ConnectAsync(CancellationToken.None);
             using (connected.Socket)
             {
                 Assert.Equal($"unix:{path}", connected.Name);
                 using Socket accepted = await listener.AcceptAsync();
-                await connected.Socket.SendAsync("ping"u8.ToArray());
+                await connected.Socket.WriteAsync("ping"u8.ToArray());
                 byte[] buffer = new byte[4];
                 Assert.Equal(4, await accepted.ReceiveAsync(buffer));
             }

@@ -87,6 +87,46 @@ public sealed class HandedOffSocketTests
     }
 
     [Fact]
+    public async Task A_zero_byte_read_after_the_last_bytes_returns_at_once_when_the_end_came_with_them()
+    {
+        // The bytes and the FIN are both queued before the first wait: one edge announces them, the receive of the
+        // bytes consumes it, and the end it leaves behind must still wake a zero-byte read (the relay's backend side).
+        (Socket client, HandedOffSocket stream) = await ConnectedPairAsync();
+        using var _ = stream;
+        await client.SendAsync("ab"u8.ToArray());
+        client.Shutdown(SocketShutdown.Send);
+        byte[] buffer = new byte[8];
+        Assert.Equal(0, await stream.ReadAsync(Memory<byte>.Empty).AsTask().WaitAsync(Deadline));
+        Assert.Equal(2, await stream.ReadAsync(buffer).AsTask().WaitAsync(Deadline));
+
+        Assert.Equal(0, await stream.ReadAsync(Memory<byte>.Empty).AsTask().WaitAsync(Deadline));
+        Assert.Equal(0, await stream.ReadAsync(buffer).AsTask().WaitAsync(Deadline));
+        Assert.False(stream.ResetByPeer);
+        client.Dispose();
+    }
+
+    [Fact]
+    public async Task On_a_loop_with_inline_continuations_what_awaited_a_read_goes_on_on_the_loop_thread()
+    {
+        using var loop = new ReadinessLoop("test-inline", inlineContinuations: true);
+        (Socket client, Socket server) = await SocketPairAsync();
+        SafeFdHandle fd = SafeFdHandle.Duplicate(server.SafeHandle);
+        server.Dispose();
+        using var stream = new HandedOffSocket(fd, loop);
+        async Task<string?> ReadThenLookAsync()
+        {
+            await stream.ReadAsync(new byte[4]).ConfigureAwait(false);
+            return Thread.CurrentThread.Name;
+        }
+        Task<string?> reading = ReadThenLookAsync();
+        Assert.False(reading.IsCompleted);
+
+        await client.SendAsync("x"u8.ToArray());
+        Assert.Equal("test-inline", await reading.WaitAsync(Deadline));
+        client.Dispose();
+    }
+
+    [Fact]
     public async Task What_awaited_a_read_goes_on_on_a_pool_thread_never_on_the_loop()
     {
         (Socket client, HandedOffSocket stream) = await ConnectedPairAsync();
