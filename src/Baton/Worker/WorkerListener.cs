@@ -375,19 +375,27 @@ internal sealed partial class WorkerListener : IAsyncDisposable
     private void OnClosed(ulong connectionId)
     {
         _budget!.Release();
-        Tell(MessageType.Closed, connectionId);
+        // The caller may be the relay's readiness loop, which must never block: a full queue to the front defers this
+        // message to the pool, where it waits.
+        if (!Tell(MessageType.Closed, connectionId, wait: false))
+            ThreadPool.UnsafeQueueUserWorkItem(
+                static state => state.Listener.Tell(MessageType.Closed, state.Id),
+                (Listener: this, Id: connectionId), preferLocal: false);
     }
 
-    private void Tell(MessageType type, ulong id)
+    /// <summary>False only when told not to wait and the front's queue is full.</summary>
+    private bool Tell(MessageType type, ulong id, bool wait = true)
     {
         try
         {
+            if (!wait) return _channel.TrySend(type, id, [], null);
             _channel.Send(type, id, []);
         }
         catch (Exception ex) when (ex is Baton.Channel.ChannelClosedException or ObjectDisposedException)
         {
             // The front is gone (or this listener disposed); the worker is draining and nobody counts any more.
         }
+        return true;
     }
 
     public ValueTask DisposeAsync()

@@ -41,6 +41,31 @@ public sealed class WorkerListenerTests
     }
 
     [Fact]
+    public async Task ClosingAConnectionDoesNotWaitForTheFrontWhenItsQueueIsFull()
+    {
+        (ChannelSocket front, ChannelSocket workerEnd) = ChannelTestKit.CreateConnectedPair();
+        using var _ = front;
+        await using var listener = new WorkerListener(workerEnd, NullLogger.Instance);
+        byte[] buffer = new byte[ChannelHeader.MaxBodyLength];
+        await StartAsync(listener, front, buffer);
+        using Socket client = await ConnectedSocketAsync();
+        SendConnection(front, 1, client, buffer);
+        Assert.Equal((MessageType.Ack, 1UL), Describe(await ReceiveAsync(front, buffer)));
+        WorkerConnection? accepted = await listener.AcceptAsync(CancellationToken.None).AsTask().WaitAsync(Deadline);
+
+        // A front that has not read for a while: the worker's queue to it is full.
+        int queued = 0;
+        while (workerEnd.TrySend(MessageType.Pong, (ulong)queued + 1, [], null))
+            Assert.True(++queued < 1_000_000, "the channel never filled");
+
+        // The close returns (in the relay it runs on the readiness loop) and Closed follows once the front reads.
+        await Task.Run(async () => await accepted!.DisposeAsync()).WaitAsync(Deadline);
+        for (int i = 0; i < queued; i++)
+            Assert.Equal(MessageType.Pong, (await ReceiveAsync(front, buffer)).Type);
+        Assert.Equal((MessageType.Closed, 1UL), Describe(await ReceiveAsync(front, buffer)));
+    }
+
+    [Fact]
     public async Task AWorkerWithoutRoomRefusesAndSaysReadyAgainOnceAConnectionHasClosed()
     {
         (ChannelSocket front, ChannelSocket workerEnd) = ChannelTestKit.CreateConnectedPair();
