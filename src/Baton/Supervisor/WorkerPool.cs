@@ -140,15 +140,18 @@ internal sealed partial class WorkerPool
     /// </summary>
     public async Task<DispatchOutcome> DispatchAsync(PendingHandoff handoff, CancellationToken cancellationToken)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(_limits.DispatchTimeout);
+        // Made only when no worker can take the connection at once: a timer per connection would cost every handoff.
+        CancellationTokenSource? deadline = null;
         try
         {
             while (true)
             {
                 Task<bool>? acknowledgement = SelectWorker()?.TrySend(handoff);
                 if (acknowledgement is null && !EveryWorkerAtItsLimit())
+                {
+                    deadline ??= StartDeadline(cancellationToken);
                     acknowledgement = await WaitForWorkerAsync(handoff, deadline.Token).ConfigureAwait(false);
+                }
                 if (acknowledgement is null)
                     return DispatchOutcome.AtCapacity;
                 // Not bounded by the dispatch timeout: until the worker answers, exits or is killed as unresponsive
@@ -161,6 +164,17 @@ internal sealed partial class WorkerPool
         {
             return DispatchOutcome.NoWorker;
         }
+        finally
+        {
+            deadline?.Dispose();
+        }
+    }
+
+    private CancellationTokenSource StartDeadline(CancellationToken cancellationToken)
+    {
+        var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_limits.DispatchTimeout);
+        return deadline;
     }
 
     /// <summary>

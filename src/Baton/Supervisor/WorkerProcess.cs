@@ -97,7 +97,9 @@ internal sealed class WorkerProcess
     /// </summary>
     public Task<bool>? TrySend(PendingHandoff handoff)
     {
-        var acknowledgement = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Completed by the receive loop, where the dispatcher's continuation runs inline (it frees the front's copy and
+        // never blocks): a hop to the pool per connection cost the front a thread wake-up per handoff.
+        var acknowledgement = new TaskCompletionSource<bool>();
         if (!_ready || !_unacknowledged.TryAdd(handoff.Id, new SentConnection(acknowledgement, Stopwatch.GetTimestamp())))
             return null;
         Interlocked.Increment(ref _outstanding);
