@@ -4,8 +4,9 @@ using System.Runtime.InteropServices;
 namespace Baton.IO;
 
 /// <summary>
-/// A worker's epoll loop for the client connections it serves: one thread, one epoll set, each socket registered once,
-/// edge-triggered for both directions, as .NET's own socket engine and Kestrel's transport wait. An event only marks
+/// A worker's epoll loop for the client connections it serves: one thread, one epoll set, each socket registered at its
+/// first wait, edge-triggered as .NET's own socket engine and Kestrel's transport wait, but for writes only from the
+/// first write that has to wait (a fresh socket is writable: the loop would wake for it). An event only marks
 /// a direction ready or takes the one operation waiting on it; what waited continues on the thread pool, never here,
 /// and as in .NET's engine one pool work item takes the woken operations of an epoll batch, asking for another work
 /// item whenever more are left, so a batch fans out over the pool's threads without a work item per operation.
@@ -18,13 +19,20 @@ namespace Baton.IO;
 /// <remarks>
 /// The worker used to wrap every handed-off descriptor in a .NET <c>Socket</c>: ten syscalls to learn what the front
 /// already knew (getsockopt ×4, fcntl ×3, fstat, getsockname, getpeername) and the runtime's per-socket engine state.
-/// Edge-triggered registrations cost two epoll_ctl per connection (the add, and the delete before the close), none per
-/// wait (the front's <see cref="SocketPoller"/> is one-shot because it hands its sockets away).
+/// Edge-triggered registrations cost two epoll_ctl per connection (the add, and the delete before the close), and one
+/// more for a connection whose writes ever wait; none per wait (the front's <see cref="SocketPoller"/> is one-shot
+/// because it hands its sockets away).
 /// </remarks>
 internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
 {
-    private const uint Events = Interop.Libc.EPOLLIN | Interop.Libc.EPOLLOUT | Interop.Libc.EPOLLRDHUP | EPOLLET;
     private const uint EPOLLET = 1u << 31;
+    /// <summary>
+    /// What a socket joins with when its first wait is a read: a fresh socket is writable, so registering for writes
+    /// too would wake the loop once per connection for an edge no one waits on (and again at the shutdown of the write
+    /// side). Writes join the registration at the first write that has to wait, as they stay from then on.
+    /// </summary>
+    private const uint ReadRegistration = Interop.Libc.EPOLLIN | Interop.Libc.EPOLLRDHUP | EPOLLET;
+    private const uint FullRegistration = ReadRegistration | Interop.Libc.EPOLLOUT;
     private const uint ReadEvents = Interop.Libc.EPOLLIN | Interop.Libc.EPOLLRDHUP | Interop.Libc.EPOLLHUP | Interop.Libc.EPOLLERR;
     private const uint WriteEvents = Interop.Libc.EPOLLOUT | Interop.Libc.EPOLLHUP | Interop.Libc.EPOLLERR;
     private const uint PeerClosedEvents = Interop.Libc.EPOLLRDHUP | Interop.Libc.EPOLLHUP | Interop.Libc.EPOLLERR;
@@ -61,15 +69,19 @@ internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
         return readiness;
     }
 
-    /// <summary>Joins the epoll set; edge-triggered, so the first event reports what is already ready.</summary>
-    private int Add(Readiness readiness)
+    /// <summary>
+    /// Joins the epoll set, or widens the registration to <paramref name="events"/>; edge-triggered either way, and the
+    /// kernel reports at once what is already ready of what was asked (a widened write direction included).
+    /// </summary>
+    private int Register(Readiness readiness, uint events, bool inEpoll)
     {
         ulong data = readiness.Generation << 32 | (uint)readiness.Fd;
-        if (Interop.Libc.EpollControl(EpollFd, Interop.Libc.EPOLL_CTL_ADD, readiness.Fd, Events, data) == 0)
+        int op = inEpoll ? Interop.Libc.EPOLL_CTL_MOD : Interop.Libc.EPOLL_CTL_ADD;
+        if (Interop.Libc.EpollControl(EpollFd, op, readiness.Fd, events, data) == 0)
             return 0;
         int errno = Interop.LastErrno;
         // The same connection back on the same number while another process still held it open: take the entry over.
-        if (errno == Interop.EEXIST && Interop.Libc.EpollControl(EpollFd, Interop.Libc.EPOLL_CTL_MOD, readiness.Fd, Events, data) == 0)
+        if (!inEpoll && errno == Interop.EEXIST && Interop.Libc.EpollControl(EpollFd, Interop.Libc.EPOLL_CTL_MOD, readiness.Fd, events, data) == 0)
             return 0;
         return errno == Interop.EEXIST ? Interop.LastErrno : errno;
     }
@@ -154,7 +166,8 @@ internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
         private readonly Lock _gate = new();
         private readonly ReadinessWaiter _read = new();
         private readonly ReadinessWaiter _write = new();
-        private bool _inEpoll;
+        /// <summary>The directions registered in the epoll set; 0 until the first wait.</summary>
+        private uint _registered;
         private bool _disposed;
         private bool _peerClosed;
 
@@ -191,12 +204,14 @@ internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
                 ObjectDisposedException.ThrowIf(_disposed, this);
                 if (_loop._failure is Exception failure)
                     return ValueTask.FromException(new IOException("the worker's readiness loop stopped", failure));
-                if (!_inEpoll)
+                uint wanted = write ? FullRegistration : ReadRegistration;
+                if ((_registered & wanted) != wanted)
                 {
-                    int errno = _loop.Add(this);
+                    wanted |= _registered;
+                    int errno = _loop.Register(this, wanted, inEpoll: _registered != 0);
                     if (errno != 0)
                         return ValueTask.FromException(new IOException("the worker could not wait on the connection", Interop.ErrnoException("epoll_ctl", errno)));
-                    _inEpoll = true;
+                    _registered = wanted;
                 }
             }
             return (write ? _write : _read).WaitAsync(cancellationToken);
@@ -216,7 +231,7 @@ internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
             {
                 if (_disposed) return;
                 _disposed = true;
-                inEpoll = _inEpoll;
+                inEpoll = _registered != 0;
             }
             _loop.Remove(this, inEpoll);
             Fail(new ObjectDisposedException("socket", "the connection was closed while an operation waited on it"));

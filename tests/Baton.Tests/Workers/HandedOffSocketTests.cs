@@ -214,6 +214,38 @@ public sealed class HandedOffSocketTests
     }
 
     [Fact]
+    public async Task A_write_that_waits_on_a_socket_registered_for_reads_alone_completes_and_the_read_still_comes()
+    {
+        // A first wait that is a read registers the socket for reads only; the first write that has to wait widens the
+        // registration, which must neither lose the write's edge nor the pending read's.
+        (Socket client, HandedOffSocket stream) = await ConnectedPairAsync();
+        using var _ = stream;
+        Task<int> pendingRead = stream.ReadAsync(Memory<byte>.Empty).AsTask();
+        Assert.False(pendingRead.IsCompleted);
+
+        byte[] payload = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
+        Task write = stream.WriteAsync(payload).AsTask();
+        byte[] received = new byte[payload.Length];
+        int total = 0;
+        while (total < received.Length)
+        {
+            int n = await client.ReceiveAsync(received.AsMemory(total)).AsTask().WaitAsync(Deadline);
+            Assert.NotEqual(0, n);
+            total += n;
+        }
+        await write.WaitAsync(Deadline);
+        Assert.Equal(payload, received);
+        Assert.False(pendingRead.IsCompleted);
+
+        await client.SendAsync("x"u8.ToArray());
+        Assert.Equal(0, await pendingRead.WaitAsync(Deadline));
+        byte[] one = new byte[1];
+        Assert.Equal(1, await stream.ReadAsync(one).AsTask().WaitAsync(Deadline));
+        Assert.Equal((byte)'x', one[0]);
+        client.Dispose();
+    }
+
+    [Fact]
     public async Task A_descriptor_number_used_again_gets_its_own_events()
     {
         // Closed and reopened at once, the next connection usually gets the same number: its events must reach it.
