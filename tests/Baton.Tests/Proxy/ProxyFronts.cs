@@ -7,7 +7,8 @@ namespace Baton.Tests.Proxy;
 
 /// <summary>
 /// One real front with a proxy pool per kind of backend, routed by SNI (the name is the pool's), its backends real
-/// sockets: python3 http.server (the default pool, behind a dead backend listed first), an echo server, a greeter
+/// sockets: python3 http.server (the default pool, behind a dead backend listed first), a plain nginx on a Unix socket,
+/// an echo server, a greeter
 /// that speaks first, a python PROXY v2 reader, a backend that resets, one that hangs (short and default idle
 /// timeouts), one that closes its write side first, a pool whose only backend is down; and a handoff pool with "FirstRequest": "none" (the built-in worker).
 /// </summary>
@@ -37,10 +38,12 @@ public sealed class ProxyFronts : IAsyncLifetime
         DeadPort = ((IPEndPoint)_dead.LocalEndPoint!).Port;
         PythonBackend http = Keep(await ProxyBackends.HttpServerAsync(_directory));
         PythonBackend proxyV2 = Keep(await ProxyBackends.ProxyV2ReaderAsync());
+        NginxBackend nginx = Keep(await NginxBackend.StartAsync(_directory));
         string Local(int port) => $"127.0.0.1:{port}";
         var pools = new Dictionary<string, object>
         {
             ["default"] = Pool(Local(DeadPort), Local(http.Port)),
+            ["nginx"] = new { Workers = 1, Mode = "proxy", Backend = nginx.SocketPath },
             ["echo"] = Pool(Local(Keep(ProxyBackends.Echo()).Port)),
             ["greet"] = Pool(Local(Keep(ProxyBackends.Greeter()).Port)),
             ["pp2"] = new { Workers = 1, Mode = "proxy", Backend = Local(proxyV2.Port), Alpn = new[] { "x-test", "http/1.1" }, Relay = new { SendProxyProtocol = true } },

@@ -54,6 +54,32 @@ public sealed class ProxyModeTests : IClassFixture<ProxyFronts>
     }
 
     [Fact]
+    public async Task CurlAndOpenSslSClientReachAPlainNginxOnAUnixSocket()
+    {
+        // Two requests on one connection (curl reuses it), a file and a miss: nginx's answers, headers and all.
+        ProcessResult curl = await ChildProcess.RunAsync("curl",
+        [
+            "-sS", "-k", "-i", "--max-time", "30", "--resolve", $"nginx.test:{Front.Port}:127.0.0.1",
+            $"https://nginx.test:{Front.Port}/page.txt", $"https://nginx.test:{Front.Port}/missing.txt",
+        ]);
+        Assert.True(curl.ExitCode == 0, $"curl failed: {curl}");
+        Assert.Contains("HTTP/1.1 200 OK", curl.StandardOutput);
+        Assert.Contains("Server: nginx", curl.StandardOutput);
+        Assert.Contains("\r\n\r\n" + ProxyFronts.PageText, curl.StandardOutput);
+        Assert.Contains("HTTP/1.1 404 Not Found", curl.StandardOutput);
+        Assert.Contains("Re-using existing connection", (await ChildProcess.RunAsync("curl",
+        [
+            "-sS", "-k", "-v", "-o", "/dev/null", "-o", "/dev/null", "--max-time", "30", "--resolve", $"nginx.test:{Front.Port}:127.0.0.1",
+            $"https://nginx.test:{Front.Port}/page.txt", $"https://nginx.test:{Front.Port}/page.txt",
+        ])).StandardError);
+
+        ProcessResult sClient = await Clients.OpenSslRequestAsync(Front.Port, "nginx.test");
+        Assert.Contains("Server: nginx", sClient.Output);
+        // "/" has no index file here: nginx answers 403 for a directory it may not list.
+        Assert.Contains("HTTP/1.1 403 Forbidden", sClient.Output);
+    }
+
+    [Fact]
     public async Task EchoCarriesLargeTransfersBothWaysAtOnceAndRelaysHalfClose()
     {
         const int total = 100 * 1024 * 1024;
