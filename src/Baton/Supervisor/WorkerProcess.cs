@@ -97,8 +97,9 @@ internal sealed class WorkerProcess
     /// </summary>
     public Task<bool>? TrySend(PendingHandoff handoff)
     {
-        // Completed by the receive loop, where the dispatcher's continuation runs inline (it frees the front's copy and
-        // never blocks): a hop to the pool per connection cost the front a thread wake-up per handoff.
+        // An Ack completes this on the receive loop, where the dispatcher's continuation runs inline (it frees the front's
+        // copy, counts and logs, and never blocks): a hop to the pool per connection cost the front a thread wake-up per
+        // handoff. "Not taken" goes through the pool (AnswerNotTaken): what follows it may re-dispatch or answer the client.
         var acknowledgement = new TaskCompletionSource<bool>();
         if (!_ready || !_unacknowledged.TryAdd(handoff.Id, new SentConnection(acknowledgement, Stopwatch.GetTimestamp())))
             return null;
@@ -296,7 +297,7 @@ internal sealed class WorkerProcess
                 // Only a draining worker refuses connections: send it no more.
                 _ready = false;
                 Interlocked.Decrement(ref _outstanding);
-                sent.Completion.TrySetResult(false);
+                AnswerNotTaken(sent.Completion);
                 break;
             case MessageType.Closed:
                 _held.TryRemove(message.ConnectionId, out _);
@@ -366,9 +367,13 @@ internal sealed class WorkerProcess
         foreach (ulong id in _unacknowledged.Keys)
         {
             if (_unacknowledged.TryRemove(id, out SentConnection sent))
-                sent.Completion.TrySetResult(false);
+                AnswerNotTaken(sent.Completion);
         }
     }
+
+    /// <summary>Answers an attempt "not taken" from the pool, so that its re-dispatch or its answer never runs here.</summary>
+    private static void AnswerNotTaken(TaskCompletionSource<bool> attempt) =>
+        ThreadPool.UnsafeQueueUserWorkItem(static attempt => attempt.TrySetResult(false), attempt, preferLocal: false);
 
     /// <summary>
     /// The channel closes when the worker exits (the kernel closes its descriptors), so reaping
