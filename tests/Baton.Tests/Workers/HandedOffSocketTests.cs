@@ -200,14 +200,7 @@ public sealed class HandedOffSocketTests
         byte[] payload = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
 
         Task write = stream.WriteAsync(payload).AsTask();
-        byte[] received = new byte[payload.Length];
-        int total = 0;
-        while (total < received.Length)
-        {
-            int n = await client.ReceiveAsync(received.AsMemory(total)).AsTask().WaitAsync(Deadline);
-            Assert.NotEqual(0, n);
-            total += n;
-        }
+        byte[] received = await ReceiveExactlyAsync(client, payload.Length);
         await write.WaitAsync(Deadline);
         Assert.Equal(payload, received);
         client.Dispose();
@@ -225,14 +218,7 @@ public sealed class HandedOffSocketTests
 
         byte[] payload = RandomNumberGenerator.GetBytes(4 * 1024 * 1024);
         Task write = stream.WriteAsync(payload).AsTask();
-        byte[] received = new byte[payload.Length];
-        int total = 0;
-        while (total < received.Length)
-        {
-            int n = await client.ReceiveAsync(received.AsMemory(total)).AsTask().WaitAsync(Deadline);
-            Assert.NotEqual(0, n);
-            total += n;
-        }
+        byte[] received = await ReceiveExactlyAsync(client, payload.Length);
         await write.WaitAsync(Deadline);
         Assert.Equal(payload, received);
         Assert.False(pendingRead.IsCompleted);
@@ -243,6 +229,18 @@ public sealed class HandedOffSocketTests
         Assert.Equal(1, await stream.ReadAsync(one).AsTask().WaitAsync(Deadline));
         Assert.Equal((byte)'x', one[0]);
         client.Dispose();
+    }
+
+    private static async Task<byte[]> ReceiveExactlyAsync(Socket client, int length)
+    {
+        byte[] received = new byte[length];
+        for (int total = 0; total < length;)
+        {
+            int n = await client.ReceiveAsync(received.AsMemory(total)).AsTask().WaitAsync(Deadline);
+            Assert.NotEqual(0, n);
+            total += n;
+        }
+        return received;
     }
 
     [Fact]
