@@ -132,9 +132,9 @@ public static class FrontProgram
             json.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
             json.UseUtcTimestamp = true;
         });
-        // The front's loops and its channel threads log on their way and must never block: when stdout cannot keep up
-        // (2,500 entries queued), entries are dropped and the console logger says how many, rather than stalling
-        // connections or the Acks that a stalled channel thread would leave unread until the worker is killed.
+        // Event loops and channel threads (the front's, the relay's) log on their way and must never block: when stdout
+        // cannot keep up (2,500 entries queued), entries are dropped and the console logger says how many, rather than
+        // stalling connections or the Acks that a stalled channel thread would leave unread until the worker is killed.
         logging.Services.Configure<ConsoleLoggerOptions>(console => console.QueueFullMode = ConsoleLoggerQueueFullMode.DropWrite);
         WholeEntryConsole.Install();
         logging.AddConsole();
