@@ -28,8 +28,8 @@ internal sealed class ReadinessLoop : EpollThread, IThreadPoolWorkItem
     private const uint EPOLLET = 1u << 31;
     /// <summary>
     /// What a socket joins with when its first wait is a read: a fresh socket is writable, so registering for writes
-    /// too would wake the loop once per connection for an edge no one waits on (and again at the shutdown of the write
-    /// side). Writes join the registration at the first write that has to wait, as they stay from then on.
+    /// too would wake the loop once per connection for an edge no one waits on. Writes join the registration at the
+    /// first write that has to wait, as they stay from then on.
     /// </summary>
     private const uint ReadRegistration = Interop.Libc.EPOLLIN | Interop.Libc.EPOLLRDHUP | EPOLLET;
     private const uint FullRegistration = ReadRegistration | Interop.Libc.EPOLLOUT;
